@@ -1,0 +1,154 @@
+"""The aiohttp handlers for /Plugin.Activate and /LogDriver.*: request and reply shapes only."""
+
+from __future__ import annotations
+
+import calendar
+import json
+import logging
+import re
+from typing import Any
+
+from aiohttp import web
+
+from .driver import Driver, ReadRequest, RequestError
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/vnd.docker.plugins.v1+json"
+STREAM_CONTENT_TYPE = "application/x-json-stream"
+MAX_REQUEST_BYTES = 1 << 20  # StartLogging bodies are a few KB; anything near this is abuse
+DRIVER_KEY: web.AppKey[Driver] = web.AppKey("driver", Driver)
+
+_TIME_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
+)
+
+
+def parse_go_time(value: Any, field: str) -> int:
+    """A Go ``time.Time`` as JSON (RFC 3339, nanoseconds, any zone) -> ns since the epoch.
+
+    Go's zero time (year 1) means "no bound" and gives 0.
+    """
+    if value is None or value == "":
+        return 0
+    if not isinstance(value, str):
+        raise RequestError(f"Config.{field} must be an RFC 3339 time string")
+    m = _TIME_RE.match(value)
+    if not m:
+        raise RequestError(f"Config.{field} is not an RFC 3339 time: {value[:40]!r}")
+    year, mon, day, hh, mm, ss = (int(m.group(i)) for i in range(1, 7))
+    if year <= 1:
+        return 0
+    frac = (m.group(7) or "").ljust(9, "0")
+    secs = calendar.timegm((year, mon, day, hh, mm, ss, 0, 0, 0))
+    if m.group(9):
+        offset = int(m.group(10)) * 3600 + int(m.group(11)) * 60
+        secs -= offset if m.group(9) == "+" else -offset
+    return secs * 1_000_000_000 + int(frac)
+
+
+def reply(obj: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(obj).encode(), status=status, content_type=CONTENT_TYPE
+    )
+
+
+def error(message: str, status: int = 200) -> web.Response:
+    return reply({"Err": message}, status)
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestError(f"request body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise RequestError("request body must be a JSON object")
+    return body
+
+
+async def activate(request: web.Request) -> web.Response:
+    return reply({"Implements": ["LogDriver"]})
+
+
+async def capabilities(request: web.Request) -> web.Response:
+    return reply({"Cap": {"ReadLogs": True}})
+
+
+async def start_logging(request: web.Request) -> web.Response:
+    try:
+        body = await read_json(request)
+        request.app[DRIVER_KEY].start_logging(body.get("File"), body.get("Info") or {})
+    except RequestError as exc:
+        log.warning("StartLogging refused", extra={"reason": str(exc)})
+        return error(str(exc))
+    return reply({})
+
+
+async def stop_logging(request: web.Request) -> web.Response:
+    # Always {}: an error here leaks the daemon's FIFO and plugin reference.
+    try:
+        body = await read_json(request)
+        request.app[DRIVER_KEY].stop_logging(body.get("File"))
+    except RequestError as exc:
+        log.warning("StopLogging of an unknown FIFO", extra={"reason": str(exc)})
+    return reply({})
+
+
+def parse_read_config(body: dict[str, Any]) -> ReadRequest:
+    cfg = body.get("Config") or {}
+    if not isinstance(cfg, dict):
+        raise RequestError("Config must be an object")
+    tail = cfg.get("Tail", -1)
+    if isinstance(tail, bool) or not isinstance(tail, int):
+        raise RequestError("Config.Tail must be an integer")
+    follow = cfg.get("Follow", False)
+    if not isinstance(follow, bool):
+        raise RequestError("Config.Follow must be true or false")
+    return ReadRequest(
+        since=parse_go_time(cfg.get("Since"), "Since"),
+        until=parse_go_time(cfg.get("Until"), "Until"),
+        tail=tail if tail >= 0 else -1,
+        follow=follow,
+    )
+
+
+async def read_logs(request: web.Request) -> web.StreamResponse:
+    try:
+        body = await read_json(request)
+        req = parse_read_config(body)
+        stream = request.app[DRIVER_KEY].read_logs(body.get("Info") or {}, req)
+        first = await anext(stream, None)
+    except RequestError as exc:
+        return error(str(exc), 400)
+    resp = web.StreamResponse(headers={"Content-Type": STREAM_CONTENT_TYPE})
+    await resp.prepare(request)
+    try:
+        chunk = first
+        while chunk is not None:
+            if chunk:
+                await resp.write(chunk)
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                break  # the daemon hung up (`docker logs -f` interrupted)
+            chunk = await anext(stream, None)
+    except (ConnectionResetError, ConnectionError):
+        pass
+    finally:
+        await stream.aclose()
+    return resp
+
+
+def build_app(driver: Driver) -> web.Application:
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app[DRIVER_KEY] = driver
+    app.router.add_post("/Plugin.Activate", activate)
+    app.router.add_post("/LogDriver.Capabilities", capabilities)
+    app.router.add_post("/LogDriver.StartLogging", start_logging)
+    app.router.add_post("/LogDriver.StopLogging", stop_logging)
+    app.router.add_post("/LogDriver.ReadLogs", read_logs)
+    return app

@@ -1,0 +1,172 @@
+"""Composition root: settings -> store -> driver -> HTTP app on the plugin socket; lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from .api import build_app
+from .driver import FIFO_ROOT, Driver, state_lock
+from .options import OptionError, parse_size
+from .ring import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NAME = "logdriver"
+DEFAULT_STATE_DIR = "/var/lib/logdriver"
+DEFAULT_DISK_BUDGET = "1g"
+PLUGIN_SOCKET_DIR = "/run/docker/plugins"
+SHUTDOWN_SECONDS = 10.0  # SIGTERM -> exit, at most
+SYNC_SECONDS = 1.0  # how often written history is flushed to disk (in the background)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    name: str = DEFAULT_NAME
+    state_dir: Path = Path(DEFAULT_STATE_DIR)
+    socket: Path | None = None
+    disk_budget: int = 1 << 30
+    fifo_root: str = FIFO_ROOT
+    log_level: str = "info"
+
+    @property
+    def socket_path(self) -> Path:
+        return self.socket or Path(PLUGIN_SOCKET_DIR) / f"{self.name}.sock"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: str | None) -> Settings:
+        """Environment (LOGDRIVER_*) first, then non-None ``overrides`` (command-line flags)."""
+        env = dict(os.environ if env is None else env)
+        raw = {
+            "name": env.get("LOGDRIVER_NAME"),
+            "state_dir": env.get("LOGDRIVER_STATE_DIR"),
+            "socket": env.get("LOGDRIVER_SOCKET"),
+            "disk_budget": env.get("LOGDRIVER_DISK_BUDGET"),
+            "fifo_root": env.get("LOGDRIVER_FIFO_ROOT"),
+            "log_level": env.get("LOGDRIVER_LOG_LEVEL"),
+        }
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+        name = raw["name"] or DEFAULT_NAME
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError(f"invalid plugin name {name!r}")
+        try:
+            budget = parse_size("disk-budget", raw["disk_budget"] or DEFAULT_DISK_BUDGET)
+        except OptionError as exc:
+            raise ValueError(str(exc)) from exc
+        return cls(
+            name=name,
+            state_dir=Path(raw["state_dir"] or DEFAULT_STATE_DIR),
+            socket=Path(raw["socket"]) if raw["socket"] else None,
+            disk_budget=budget,
+            fifo_root=raw["fifo_root"] or FIFO_ROOT,
+            log_level=(raw["log_level"] or "info").lower(),
+        )
+
+
+def _bind_unix(path: Path) -> socket.socket:
+    """A listening unix socket at ``path`` readable and writable by root only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() or path.is_symlink():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()  # stale socket of a plugin that died
+        else:
+            raise RuntimeError(f"another process is listening on {path}")
+        finally:
+            probe.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class Plugin:
+    """Runs the plugin in phases: startup, serve, shutdown (ordered, with a deadline)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings.state_dir, disk_budget=settings.disk_budget)
+        self.driver = Driver(self.store, fifo_root=settings.fifo_root)
+        self._runner: web.AppRunner | None = None
+        self._lock_fd = -1
+        self._sync_task: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+
+    async def startup(self) -> None:
+        self._lock_fd = state_lock(self.settings.state_dir)
+        os.chmod(self.settings.state_dir, 0o700)
+        await self.driver.start()
+        self._runner = web.AppRunner(build_app(self.driver), handle_signals=False,
+                                     access_log=None, shutdown_timeout=2.0)
+        await self._runner.setup()
+        sock = _bind_unix(self.settings.socket_path)
+        site = web.SockSite(self._runner, sock)
+        await site.start()
+        self._sync_task = asyncio.create_task(self._sync_loop(), name="sync")
+        log.info("serving", extra={"socket": str(self.settings.socket_path),
+                                   "state_dir": str(self.settings.state_dir),
+                                   "containers": len(self.store.logs),
+                                   "reopened_fifos": len(self.driver.readers)})
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SYNC_SECONDS)
+            for clog in list(self.store.logs.values()):
+                if clog.dirty:
+                    clog.sync()
+
+    def request_stop(self) -> None:
+        self._stopped.set()
+
+    async def serve(self) -> None:
+        await self._stopped.wait()
+
+    async def shutdown(self) -> None:
+        """Stop accepting, end follow streams, take what the pipes hold, flush, exit."""
+        t0 = time.monotonic()
+        self.driver._closing = True
+        for clog in self.store.logs.values():
+            clog._notify()  # followers see the driver closing and end
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sync_task
+        if self._runner is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._runner.cleanup(), SHUTDOWN_SECONDS / 2)
+        await self.driver.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.settings.socket_path.unlink()
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+        log.info("stopped", extra={"seconds": round(time.monotonic() - t0, 3)})
+
+
+async def run(settings: Settings) -> None:
+    plugin = Plugin(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, plugin.request_stop)
+    await plugin.startup()
+    try:
+        await plugin.serve()
+    finally:
+        await asyncio.wait_for(plugin.shutdown(), SHUTDOWN_SECONDS)

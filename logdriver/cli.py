@@ -1,0 +1,63 @@
+"""Entry point: ``logdriver serve`` runs the plugin in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from .app import Settings, run
+
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class KeyValueFormatter(logging.Formatter):
+    """A fixed message followed by its fields as key=value."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        base = super().format(record)
+        fields = " ".join(
+            f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}"
+            for k, v in record.__dict__.items()
+            if k not in _STANDARD
+        )
+        return f"{base} {fields}" if fields else base
+
+
+def _setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="logdriver", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the plugin (legacy plugin socket) in the foreground")
+    serve.add_argument("--name", help="plugin name; socket /run/docker/plugins/NAME.sock "
+                                      "[env LOGDRIVER_NAME, default logdriver]")
+    serve.add_argument("--state-dir", help="history and state [env LOGDRIVER_STATE_DIR, "
+                                           "default /var/lib/logdriver]")
+    serve.add_argument("--socket", help="listen here instead [env LOGDRIVER_SOCKET]")
+    serve.add_argument("--disk-budget", help="most bytes of history in the state dir; stopped "
+                                             "containers are evicted oldest first "
+                                             "[env LOGDRIVER_DISK_BUDGET, default 1g]")
+    serve.add_argument("--log-level", help="debug, info, warning, error [env LOGDRIVER_LOG_LEVEL]")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env(
+            name=args.name, state_dir=args.state_dir, socket=args.socket,
+            disk_budget=args.disk_budget, log_level=args.log_level,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    _setup_logging(settings.log_level)
+    try:
+        asyncio.run(run(settings))
+    except RuntimeError as exc:
+        logging.getLogger("logdriver").error("cannot start", extra={"error": str(exc)})
+        return 1
+    return 0

@@ -1,0 +1,406 @@
+"""Containers by ID and FIFOs by path: StartLogging, StopLogging, ReadLogs and restart recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import re
+import stat
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .framing import FrameReader, Scanner, encode_for_readlogs
+from .options import LogConfig, OptionError
+from .ring import ContainerLog, Store
+
+log = logging.getLogger(__name__)
+
+FIFO_ROOT = "/run/docker/logging"  # where the daemon creates log FIFOs (same path in a managed plugin)
+F_SETPIPE_SZ = 1031  # fcntl command (linux/fcntl.h); not exposed by Python 3.11's fcntl module
+PIPE_BYTES = 1 << 20  # FIFO buffer we ask for: room for ~10k short lines while we are busy
+READ_CHUNK = 256 * 1024  # one os.read from a FIFO
+READ_BUDGET = 4 << 20  # bytes one readiness callback takes before yielding to other FIFOs
+COALESCE_SECONDS = 0.005  # pause after a small read; a 1 MiB pipe takes >50 ms to fill at 20 MB/s
+FOLLOW_POLL_SECONDS = 5.0  # a follower re-checks its client even when nothing is written
+OUT_BATCH_BYTES = 256 * 1024  # ReadLogs writes the client this much at a time
+
+_ID_RE = re.compile(r"^[0-9a-f]{64}$")
+_FIFO_NAME_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class RequestError(ValueError):
+    """A request the plugin refuses; the message is safe to show the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRequest:
+    since: int  # ns since the epoch; 0 = no bound
+    until: int  # ns since the epoch; 0 = no bound
+    tail: int  # -1 = all
+    follow: bool
+
+
+def validate_container_id(value: Any) -> str:
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        raise RequestError("ContainerID must be 64 lowercase hex characters")
+    return value
+
+
+def validate_fifo_path(value: Any, root: str = FIFO_ROOT) -> str:
+    """The FIFO must be a file named by 64 hex digits directly in ``root``: nothing else is opened."""
+    if not isinstance(value, str) or not value:
+        raise RequestError("File must be a path under " + root)
+    head, name = os.path.split(value)
+    if os.path.normpath(head) != os.path.normpath(root) or not _FIFO_NAME_RE.match(name):
+        raise RequestError(f"File must be {root}/<64 hex characters>")
+    return value
+
+
+class FifoReader:
+    """Moves frames from one FIFO into one container's store. Never waits on anything else."""
+
+    def __init__(
+        self,
+        driver: Driver,
+        path: str,
+        clog: ContainerLog,
+        *,
+        pending: bytes = b"",
+    ) -> None:
+        self.driver = driver
+        self.path = path
+        self.clog = clog
+        self.scanner = Scanner(pending)
+        self.fd = -1
+        self.entries = 0
+        self.bytes = 0
+        self.closed = False
+        self.eof = False
+        self._pending_path = clog.path / (os.path.basename(path) + ".pending")
+        self._pending_fd = -1
+        self._pending_len = len(pending)
+        self._eof_waiter: asyncio.Future[None] | None = None
+        self._pipe_big = False  # the pipe holds PIPE_BYTES, so reads may be spaced out
+
+    def open(self) -> None:
+        st = os.lstat(self.path)
+        if not stat.S_ISFIFO(st.st_mode):
+            raise RequestError("File is not a FIFO")
+        self.fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+        try:
+            fcntl.fcntl(self.fd, F_SETPIPE_SZ, self.driver.pipe_bytes)
+            self._pipe_big = True
+        except OSError:
+            log.debug("could not raise the FIFO's size", extra={"fifo": self.path})
+        self._pending_fd = os.open(
+            self._pending_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+        )
+        self.driver.loop.add_reader(self.fd, self._on_readable)
+
+    def _on_readable(self) -> None:
+        try:
+            taken = self.read_available(READ_BUDGET)
+        except Exception:  # a bug here must not kill the loop or the other FIFOs
+            log.exception("FIFO reader failed", extra={"fifo": self.path})
+            self.close()
+            return
+        if self.fd >= 0 and taken < self.driver.pipe_bytes // 8 and self._pipe_big:
+            # Little was waiting: let the pipe fill a little before the next wake-up, so a fast
+            # writer costs us one read per few milliseconds instead of one per line.
+            self.driver.loop.remove_reader(self.fd)
+            self.driver.loop.call_later(COALESCE_SECONDS, self._resume)
+
+    def _resume(self) -> None:
+        if self.fd >= 0 and not self.closed:
+            self.driver.loop.add_reader(self.fd, self._on_readable)
+
+    def read_available(self, budget: int | None = None) -> int:
+        """Read and store what the pipe holds now (up to ``budget`` bytes); returns bytes read."""
+        taken = 0
+        while self.fd >= 0 and (budget is None or taken < budget):
+            try:
+                chunk = os.read(self.fd, READ_CHUNK)
+            except BlockingIOError:
+                break
+            except OSError:
+                log.exception("FIFO read failed", extra={"fifo": self.path})
+                self._on_eof()
+                break
+            if not chunk:
+                self._on_eof()
+                break
+            taken += len(chunk)
+            self._ingest(chunk)
+        return taken
+
+    def _ingest(self, chunk: bytes) -> None:
+        res = self.scanner.feed(chunk)
+        if res.corrupt:
+            self.driver.corrupt_frames += res.corrupt
+            log.warning("skipped corrupt frames", extra={"fifo": self.path, "count": res.corrupt})
+        if res.runs:
+            self.bytes += self.clog.append(res)
+            self.entries += res.count
+        rest = res.rest
+        if rest or self._pending_len:
+            # Keep the incomplete frame on disk too: after a crash the pipe still holds its rest.
+            if rest:
+                os.pwrite(self._pending_fd, rest, 0)
+            os.ftruncate(self._pending_fd, len(rest))
+            self._pending_len = len(rest)
+
+    def _on_eof(self) -> None:
+        self.eof = True
+        dropped = self.scanner.finish()
+        if dropped:
+            self.driver.corrupt_frames += dropped
+        self._detach()
+        if self._eof_waiter is not None and not self._eof_waiter.done():
+            self._eof_waiter.set_result(None)
+
+    def _detach(self) -> None:
+        if self.fd >= 0:
+            self.driver.loop.remove_reader(self.fd)
+            os.close(self.fd)
+            self.fd = -1
+
+    async def wait_eof(self, timeout: float) -> None:
+        if self.eof or self.fd < 0:
+            return
+        self._eof_waiter = self.driver.loop.create_future()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._eof_waiter), timeout)
+
+    def close(self, *, keep_pending: bool = False) -> None:
+        """Stop reading. ``keep_pending`` leaves the half-read frame on disk for a restart."""
+        if self.closed:
+            return
+        self.closed = True
+        self._detach()
+        if self._pending_fd >= 0:
+            os.close(self._pending_fd)
+            self._pending_fd = -1
+        if not keep_pending:
+            with contextlib.suppress(FileNotFoundError):
+                self._pending_path.unlink()
+
+
+class Driver:
+    """The log driver: owns the store and every FIFO reader."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        fifo_root: str = FIFO_ROOT,
+        pipe_bytes: int = PIPE_BYTES,
+        stop_eof_timeout: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.fifo_root = fifo_root
+        self.pipe_bytes = pipe_bytes
+        self.stop_eof_timeout = stop_eof_timeout
+        self.readers: dict[str, FifoReader] = {}
+        self.corrupt_frames = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    # ----------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        """Open the store and re-open the FIFOs of containers that were running at a crash."""
+        self._loop = asyncio.get_running_loop()
+        self.store.open()
+        for clog in list(self.store.logs.values()):
+            fifos = list(clog.meta.get("fifos") or [])
+            for path in fifos:
+                pending_path = clog.path / (os.path.basename(path) + ".pending")
+                try:
+                    pending = pending_path.read_bytes()
+                except FileNotFoundError:
+                    pending = b""
+                try:
+                    validate_fifo_path(path, self.fifo_root)
+                    reader = FifoReader(self, path, clog, pending=pending)
+                    reader.open()
+                except (OSError, RequestError) as exc:
+                    log.info("FIFO from before the restart is gone",
+                             extra={"container": clog.id, "error": str(exc)})
+                    with contextlib.suppress(FileNotFoundError):
+                        pending_path.unlink()
+                    continue
+                self.readers[path] = reader
+                clog.running_fifos.add(path)
+                log.info("re-opened FIFO after restart", extra={"container": clog.id})
+                reader.read_available()
+            if set(fifos) != clog.running_fifos:
+                clog.save_meta()
+
+    async def close(self) -> None:
+        """Take what the pipes hold now and close, keeping FIFO records for the next start."""
+        self._closing = True
+        for reader in list(self.readers.values()):
+            with contextlib.suppress(OSError):
+                reader.read_available()
+            reader.close(keep_pending=True)
+        for task in list(self._tasks):
+            task.cancel()
+        self.store.close()
+
+    # ----------------------------------------------------------------- API operations
+    def start_logging(self, file: Any, info: Mapping[str, Any]) -> None:
+        path = validate_fifo_path(file, self.fifo_root)
+        if not isinstance(info, Mapping):
+            raise RequestError("Info must be an object")
+        cid = validate_container_id(info.get("ContainerID"))
+        config = info.get("Config") or {}
+        if not isinstance(config, Mapping):
+            raise RequestError("Info.Config must be an object of strings")
+        try:
+            cfg = LogConfig.from_options(config)
+        except OptionError as exc:
+            raise RequestError(str(exc)) from exc
+        if path in self.readers:
+            raise RequestError("this FIFO is already being read")
+        clog = self.store.get(cid)
+        clog.max_size = cfg.store.max_size
+        clog.max_file = cfg.store.max_file
+        reader = FifoReader(self, path, clog)
+        try:
+            reader.open()
+        except FileNotFoundError as exc:
+            reader.close()
+            raise RequestError("File does not exist") from exc
+        except OSError as exc:
+            reader.close()
+            raise RequestError(f"cannot open File: {exc.strerror}") from exc
+        self.readers[path] = reader
+        clog.running_fifos.add(path)
+        clog.meta["info"] = _public_info(info)
+        clog.save_meta()
+        log.info("start logging", extra={"container": cid})
+
+    def stop_logging(self, file: Any) -> None:
+        """Drain what the pipe holds, then forget the FIFO once the daemon closes it."""
+        path = validate_fifo_path(file, self.fifo_root)
+        reader = self.readers.pop(path, None)
+        if reader is None:
+            return
+        reader.read_available()
+        clog = reader.clog
+        clog.running_fifos.discard(path)
+        clog.sync()
+        # `docker logs` on a stopped container opens and stops an empty FIFO: that must not make
+        # the container look recently stopped (eviction order), so only a FIFO that carried
+        # entries, or the first stop, records the time.
+        clog.mark_stopped(record_time=reader.entries > 0 or not clog.stopped_at)
+        clog.save_meta()
+        log.info("stop logging", extra={"container": clog.id, "entries": reader.entries})
+        task = self.loop.create_task(self._finish_reader(reader))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _finish_reader(self, reader: FifoReader) -> None:
+        # The daemon closes its end right after StopLogging returns; anything it still wrote
+        # before that is read here. Then the reader goes for good.
+        try:
+            await reader.wait_eof(self.stop_eof_timeout)
+            if reader.fd >= 0:
+                reader.read_available()
+        finally:
+            reader.close()
+
+    async def read_logs(self, info: Mapping[str, Any], req: ReadRequest) -> AsyncIterator[bytes]:
+        """Yield ReadLogs output: framed entries, each complete line ending in ``\\n``."""
+        if not isinstance(info, Mapping):
+            raise RequestError("Info must be an object")
+        cid = validate_container_id(info.get("ContainerID"))
+        clog = self.store.logs.get(cid)
+        if clog is None or req.tail == 0 and not req.follow:
+            return
+        stop_count = clog.stop_count
+        end = clog.end
+        if req.tail == 0:
+            pos, skip = end, 0
+        elif req.tail > 0:
+            pos, skip = clog.tail_start(req.tail)
+        else:
+            pos, skip = clog.start, 0
+        if req.since:
+            since_pos = clog.since_start(req.since)
+            if since_pos > pos:
+                pos, skip = since_pos, 0
+        out: list[bytes] = []
+        out_bytes = 0
+        since, until = req.since, req.until
+        frames = FrameReader()
+        while True:
+            for data in clog.iter_frames(pos, end):
+                for _off, _len, msg in frames.frames(data):
+                    if skip:
+                        skip -= 1
+                        continue
+                    t = msg.time_nano
+                    if since and t < since:
+                        continue
+                    if until and t > until:
+                        if out:
+                            yield b"".join(out)
+                        return
+                    frame = encode_for_readlogs(msg)
+                    out.append(frame)
+                    out_bytes += len(frame)
+                    if out_bytes >= OUT_BATCH_BYTES:
+                        yield b"".join(out)
+                        out, out_bytes = [], 0
+            if out:
+                yield b"".join(out)
+                out, out_bytes = [], 0
+            if frames.bad:
+                self.corrupt_frames += frames.bad
+                frames.bad = 0
+            pos = end
+            if not req.follow or self._closing:
+                return
+            # Follow: wait for more, and end once the container's StopLogging has come.
+            while clog.end == pos and clog.stop_count == stop_count and not self._closing:
+                await clog.wait_change(FOLLOW_POLL_SECONDS)
+                if clog.end == pos:
+                    yield b""  # lets the HTTP layer notice a client that went away
+            end = clog.end
+            if end == pos and (clog.stop_count != stop_count or self._closing):
+                return
+
+
+def _public_info(info: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of Info worth persisting (enough to describe and re-open a container)."""
+    keep = (
+        "ContainerID", "ContainerName", "ContainerEntrypoint", "ContainerArgs", "ContainerImageID",
+        "ContainerImageName", "ContainerCreated", "ContainerEnv", "ContainerLabels", "DaemonName",
+        "Config",
+    )
+    return {k: info.get(k) for k in keep if k in info}
+
+
+def state_lock(root: Path) -> int:
+    """Hold an exclusive lock on the state dir so two plugins never share it."""
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(root / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise RuntimeError(f"another logdriver is using the state dir {root}") from exc
+    return fd
+

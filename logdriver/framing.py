@@ -1,0 +1,260 @@
+"""Length-prefixed protobuf framing of Docker's log FIFO: scan, validate, resynchronise, re-encode.
+
+This is the only module that imports the generated protobuf code.
+
+Wire format (moby api/types/plugins/logdriver/io.go): each frame is a 4-byte big-endian unsigned
+length followed by that many bytes of a serialized ``LogEntry``. The same framing is used for the
+``ReadLogs`` answer, where Docker expects each non-partial ``line`` to end with ``\\n``.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from google.protobuf.message import DecodeError
+
+from proto.entry_pb2 import LogEntry, PartialLogEntryMetadata
+
+HEADER = struct.Struct(">I")
+HEADER_BYTES = HEADER.size  # 4: uint32 big-endian length prefix
+MAX_FRAME_BYTES = 1_000_000  # Docker's own decoder cap (daemon/logger/local maxMsgLen); larger = corrupt
+SOURCES = frozenset({"stdout", "stderr"})  # the only sources the daemon's copier emits
+# Every frame Docker writes starts with field 1 (source, wire type 2) of length 6: a cheap marker
+# for finding the next frame boundary after the stream lost alignment.
+_RESYNC_MARKER = b"\x0a\x06std"
+
+MIN_ENTRY_BYTES = 8  # the smallest body Docker writes: field 1 holding "stdout" or "stderr"
+_MIN_FRAME = HEADER_BYTES + len(_RESYNC_MARKER)  # bytes needed to judge a frame's start
+_unpack_len = HEADER.unpack_from
+_pack_len = HEADER.pack
+__all__ = [
+    "HEADER_BYTES",
+    "MAX_FRAME_BYTES",
+    "Entry",
+    "FrameReader",
+    "Run",
+    "ScanResult",
+    "Scanner",
+    "decode_frames",
+    "encode_entry",
+    "encode_for_readlogs",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One decoded log entry, as plain Python values."""
+
+    source: str
+    time_nano: int
+    line: bytes
+    partial: bool = False
+    partial_id: str = ""
+    partial_ordinal: int = 0
+    partial_last: bool = False
+
+
+def encode_entry(entry: Entry) -> bytes:
+    """Serialize ``entry`` as one wire frame (length prefix included), as Docker would."""
+    msg = LogEntry(source=entry.source, time_nano=entry.time_nano, line=entry.line)
+    if entry.partial:
+        msg.partial = True
+        msg.partial_log_metadata.CopyFrom(
+            PartialLogEntryMetadata(
+                last=entry.partial_last, id=entry.partial_id, ordinal=entry.partial_ordinal
+            )
+        )
+    body = msg.SerializeToString()
+    return _pack_len(len(body)) + body
+
+
+@dataclass(slots=True)
+class Run:
+    """Consecutive valid frames inside a scanned buffer: ``data[start:ends[-1]]``."""
+
+    start: int
+    ends: list[int]  # end offset of each frame, ascending
+
+
+@dataclass(slots=True)
+class ScanResult:
+    """What one ``Scanner.feed`` call found in the bytes it was given (``data``).
+
+    ``runs`` are the valid frames, grouped into gap-free runs (one run starting at 0 unless
+    corrupt bytes were skipped). ``rest`` is an incomplete trailing frame the scanner keeps.
+    """
+
+    data: bytes
+    runs: list[Run]
+    corrupt: int
+    rest: bytes
+
+    @property
+    def count(self) -> int:
+        return sum(len(r.ends) for r in self.runs)
+
+
+class Scanner:
+    """Incremental frame scanner for one FIFO.
+
+    Feed it the bytes as they are read; it returns the valid frames and keeps an incomplete
+    trailing frame for the next call. The hot path checks each frame's length and that its body
+    starts as every Docker entry does (field 1, ``source``, ``stdout`` or ``stderr``) without
+    decoding it: the bodies are decoded when read back, where a bad one is skipped. A length over
+    ``MAX_FRAME_BYTES`` or a body that does not start like an entry means alignment is lost: the
+    scanner counts one corrupt frame and searches forward for the next frame that decodes.
+    """
+
+    __slots__ = ("_rest", "_msg", "corrupt")
+
+    def __init__(self, rest: bytes = b"") -> None:
+        self._rest = rest
+        self._msg = LogEntry()
+        self.corrupt = 0
+
+    @property
+    def pending(self) -> bytes:
+        """Bytes of an incomplete frame waiting for the rest of it."""
+        return self._rest
+
+    def feed(self, chunk: bytes) -> ScanResult:
+        data = self._rest + chunk if self._rest else chunk
+        n = len(data)
+        runs: list[Run] = []
+        ends: list[int] = []
+        append = ends.append
+        run_start = pos = 0
+        corrupt = 0
+        unpack = _unpack_len
+        while pos + _MIN_FRAME <= n:
+            (length,) = unpack(data, pos)
+            end = pos + HEADER_BYTES + length
+            if (
+                MIN_ENTRY_BYTES <= length <= MAX_FRAME_BYTES
+                and data[pos + 4 : pos + 9] == _RESYNC_MARKER
+            ):
+                if end > n:
+                    break
+                append(end)
+                pos = end
+                continue
+            # Alignment lost: close the run so far and look for the next good frame.
+            corrupt += 1
+            if ends:
+                runs.append(Run(run_start, ends))
+                ends = []
+                append = ends.append
+            nxt = self._resync(data, pos + 1)
+            if nxt < 0:
+                # Keep a tail that might hold the start of the next frame.
+                pos = max(pos + 1, n - _MIN_FRAME)
+                break
+            run_start = pos = nxt
+        if ends:
+            runs.append(Run(run_start, ends))
+        self._rest = data[pos:]
+        self.corrupt += corrupt
+        return ScanResult(data, runs, corrupt, self._rest)
+
+    def _resync(self, data: bytes, start: int) -> int:
+        """Offset of the next position at or after ``start`` holding a valid frame, or -1."""
+        msg = self._msg
+        n = len(data)
+        find = data.find
+        i = find(_RESYNC_MARKER, start + HEADER_BYTES)
+        while i >= 0:
+            pos = i - HEADER_BYTES
+            (length,) = _unpack_len(data, pos)
+            end = pos + HEADER_BYTES + length
+            if MIN_ENTRY_BYTES <= length <= MAX_FRAME_BYTES:
+                if end > n:
+                    return pos  # plausible start; the rest has not arrived yet
+                try:
+                    msg.ParseFromString(data[pos + HEADER_BYTES : end])
+                except DecodeError:
+                    pass
+                else:
+                    if msg.time_nano > 0 and msg.source in SOURCES:
+                        return pos
+            i = find(_RESYNC_MARKER, i + 1)
+        return -1
+
+    def finish(self) -> int:
+        """End of stream: a leftover incomplete frame is corrupt. Returns how many were dropped."""
+        if self._rest:
+            self._rest = b""
+            self.corrupt += 1
+            return 1
+        return 0
+
+
+def frame_time(data: bytes | memoryview, start: int, end: int) -> int:
+    """time_nano of the frame at ``data[start:end]`` (length prefix included); 0 if it does not
+    decode."""
+    msg = LogEntry()
+    try:
+        msg.ParseFromString(data[start + HEADER_BYTES : end])
+    except DecodeError:
+        return 0
+    return int(msg.time_nano)
+
+
+class FrameReader:
+    """Decodes the frames of the store's own files, skipping (and counting) a body that does not
+    decode. The yielded message object is reused between iterations."""
+
+    __slots__ = ("_msg", "bad")
+
+    def __init__(self) -> None:
+        self._msg = LogEntry()
+        self.bad = 0
+
+    def frames(self, data: bytes, start: int = 0) -> Iterator[tuple[int, int, LogEntry]]:
+        """Yield ``(offset, length, LogEntry)`` for each complete frame in ``data`` from ``start``."""
+        msg = self._msg
+        parse = msg.ParseFromString
+        n = len(data)
+        pos = start
+        while pos + HEADER_BYTES <= n:
+            (length,) = _unpack_len(data, pos)
+            end = pos + HEADER_BYTES + length
+            if end > n or length > MAX_FRAME_BYTES:
+                return
+            try:
+                parse(data[pos + HEADER_BYTES : end])
+            except DecodeError:
+                self.bad += 1
+            else:
+                yield pos, end - pos, msg
+            pos = end
+
+
+def decode_frames(data: bytes, start: int = 0) -> Iterator[tuple[int, int, LogEntry]]:
+    """``FrameReader().frames(data, start)``."""
+    return FrameReader().frames(data, start)
+
+
+def encode_for_readlogs(msg: LogEntry) -> bytes:
+    """Frame ``msg`` for the ReadLogs stream: Docker writes ``line`` verbatim, so a complete
+    (non-partial) entry gets its ``\\n`` here, exactly as Docker's ``local`` driver adds it on read;
+    a partial piece is sent as it is, so the pieces join back into the original line."""
+    if not msg.partial:
+        msg.line += b"\n"
+    body = msg.SerializeToString()
+    return _pack_len(len(body)) + body
+
+
+def to_entry(msg: LogEntry) -> Entry:
+    """Copy a protobuf message into a plain ``Entry``."""
+    meta = msg.partial_log_metadata
+    return Entry(
+        source=msg.source,
+        time_nano=msg.time_nano,
+        line=bytes(msg.line),
+        partial=msg.partial,
+        partial_id=meta.id,
+        partial_ordinal=meta.ordinal,
+        partial_last=meta.last,
+    )

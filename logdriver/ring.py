@@ -1,0 +1,564 @@
+"""Per-container segmented on-disk store of Docker's wire frames: append, rotate, index, read, follow.
+
+Layout of one container's directory::
+
+    meta.json        container Info, the FIFOs it is being read from, when it stopped
+    <seq>.log        a segment: validated frames exactly as Docker sent them, back to back
+    <seq>.idx        the segment's index: one fixed-size record per closed block
+    <fifo>.pending   an incomplete frame read from that FIFO, kept across a plugin crash
+
+A segment holds fewer than ``max-size`` bytes (a single larger frame gets a segment of its own), and
+at most ``max-file`` segments are kept, oldest dropped first, as Docker's ``local`` driver does.
+Segment files only ever hold whole, validated frames, so any task can read any of them from any
+frame offset while the writer appends. Blocks (runs of frames of about ``BLOCK_BYTES``) carry an
+entry count and the smallest and largest entry time, so ``Tail`` walks the index backwards and
+``Since`` skips whole blocks, never reading the history from the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from bisect import bisect_right
+import contextlib
+import json
+import logging
+import os
+import shutil
+import struct
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .framing import HEADER_BYTES, MAX_FRAME_BYTES, ScanResult, decode_frames, frame_time
+
+log = logging.getLogger(__name__)
+
+BLOCK_BYTES = 64 * 1024  # index granularity: Tail/Since read at most about this much extra
+READ_BYTES = 1 << 20  # one disk read of a reader
+BUDGET_CHECK_SECONDS = 1.0  # at most one full size recount per second while over the disk budget
+IDX = struct.Struct("<QIqqQ")  # block: offset, entry count, min time, max time, byte length
+# Docker timestamps stdout and stderr lines in two goroutines before they take turns writing the
+# FIFO, so entries arrive slightly out of time order (more while the pipe is full). Block times are
+# sampled, not exact: a `Since` seek starts this much earlier than the block times alone suggest.
+REORDER_SLACK_NS = 10 * 1_000_000_000
+DEFAULT_MAX_SIZE = 20 * 1024 * 1024  # Docker's `local` driver default max-size (20m)
+DEFAULT_MAX_FILE = 5  # Docker's `local` driver default max-file
+
+Position = tuple[int, int]  # (segment sequence number, byte offset of a frame in it)
+
+
+@dataclass(slots=True)
+class Block:
+    offset: int
+    count: int
+    min_t: int
+    max_t: int
+    nbytes: int
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.nbytes
+
+
+@dataclass(slots=True)
+class Segment:
+    seq: int
+    path: Path
+    size: int = 0
+    blocks: list[Block] = field(default_factory=list)
+    closed_blocks: int = 0  # how many of ``blocks`` are persisted in the .idx file
+
+    @property
+    def idx_path(self) -> Path:
+        return self.path.with_suffix(".idx")
+
+    @property
+    def count(self) -> int:
+        return sum(b.count for b in self.blocks)
+
+
+def _write_json_atomic(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as f:
+        json.dump(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class ContainerLog:
+    """The history of one container: segments on disk plus the in-memory index."""
+
+    def __init__(
+        self,
+        path: Path,
+        container_id: str,
+        *,
+        max_size: int = DEFAULT_MAX_SIZE,
+        max_file: int = DEFAULT_MAX_FILE,
+        on_grow: Callable[[ContainerLog, int], None] | None = None,
+    ) -> None:
+        self.path = path
+        self.id = container_id
+        self.max_size = max_size
+        self.max_file = max_file
+        self.meta: dict[str, Any] = {}
+        self.segments: list[Segment] = []
+        self.running_fifos: set[str] = set()
+        self.stop_count = 0  # bumped by every stop; followers end when it changes
+        self.dropped_segments = 0
+        self._fd = -1
+        self._idx_fd = -1
+        self._waiters: list[asyncio.Future[None]] = []
+        self._on_grow = on_grow
+        self._closed = False
+        self.dirty = False  # appended since the last sync
+
+    # ----------------------------------------------------------------- open / recover
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        container_id: str,
+        *,
+        on_grow: Callable[[ContainerLog, int], None] | None = None,
+    ) -> ContainerLog:
+        """Open (or create) the store at ``path``, repairing a half-written tail."""
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self = cls(path, container_id, on_grow=on_grow)
+        meta_path = path / "meta.json"
+        if meta_path.exists():
+            try:
+                self.meta = json.loads(meta_path.read_text())
+            except (OSError, ValueError):
+                log.warning("unreadable meta.json, starting it anew", extra={"container": self.id})
+                self.meta = {}
+        self.max_size = int(self.meta.get("max_size", DEFAULT_MAX_SIZE))
+        self.max_file = int(self.meta.get("max_file", DEFAULT_MAX_FILE))
+        seqs = sorted(int(p.stem) for p in path.glob("*.log") if p.stem.isdigit())
+        for seq in seqs:
+            seg = Segment(seq, path / f"{seq:010d}.log")
+            self._load_index(seg, last=(seq == seqs[-1]))
+            self.segments.append(seg)
+        return self
+
+    def _load_index(self, seg: Segment, *, last: bool) -> None:
+        size = seg.path.stat().st_size
+        blocks: list[Block] = []
+        try:
+            raw = seg.idx_path.read_bytes()
+        except FileNotFoundError:
+            raw = b""
+        expect = 0
+        for i in range(0, len(raw) - len(raw) % IDX.size, IDX.size):
+            off, count, mn, mx, nbytes = IDX.unpack_from(raw, i)
+            if off != expect or off + nbytes > size:
+                break
+            blocks.append(Block(off, count, mn, mx, nbytes))
+            expect = off + nbytes
+        seg.blocks = blocks
+        seg.closed_blocks = len(blocks)
+        if len(raw) != len(blocks) * IDX.size:
+            with open(seg.idx_path, "r+b") as f:
+                f.truncate(len(blocks) * IDX.size)
+        # Rebuild what the index does not cover by scanning the frames themselves; a half-written
+        # frame at the end (a crash mid-write) is cut off.
+        with open(seg.path, "rb") as f:
+            f.seek(expect)
+            tail = f.read()
+        good = expect
+        block: Block | None = None
+        for off, length, msg in decode_frames(tail):
+            t = msg.time_nano
+            if block is None:
+                block = Block(expect + off, 0, t, t, 0)
+            block.count += 1
+            block.nbytes = expect + off + length - block.offset
+            block.min_t = min(block.min_t, t)
+            block.max_t = max(block.max_t, t)
+            good = expect + off + length
+            if block.nbytes >= BLOCK_BYTES:
+                blocks.append(block)
+                block = None
+        if block is not None:
+            blocks.append(block)
+        if good != size:
+            log.warning(
+                "cut a half-written tail off a segment",
+                extra={"container": self.id, "segment": seg.seq, "bytes": size - good},
+            )
+            with open(seg.path, "r+b") as f:
+                f.truncate(good)
+        seg.size = good
+        if not last:
+            seg.closed_blocks = len(blocks)  # nothing more will be appended to it
+
+    # ----------------------------------------------------------------- metadata
+    def save_meta(self) -> None:
+        self.meta["max_size"] = self.max_size
+        self.meta["max_file"] = self.max_file
+        self.meta["fifos"] = sorted(self.running_fifos)
+        _write_json_atomic(self.path / "meta.json", self.meta)
+
+    @property
+    def running(self) -> bool:
+        return bool(self.running_fifos)
+
+    @property
+    def size(self) -> int:
+        return sum(s.size for s in self.segments)
+
+    @property
+    def stopped_at(self) -> float:
+        return float(self.meta.get("stopped_at") or 0.0)
+
+    # ----------------------------------------------------------------- writing
+    def _active(self) -> Segment:
+        if not self.segments:
+            return self._new_segment(0)
+        return self.segments[-1]
+
+    def _new_segment(self, seq: int) -> Segment:
+        self._close_fds()
+        seg = Segment(seq, self.path / f"{seq:010d}.log")
+        seg.path.touch(mode=0o600)
+        self.segments.append(seg)
+        return seg
+
+    def _ensure_fds(self, seg: Segment) -> None:
+        if self._fd < 0:
+            self._fd = os.open(seg.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+            self._idx_fd = os.open(
+                seg.idx_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600
+            )
+
+    def _close_fds(self) -> None:
+        for fd in (self._fd, self._idx_fd):
+            if fd >= 0:
+                os.close(fd)
+        self._fd = self._idx_fd = -1
+
+    def _rotate(self) -> Segment:
+        old = self._active()
+        self._persist_blocks(old, final=True)
+        self.sync()
+        seg = self._new_segment(old.seq + 1)
+        while len(self.segments) > self.max_file:
+            gone = self.segments.pop(0)
+            self.dropped_segments += 1
+            for p in (gone.path, gone.idx_path):
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+        return seg
+
+    def _persist_blocks(self, seg: Segment, *, final: bool = False) -> None:
+        upto = len(seg.blocks) if final else len(seg.blocks) - 1
+        if upto <= seg.closed_blocks:
+            return
+        self._ensure_fds(seg)
+        recs = b"".join(
+            IDX.pack(b.offset, b.count, b.min_t, b.max_t, b.nbytes)
+            for b in seg.blocks[seg.closed_blocks : upto]
+        )
+        os.write(self._idx_fd, recs)
+        seg.closed_blocks = upto
+
+    def append(self, res: ScanResult) -> int:
+        """Store the valid frames of ``res``, rotating at frame boundaries; returns bytes written."""
+        data = res.data
+        view = memoryview(data)
+        written = 0
+        for run in res.runs:
+            start, ends = run.start, run.ends
+            i, n = 0, len(ends)
+            while i < n:
+                seg = self._active()
+                j = bisect_right(ends, start + self.max_size - seg.size, i)
+                if j == i:
+                    if seg.size > 0:
+                        self._rotate()
+                        continue
+                    j = i + 1  # a frame bigger than max-size gets a segment of its own
+                end = ends[j - 1]
+                last_start = ends[j - 2] if j - 2 >= i else start
+                t_first = frame_time(data, start, ends[i])
+                t_last = frame_time(data, last_start, end) if j - 1 > i else t_first
+                self._write(seg, view[start:end], j - i, t_first, t_last)
+                written += end - start
+                start, i = end, j
+        if written:
+            self.dirty = True
+            self._notify()
+            if self._on_grow is not None:
+                self._on_grow(self, written)
+        return written
+
+    def _write(self, seg: Segment, buf: memoryview, count: int, t_first: int, t_last: int) -> None:
+        self._ensure_fds(seg)
+        view = buf
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+        lo, hi = min(t_first, t_last), max(t_first, t_last)
+        blocks = seg.blocks
+        if len(blocks) > seg.closed_blocks and blocks[-1].nbytes < BLOCK_BYTES:
+            b = blocks[-1]
+            b.count += count
+            b.nbytes += len(buf)
+            b.min_t = min(b.min_t, lo)
+            b.max_t = max(b.max_t, hi)
+        else:
+            blocks.append(Block(seg.size, count, lo, hi, len(buf)))
+        seg.size += len(buf)
+        if blocks[-1].nbytes >= BLOCK_BYTES:
+            self._persist_blocks(seg, final=True)
+
+    def sync(self, *, wait: bool = False) -> None:
+        """Flush the active segment and its index to disk: in the background (the FIFO reader
+        must never wait on the disk's flush), or waiting for it with ``wait``."""
+        if not self.segments or self._fd < 0:
+            return
+        self._persist_blocks(self.segments[-1])
+        self.dirty = False
+        fds = [os.dup(self._fd), os.dup(self._idx_fd)]
+        job = _SYNCER.submit(_fdatasync_and_close, fds)
+        if wait:
+            job.result()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.segments and self._fd >= 0:
+            self._persist_blocks(self.segments[-1], final=True)
+            self.sync(wait=True)
+        self._close_fds()
+        self._notify()
+
+    # ----------------------------------------------------------------- reading
+    @property
+    def end(self) -> Position:
+        """Position just past the last stored frame."""
+        if not self.segments:
+            return (0, 0)
+        last = self.segments[-1]
+        return (last.seq, last.size)
+
+    @property
+    def start(self) -> Position:
+        if not self.segments:
+            return (0, 0)
+        return (self.segments[0].seq, 0)
+
+    def _segment(self, seq: int) -> Segment | None:
+        if not self.segments:
+            return None
+        i = seq - self.segments[0].seq
+        if 0 <= i < len(self.segments):
+            return self.segments[i]
+        return None
+
+    def tail_start(self, n: int) -> tuple[Position, int]:
+        """Where the last ``n`` entries begin: a block-aligned position plus how many entries to
+        skip from there. Reads only the index."""
+        need = n
+        for seg in reversed(self.segments):
+            for b in reversed(seg.blocks):
+                if b.count >= need:
+                    return (seg.seq, b.offset), b.count - need
+                need -= b.count
+        return self.start, 0
+
+    def since_start(self, since: int) -> Position:
+        """A block-aligned position before which no entry is at or after ``since`` (ns).
+
+        Block times come from the first and last frame of each write, so an entry inside a block
+        may be later than the block's ``max_t`` by as much as Docker's stdout/stderr reordering;
+        ``REORDER_SLACK_NS`` covers that. Readers still filter every entry exactly."""
+        for seg in self.segments:
+            for b in seg.blocks:
+                if b.max_t + REORDER_SLACK_NS >= since:
+                    return (seg.seq, b.offset)
+        return self.end
+
+    def read(self, pos: Position, limit: int = READ_BYTES) -> tuple[bytes, Position, Position]:
+        """Whole frames from ``pos`` (up to about ``limit`` bytes): ``(data, start, next)``.
+
+        ``start`` is where ``data`` begins: ``pos``, the start of the next segment when ``pos`` is
+        at the end of one, or the oldest kept position when ``pos`` was rotated away.
+        """
+        seq, off = pos
+        while True:
+            seg = self._segment(seq)
+            if seg is None:
+                if self.segments and seq < self.segments[0].seq:
+                    seq, off = self.segments[0].seq, 0
+                    continue
+                return b"", (seq, off), (seq, off)
+            if off >= seg.size:
+                if seg is self.segments[-1]:
+                    return b"", (seq, off), (seq, off)
+                seq, off = seq + 1, 0
+                continue
+            want = min(seg.size - off, max(limit, 0))
+            try:
+                fd = os.open(seg.path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                if self._segment(seq) is seg:
+                    return b"", (seq, off), (seq, off)  # the whole history was removed
+                continue  # rotated away between the lookup and the open: look again
+            try:
+                data = os.pread(fd, want, off)
+                if len(data) >= HEADER_BYTES:
+                    (length,) = struct.unpack_from(">I", data, 0)
+                    if length + HEADER_BYTES > len(data) and length <= MAX_FRAME_BYTES:
+                        # A single frame bigger than ``limit``: read it whole.
+                        data = os.pread(fd, length + HEADER_BYTES, off)
+            finally:
+                os.close(fd)
+            cut = _whole_frames(data)
+            return data[:cut], (seq, off), (seq, off + cut)
+
+    def iter_frames(self, pos: Position, end: Position | None = None) -> Iterator[bytes]:
+        """Chunks of whole frames from ``pos`` up to ``end`` (default: the current end)."""
+        stop = end or self.end
+        while pos < stop:
+            data, start, nxt = self.read(pos)
+            if not data or start >= stop:
+                return
+            if nxt > stop:
+                # Never hand out frames written after ``stop`` was taken.
+                data = data[: stop[1] - start[1]] if start[0] == stop[0] else b""
+                nxt = stop
+            if data:
+                yield data
+            pos = nxt
+
+    # ----------------------------------------------------------------- follow
+    async def wait_change(self, timeout: float | None = None) -> None:
+        """Wait until something is appended or the container stops."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            pass
+        finally:
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(fut)
+
+    def _notify(self) -> None:
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+    def mark_stopped(self, *, record_time: bool = True) -> None:
+        """A FIFO of this container stopped: followers end; eviction order uses the time."""
+        self.stop_count += 1
+        if record_time:
+            self.meta["stopped_at"] = time.time()
+        self._notify()
+
+
+_SYNCER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logdriver-fsync")
+
+
+def _fdatasync_and_close(fds: list[int]) -> None:
+    for fd in fds:
+        try:
+            os.fdatasync(fd)
+        except OSError as exc:
+            log.warning("fdatasync failed", extra={"error": exc.strerror})
+        finally:
+            os.close(fd)
+
+
+def _whole_frames(data: bytes) -> int:
+    """Length of the longest prefix of ``data`` made of whole frames."""
+    pos = 0
+    n = len(data)
+    unpack = struct.Struct(">I").unpack_from
+    while pos + HEADER_BYTES <= n:
+        (length,) = unpack(data, pos)
+        end = pos + HEADER_BYTES + length
+        if end > n:
+            break
+        pos = end
+    return pos
+
+
+class Store:
+    """All containers' histories under one state directory, within one disk budget."""
+
+    def __init__(self, root: Path, *, disk_budget: int) -> None:
+        self.root = root
+        self.dir = root / "containers"
+        self.disk_budget = disk_budget
+        self.logs: dict[str, ContainerLog] = {}
+        self.evicted = 0
+        self._total = 0
+        self._checked = 0.0
+
+    def open(self) -> None:
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for p in sorted(self.dir.iterdir()):
+            if p.is_dir() and _is_container_id(p.name):
+                self.logs[p.name] = ContainerLog.open(p, p.name, on_grow=self._grew)
+        self._total = sum(lg.size for lg in self.logs.values())
+
+    def get(self, container_id: str) -> ContainerLog:
+        lg = self.logs.get(container_id)
+        if lg is None:
+            lg = ContainerLog.open(self.dir / container_id, container_id, on_grow=self._grew)
+            self.logs[container_id] = lg
+        return lg
+
+    @property
+    def total_bytes(self) -> int:
+        return self._total
+
+    def _grew(self, lg: ContainerLog, nbytes: int) -> None:
+        self._total += nbytes
+        now = time.monotonic()
+        if self._total > self.disk_budget and now - self._checked > BUDGET_CHECK_SECONDS:
+            self._checked = now
+            self._total = sum(x.size for x in self.logs.values())  # rotation frees space too
+            if self._total > self.disk_budget:
+                self.evict()
+
+    def evict(self) -> None:
+        """Drop whole histories of stopped containers, oldest stop first, until within budget."""
+        stopped = sorted(
+            (lg for lg in self.logs.values() if not lg.running), key=lambda lg: lg.stopped_at
+        )
+        for lg in stopped:
+            if self._total <= self.disk_budget:
+                break
+            self._total -= lg.size
+            self.remove(lg.id)
+            self.evicted += 1
+            log.warning("evicted a stopped container's history for the disk budget",
+                        extra={"container": lg.id})
+        if self._total > self.disk_budget:
+            log.warning("disk budget exceeded by running containers' history",
+                        extra={"bytes": self._total, "budget": self.disk_budget})
+
+    def remove(self, container_id: str) -> None:
+        lg = self.logs.pop(container_id, None)
+        if lg is not None:
+            lg.close()
+            lg.segments = []
+            shutil.rmtree(lg.path, ignore_errors=True)
+
+    def close(self) -> None:
+        for lg in self.logs.values():
+            lg.close()
+
+
+def _is_container_id(s: str) -> bool:
+    return len(s) == 64 and all(c in "0123456789abcdef" for c in s)

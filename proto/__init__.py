@@ -1,0 +1,1 @@
+"""Docker's LogEntry protobuf (see entry.proto); imported by logdriver.framing alone."""
