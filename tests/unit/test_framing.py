@@ -1,0 +1,124 @@
+"""Framing: scanning, validation, resynchronisation and ReadLogs re-encoding."""
+
+from __future__ import annotations
+
+import struct
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logdriver.framing import (
+    MAX_FRAME_BYTES,
+    Entry,
+    Scanner,
+    decode_frames,
+    encode_entry,
+    encode_for_readlogs,
+    to_entry,
+)
+
+from .helpers import T0, entry, frames
+
+
+def scanned_entries(sc: Scanner, data: bytes, chunk: int) -> list[Entry]:
+    out: list[Entry] = []
+    for i in range(0, len(data), chunk):
+        res = sc.feed(data[i : i + chunk])
+        for run in res.runs:
+            blob = res.data[run.start : run.ends[-1]]
+            out.extend(to_entry(m) for _o, _l, m in decode_frames(blob))
+    return out
+
+
+def test_whole_frames_in_one_chunk_form_one_run_from_zero() -> None:
+    data = frames(10)
+    res = Scanner().feed(data)
+    assert res.corrupt == 0 and res.rest == b""
+    assert [(r.start, r.ends[-1], len(r.ends)) for r in res.runs] == [(0, len(data), 10)]
+
+
+def test_frames_split_at_every_byte_boundary_come_out_whole() -> None:
+    data = frames(50)
+    for chunk in (1, 3, 7, 64, 1000):
+        got = scanned_entries(Scanner(), data, chunk)
+        assert got == [entry(i) for i in range(50)], chunk
+
+
+def test_oversized_length_is_counted_and_stream_resynchronises() -> None:
+    bad = struct.pack(">I", MAX_FRAME_BYTES + 1) + b"garbage"
+    data = frames(3) + bad + frames(3, start=3)
+    sc = Scanner()
+    got = scanned_entries(sc, data, 4096)
+    assert got == [entry(i) for i in range(6)]
+    assert sc.corrupt == 1
+
+
+def test_four_gigabyte_length_prefix_allocates_nothing_and_resyncs() -> None:
+    data = b"\xff\xff\xff\xff" + frames(2)
+    sc = Scanner()
+    got = scanned_entries(sc, data, 5)
+    assert got == [entry(0), entry(1)]
+    assert sc.corrupt == 1
+
+
+def test_reader_that_lands_mid_frame_resynchronises_on_the_next_frame() -> None:
+    data = frames(20)
+    cut = 7 + len(encode_entry(entry(0))) * 3  # inside the 4th frame
+    sc = Scanner()
+    got = scanned_entries(sc, data[cut:], 100)
+    assert got == [entry(i) for i in range(4, 20)]
+    assert sc.corrupt == 1
+
+
+def test_plausible_length_with_foreign_body_is_skipped() -> None:
+    foreign = b"\x12\x03abc" + b"\x00" * 10
+    data = frames(2) + struct.pack(">I", len(foreign)) + foreign + frames(2, start=2)
+    sc = Scanner()
+    assert scanned_entries(sc, data, 1 << 16) == [entry(i) for i in range(4)]
+    assert sc.corrupt == 1
+
+
+def test_incomplete_frame_at_end_of_stream_is_counted_on_finish() -> None:
+    data = frames(2)
+    sc = Scanner()
+    res = sc.feed(data[:-3])
+    assert len(res.runs[0].ends) == 1 and res.rest
+    assert sc.finish() == 1 and sc.pending == b""
+
+
+def test_pending_bytes_carry_over_to_a_new_scanner() -> None:
+    data = frames(3)
+    first = Scanner()
+    first.feed(data[:-5])
+    second = Scanner(first.pending)
+    res = second.feed(data[-5:])
+    assert len(res.runs[0].ends) == 1 and res.rest == b""
+
+
+def test_readlogs_encoding_adds_newline_to_complete_lines_only() -> None:
+    whole = entry(1, line=b"abc")
+    part = Entry("stderr", T0, b"x" * 16384, partial=True, partial_id="p", partial_ordinal=1)
+    for e, want in ((whole, b"abc\n"), (part, b"x" * 16384)):
+        (_, _, msg), = decode_frames(encode_entry(e))
+        (_, _, back), = decode_frames(encode_for_readlogs(msg))
+        assert back.line == want
+        assert back.source == e.source and back.time_nano == e.time_nano
+        assert back.partial == e.partial
+
+
+def test_empty_line_and_invalid_utf8_survive_a_round_trip() -> None:
+    for line in (b"", b"\xff\xfe\r", "héllo".encode()):
+        (_, _, msg), = decode_frames(encode_entry(entry(0, line=line)))
+        assert msg.line == line
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2048), st.integers(min_value=1, max_value=300))
+def test_random_bytes_never_crash_and_good_frames_after_them_are_found(
+    junk: bytes, chunk: int
+) -> None:
+    sc = Scanner()
+    got = scanned_entries(sc, junk + frames(5, start=100), chunk)
+    # Junk may hide at most the frame it runs into; the frames after it always come through.
+    assert got[-4:] == [entry(i) for i in range(101, 105)]
+    assert len(sc.pending) <= MAX_FRAME_BYTES + 4

@@ -1,0 +1,197 @@
+"""The ring store: rotation, tail/since/until reads, follow wake-ups, crash repair, eviction."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from logdriver.framing import Scanner, decode_frames, encode_entry
+from logdriver.ring import BLOCK_BYTES, IDX, ContainerLog, Store
+
+from .helpers import T0, entry, frames
+
+CID = "a" * 64
+
+
+def write(clog: ContainerLog, data: bytes, chunk: int = 1 << 16) -> None:
+    sc = Scanner()
+    for i in range(0, len(data), chunk):
+        clog.append(sc.feed(data[i : i + chunk]))
+
+
+def lines(clog: ContainerLog, pos: tuple[int, int] | None = None) -> list[bytes]:
+    out = []
+    for data in clog.iter_frames(pos or clog.start):
+        out.extend(bytes(m.line) for _o, _l, m in decode_frames(data))
+    return out
+
+
+def open_log(tmp_path: Path, **kw: int) -> ContainerLog:
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    for k, v in kw.items():
+        setattr(clog, k, v)
+    return clog
+
+
+def test_appended_entries_read_back_in_order(tmp_path: Path) -> None:
+    clog = open_log(tmp_path)
+    write(clog, frames(1000), chunk=777)
+    assert lines(clog) == [b"line %06d" % i for i in range(1000)]
+
+
+def test_segments_stay_under_max_size_and_oldest_are_dropped(tmp_path: Path) -> None:
+    frame_len = len(encode_entry(entry(0)))
+    clog = open_log(tmp_path, max_size=frame_len * 100, max_file=3)
+    write(clog, frames(1000), chunk=5000)
+    files = sorted((tmp_path / CID).glob("*.log"))
+    assert len(files) == 3
+    assert all(f.stat().st_size <= frame_len * 100 for f in files)
+    got = lines(clog)
+    assert got == [b"line %06d" % i for i in range(700, 1000)]
+    assert clog.dropped_segments == 7
+
+
+def test_a_frame_bigger_than_max_size_gets_its_own_segment(tmp_path: Path) -> None:
+    clog = open_log(tmp_path, max_size=4096, max_file=10)
+    big = encode_entry(entry(1, line=b"z" * 10000))
+    write(clog, frames(1) + big + frames(1, start=2))
+    assert lines(clog) == [b"line 000000", b"z" * 10000, b"line 000002"]
+    assert len(clog.segments) == 3
+
+
+def test_tail_reads_only_the_index_and_the_last_blocks(tmp_path: Path) -> None:
+    clog = open_log(tmp_path, max_size=1 << 20, max_file=5)
+    write(clog, frames(50_000), chunk=4096)
+    assert sum(len(s.blocks) for s in clog.segments) > 20
+    for n in (1, 10, 777, 49_999, 50_000, 60_000):
+        pos, skip = clog.tail_start(n)
+        got = lines(clog, pos)[skip:]
+        assert got == [b"line %06d" % i for i in range(max(0, 50_000 - n), 50_000)]
+        # The start block is one of the last ones, not the beginning of history.
+        if n <= 777:
+            assert pos != clog.start
+
+
+def test_since_skips_blocks_older_than_the_bound(tmp_path: Path) -> None:
+    clog = open_log(tmp_path, max_size=1 << 20, max_file=5)
+    # Two runs 60 s apart: a Since between them must not start at the first run.
+    write(clog, frames(20_000), chunk=8192)
+    late = b"".join(encode_entry(entry(i, t=T0 + 60 * 10**9 + i)) for i in range(20_000, 20_100))
+    write(clog, late)
+    pos = clog.since_start(T0 + 30 * 10**9)
+    assert pos > clog.start
+    assert lines(clog, pos)[-100:] == [b"line %06d" % i for i in range(20_000, 20_100)]
+    assert len(lines(clog, pos)) < 20_100
+
+
+def test_reopen_keeps_history_and_index(tmp_path: Path) -> None:
+    clog = open_log(tmp_path, max_size=1 << 20)
+    write(clog, frames(30_000), chunk=10_000)
+    clog.save_meta()
+    clog.close()
+    again = ContainerLog.open(tmp_path / CID, CID)
+    assert again.max_size == 1 << 20
+    assert lines(again) == [b"line %06d" % i for i in range(30_000)]
+    assert [s.blocks for s in again.segments] == [s.blocks for s in clog.segments]
+    write(again, frames(10, start=30_000))
+    assert lines(again)[-11:] == [b"line %06d" % i for i in range(29_999, 30_010)]
+
+
+def test_half_written_frame_and_index_are_repaired_on_open(tmp_path: Path) -> None:
+    clog = open_log(tmp_path)
+    write(clog, frames(5000), chunk=100_000)
+    clog.close()
+    seg = clog.segments[-1]
+    size = seg.path.stat().st_size
+    with open(seg.path, "ab") as f:
+        f.write(encode_entry(entry(5000))[:-4])  # crash in the middle of a write
+    with open(seg.idx_path, "ab") as f:
+        f.write(IDX.pack(size, 1, 0, 0, 999)[:10])  # and in the middle of an index record
+    again = ContainerLog.open(tmp_path / CID, CID)
+    assert seg.path.stat().st_size == size
+    assert lines(again) == [b"line %06d" % i for i in range(5000)]
+    write(again, frames(1, start=5000))
+    assert lines(again)[-1] == b"line 005000"
+
+
+def test_index_blocks_cover_the_segment_without_gaps(tmp_path: Path) -> None:
+    clog = open_log(tmp_path)
+    write(clog, frames(20_000), chunk=3000)
+    seg = clog.segments[0]
+    off = 0
+    for b in seg.blocks:
+        assert b.offset == off
+        off = b.end
+    assert off == seg.size
+    assert sum(b.count for b in seg.blocks) == 20_000
+    assert all(b.nbytes < BLOCK_BYTES + 3000 for b in seg.blocks)
+
+
+def test_iter_frames_stops_at_the_end_taken_when_it_began(tmp_path: Path) -> None:
+    clog = open_log(tmp_path)
+    write(clog, frames(10))
+    end = clog.end
+    it = clog.iter_frames(clog.start, end)
+    write(clog, frames(10, start=10))
+    got = [bytes(m.line) for d in it for _o, _l, m in decode_frames(d)]
+    assert got == [b"line %06d" % i for i in range(10)]
+
+
+async def test_follower_wakes_on_append_and_on_stop(tmp_path: Path) -> None:
+    clog = open_log(tmp_path)
+    waiter = asyncio.create_task(clog.wait_change())
+    await asyncio.sleep(0.01)
+    assert not waiter.done()
+    write(clog, frames(1))
+    await asyncio.wait_for(waiter, 1)
+    waiter = asyncio.create_task(clog.wait_change())
+    await asyncio.sleep(0.01)
+    clog.mark_stopped()
+    await asyncio.wait_for(waiter, 1)
+    assert clog.stop_count == 1
+
+
+def test_disk_budget_evicts_stopped_containers_oldest_first_never_running(tmp_path: Path) -> None:
+    store = Store(tmp_path, disk_budget=600_000)
+    store.open()
+    ids = [c * 64 for c in "bcd"]
+    for n, cid in enumerate(ids):
+        clog = store.get(cid)
+        clog.running_fifos.add("/x")
+        write(clog, frames(5000))  # 175 KB each
+        clog.running_fifos.clear()
+        clog.meta["stopped_at"] = 1000.0 + n
+    running = store.get("e" * 64)
+    running.running_fifos.add("/y")
+    store._checked = -1e9
+    write(running, frames(5000))  # 700 KB in all: over the budget by one container
+    assert sorted(store.logs) == sorted([ids[1], ids[2], "e" * 64])  # the oldest stop went
+    assert not (tmp_path / "containers" / ids[0]).exists()
+    assert store.total_bytes <= 600_000
+    write(running, frames(20_000, start=5000))  # the running one alone exceeds the budget
+    store._checked = -1e9
+    write(running, frames(1, start=25_000))
+    assert list(store.logs) == ["e" * 64]  # every stopped one went; the running one stays
+    assert len(lines(running)) == 25_001
+
+
+def test_store_reopens_every_container(tmp_path: Path) -> None:
+    store = Store(tmp_path, disk_budget=1 << 30)
+    store.open()
+    for cid in ("1" * 64, "2" * 64):
+        write(store.get(cid), frames(3))
+        store.get(cid).save_meta()
+    store.close()
+    again = Store(tmp_path, disk_budget=1 << 30)
+    again.open()
+    assert sorted(again.logs) == ["1" * 64, "2" * 64]
+    assert lines(again.logs["2" * 64]) == [b"line 000000", b"line 000001", b"line 000002"]
+
+
+@pytest.mark.parametrize("chunk", [1, 13, 4096])
+def test_tiny_chunks_make_the_same_store(tmp_path: Path, chunk: int) -> None:
+    clog = open_log(tmp_path)
+    write(clog, frames(300), chunk=chunk)
+    assert lines(clog) == [b"line %06d" % i for i in range(300)]
