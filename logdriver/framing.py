@@ -107,11 +107,12 @@ class Scanner:
     scanner counts one corrupt frame and searches forward for the next frame that decodes.
     """
 
-    __slots__ = ("_rest", "_msg", "corrupt")
+    __slots__ = ("_rest", "_msg", "_lost", "corrupt")
 
     def __init__(self, rest: bytes = b"") -> None:
         self._rest = rest
         self._msg = LogEntry()
+        self._lost = False  # searching for a frame boundary since an earlier call
         self.corrupt = 0
 
     @property
@@ -141,7 +142,8 @@ class Scanner:
                 pos = end
                 continue
             # Alignment lost: close the run so far and look for the next good frame.
-            corrupt += 1
+            if not self._lost:
+                corrupt += 1  # one count per stretch of garbage, however it is chunked
             if ends:
                 runs.append(Run(run_start, ends))
                 ends = []
@@ -149,10 +151,13 @@ class Scanner:
             nxt = self._resync(data, pos + 1)
             if nxt < 0:
                 # Keep a tail that might hold the start of the next frame.
+                self._lost = True
                 pos = max(pos + 1, n - _MIN_FRAME)
                 break
+            self._lost = False
             run_start = pos = nxt
         if ends:
+            self._lost = False
             runs.append(Run(run_start, ends))
         self._rest = data[pos:]
         self.corrupt += corrupt
@@ -183,10 +188,11 @@ class Scanner:
 
     def finish(self) -> int:
         """End of stream: a leftover incomplete frame is corrupt. Returns how many were dropped."""
-        if self._rest:
+        if self._rest and not self._lost:
             self._rest = b""
             self.corrupt += 1
             return 1
+        self._rest = b""
         return 0
 
 
