@@ -129,13 +129,14 @@ class Scanner:
         run_start = pos = 0
         corrupt = 0
         unpack = _unpack_len
-        while pos + _MIN_FRAME <= n:
+        starts = data.startswith
+        marker = _RESYNC_MARKER
+        limit = n - _MIN_FRAME
+        lo, hi = MIN_ENTRY_BYTES, MAX_FRAME_BYTES
+        while pos <= limit:
             (length,) = unpack(data, pos)
-            end = pos + HEADER_BYTES + length
-            if (
-                MIN_ENTRY_BYTES <= length <= MAX_FRAME_BYTES
-                and data[pos + 4 : pos + 9] == _RESYNC_MARKER
-            ):
+            end = pos + 4 + length
+            if lo <= length <= hi and starts(marker, pos + 4):
                 if end > n:
                     break
                 append(end)
