@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .framing import FrameReader, Scanner, encode_for_readlogs
+from .framing import ReadlogsFilter, Scanner
 from .options import LogConfig, OptionError
 from .ring import ContainerLog, Store
 
@@ -341,35 +341,25 @@ class Driver:
             since_pos = clog.since_start(req.since)
             if since_pos > pos:
                 pos, skip = since_pos, 0
+        render = ReadlogsFilter(skip=skip, since=req.since, until=req.until)
         out: list[bytes] = []
         out_bytes = 0
-        since, until = req.since, req.until
-        frames = FrameReader()
         while True:
             for data in clog.iter_frames(pos, end):
-                for _off, _len, msg in frames.frames(data):
-                    if skip:
-                        skip -= 1
-                        continue
-                    t = msg.time_nano
-                    if since and t < since:
-                        continue
-                    if until and t > until:
-                        if out:
-                            yield b"".join(out)
-                        return
-                    frame = encode_for_readlogs(msg)
-                    out.append(frame)
-                    out_bytes += len(frame)
-                    if out_bytes >= OUT_BATCH_BYTES:
-                        yield b"".join(out)
-                        out, out_bytes = [], 0
+                out_bytes += render.render(data, out)
+                if out_bytes >= OUT_BATCH_BYTES or render.done:
+                    yield b"".join(out)
+                    out, out_bytes = [], 0
+                if render.done:
+                    break
             if out:
                 yield b"".join(out)
                 out, out_bytes = [], 0
-            if frames.bad:
-                self.corrupt_frames += frames.bad
-                frames.bad = 0
+            if render.bad:
+                self.corrupt_frames += render.bad
+                render.bad = 0
+            if render.done:
+                return
             pos = end
             if not req.follow or self._closing:
                 return

@@ -34,12 +34,12 @@ __all__ = [
     "MAX_FRAME_BYTES",
     "Entry",
     "FrameReader",
+    "ReadlogsFilter",
     "Run",
     "ScanResult",
     "Scanner",
     "decode_frames",
     "encode_entry",
-    "encode_for_readlogs",
 ]
 
 
@@ -243,14 +243,59 @@ def decode_frames(data: bytes, start: int = 0) -> Iterator[tuple[int, int, LogEn
     return FrameReader().frames(data, start)
 
 
-def encode_for_readlogs(msg: LogEntry) -> bytes:
-    """Frame ``msg`` for the ReadLogs stream: Docker writes ``line`` verbatim, so a complete
-    (non-partial) entry gets its ``\\n`` here, exactly as Docker's ``local`` driver adds it on read;
-    a partial piece is sent as it is, so the pieces join back into the original line."""
-    if not msg.partial:
-        msg.line += b"\n"
-    body = msg.SerializeToString()
-    return _pack_len(len(body)) + body
+@dataclass(slots=True)
+class ReadlogsFilter:
+    """Turns stored frames into ReadLogs output: Tail's ``skip`` first, then ``since``/``until``
+    (ns; 0 = unbounded) exactly as Docker's own readers apply them. ``done`` is set at the first
+    entry after ``until``."""
+
+    skip: int = 0
+    since: int = 0
+    until: int = 0
+    done: bool = False
+    bad: int = 0
+
+    def render(self, data: bytes, out: list[bytes]) -> int:
+        """Append the output frames for ``data`` to ``out``; returns the bytes appended."""
+        msg = LogEntry()
+        parse = msg.ParseFromString
+        serialize = msg.SerializeToString
+        pack = _pack_len
+        unpack = _unpack_len
+        add = out.append
+        skip, since, until = self.skip, self.since, self.until
+        n = len(data)
+        pos = total = 0
+        while pos + HEADER_BYTES <= n:
+            (length,) = unpack(data, pos)
+            end = pos + HEADER_BYTES + length
+            if end > n:
+                break
+            if skip:
+                skip -= 1
+                pos = end
+                continue
+            try:
+                parse(data[pos + HEADER_BYTES : end])
+            except DecodeError:
+                self.bad += 1
+                pos = end
+                continue
+            pos = end
+            t = msg.time_nano
+            if t < since:
+                continue
+            if until and t > until:
+                self.done = True
+                break
+            if not msg.partial:
+                msg.line += b"\n"
+            body = serialize()
+            add(pack(len(body)))
+            add(body)
+            total += len(body) + HEADER_BYTES
+        self.skip = skip
+        return total
 
 
 def to_entry(msg: LogEntry) -> Entry:

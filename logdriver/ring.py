@@ -403,7 +403,18 @@ class ContainerLog:
                     return b"", (seq, off), (seq, off)
                 seq, off = seq + 1, 0
                 continue
-            want = min(seg.size - off, max(limit, 0))
+            # Read up to a block end: blocks start and end on frame boundaries, so the data needs
+            # no walking to find where its last whole frame ends.
+            cut = 0
+            for b in seg.blocks:
+                e = b.end
+                if e <= off:
+                    continue
+                if cut and e - off > limit:
+                    break
+                cut = e
+            if not cut:
+                cut = seg.size
             try:
                 fd = os.open(seg.path, os.O_RDONLY | os.O_CLOEXEC)
             except FileNotFoundError:
@@ -411,16 +422,12 @@ class ContainerLog:
                     return b"", (seq, off), (seq, off)  # the whole history was removed
                 continue  # rotated away between the lookup and the open: look again
             try:
-                data = os.pread(fd, want, off)
-                if len(data) >= HEADER_BYTES:
-                    (length,) = struct.unpack_from(">I", data, 0)
-                    if length + HEADER_BYTES > len(data) and length <= MAX_FRAME_BYTES:
-                        # A single frame bigger than ``limit``: read it whole.
-                        data = os.pread(fd, length + HEADER_BYTES, off)
+                data = os.pread(fd, cut - off, off)
             finally:
                 os.close(fd)
-            cut = _whole_frames(data)
-            return data[:cut], (seq, off), (seq, off + cut)
+            if len(data) != cut - off:
+                data = data[: _whole_frames(data)]  # the file shrank under us
+            return data, (seq, off), (seq, off + len(data))
 
     def iter_frames(self, pos: Position, end: Position | None = None) -> Iterator[bytes]:
         """Chunks of whole frames from ``pos`` up to ``end`` (default: the current end)."""

@@ -12,8 +12,8 @@ from logdriver.framing import (
     Entry,
     Scanner,
     decode_frames,
+    ReadlogsFilter,
     encode_entry,
-    encode_for_readlogs,
     to_entry,
 )
 
@@ -99,11 +99,22 @@ def test_readlogs_encoding_adds_newline_to_complete_lines_only() -> None:
     whole = entry(1, line=b"abc")
     part = Entry("stderr", T0, b"x" * 16384, partial=True, partial_id="p", partial_ordinal=1)
     for e, want in ((whole, b"abc\n"), (part, b"x" * 16384)):
-        (_, _, msg), = decode_frames(encode_entry(e))
-        (_, _, back), = decode_frames(encode_for_readlogs(msg))
+        out: list[bytes] = []
+        ReadlogsFilter().render(encode_entry(e), out)
+        (_, _, back), = decode_frames(b"".join(out))
         assert back.line == want
         assert back.source == e.source and back.time_nano == e.time_nano
         assert back.partial == e.partial
+
+
+def test_readlogs_filter_applies_skip_then_since_then_stops_after_until() -> None:
+    data = frames(10)
+    f = ReadlogsFilter(skip=2, since=entry(4).time_nano, until=entry(7).time_nano)
+    out: list[bytes] = []
+    f.render(data, out)
+    got = [bytes(m.line) for _o, _l, m in decode_frames(b"".join(out))]
+    assert got == [b"line %06d\n" % i for i in (4, 5, 6, 7)]
+    assert f.done and f.skip == 0
 
 
 def test_empty_line_and_invalid_utf8_survive_a_round_trip() -> None:
