@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 import signal
 import socket
 import time
@@ -97,6 +98,17 @@ def _bind_unix(path: Path) -> socket.socket:
     return sock
 
 
+def _raise_fd_limit() -> None:
+    """Each running container costs about four descriptors (FIFO, pending file, segment, index):
+    take the hard limit so hundreds of containers fit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 class Plugin:
     """Runs the plugin in phases: startup, serve, shutdown (ordered, with a deadline)."""
 
@@ -110,6 +122,7 @@ class Plugin:
         self._stopped = asyncio.Event()
 
     async def startup(self) -> None:
+        _raise_fd_limit()
         self._lock_fd = state_lock(self.settings.state_dir)
         os.chmod(self.settings.state_dir, 0o700)
         await self.driver.start()

@@ -162,6 +162,7 @@ class FifoReader:
         self._detach()
         if self._eof_waiter is not None and not self._eof_waiter.done():
             self._eof_waiter.set_result(None)
+        self.driver.reader_gone(self)
 
     def _detach(self) -> None:
         if self.fd >= 0:
@@ -298,18 +299,31 @@ class Driver:
         if reader is None:
             return
         reader.read_available()
+        self._stopped(reader)
+        task = self.loop.create_task(self._finish_reader(reader))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def reader_gone(self, reader: FifoReader) -> None:
+        """The daemon closed a FIFO without StopLogging (it died, or the FIFO was stale at a
+        restart): the container's output through it has ended."""
+        if self.readers.get(reader.path) is reader and not self._closing:
+            del self.readers[reader.path]
+            self._stopped(reader)
+            reader.close()
+
+    def _stopped(self, reader: FifoReader) -> None:
         clog = reader.clog
-        clog.running_fifos.discard(path)
+        clog.running_fifos.discard(reader.path)
         clog.sync()
         # `docker logs` on a stopped container opens and stops an empty FIFO: that must not make
         # the container look recently stopped (eviction order), so only a FIFO that carried
         # entries, or the first stop, records the time.
         clog.mark_stopped(record_time=reader.entries > 0 or not clog.stopped_at)
         clog.save_meta()
+        if not clog.running:
+            clog.release_fds()  # a stopped container holds no file descriptors
         log.info("stop logging", extra={"container": clog.id, "entries": reader.entries})
-        task = self.loop.create_task(self._finish_reader(reader))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _finish_reader(self, reader: FifoReader) -> None:
         # The daemon closes its end right after StopLogging returns; anything it still wrote
@@ -320,6 +334,8 @@ class Driver:
                 reader.read_available()
         finally:
             reader.close()
+            if not reader.clog.running:
+                reader.clog.release_fds()
 
     async def read_logs(self, info: Mapping[str, Any], req: ReadRequest) -> AsyncIterator[bytes]:
         """Yield ReadLogs output: framed entries, each complete line ending in ``\\n``."""

@@ -328,6 +328,12 @@ class ContainerLog:
         if wait:
             job.result()
 
+    def release_fds(self) -> None:
+        """Close the segment's file descriptors (they reopen on the next append)."""
+        if self._fd >= 0:
+            self.sync()
+        self._close_fds()
+
     def close(self) -> None:
         if self._closed:
             return

@@ -285,3 +285,27 @@ async def test_restart_reopens_running_fifos_and_keeps_a_half_read_frame(tmp_pat
         assert [e.line for e in got] == [b"line %06d\n" % i for i in range(150)]
         await second.close()
     os.close(d.fds.pop(path))
+
+
+async def test_fifo_closed_while_the_plugin_was_down_counts_as_stopped(tmp_path: Path) -> None:
+    fifo_root = tmp_path / "logging"
+    fifo_root.mkdir()
+    state = tmp_path / "state"
+    first = Driver(Store(state, disk_budget=1 << 30), fifo_root=str(fifo_root))
+    await first.start()
+    async with TestClient(TestServer(build_app(first))) as client:
+        d = Daemon(client, fifo_root)
+        path = d.fifo()
+        await d.start(path)
+        d.write(path, frames(3))
+        await settle()
+    for reader in first.readers.values():
+        reader._detach()  # the plugin dies...
+    os.close(d.fds.pop(path))  # ...and the daemon closes its end meanwhile
+    second = Driver(Store(state, disk_budget=1 << 30), fifo_root=str(fifo_root))
+    await second.start()
+    clog = second.store.logs[CID]
+    assert not clog.running and second.readers == {}
+    assert json.loads((clog.path / "meta.json").read_text())["fifos"] == []
+    assert clog.stop_count == 1
+    await second.close()
