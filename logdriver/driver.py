@@ -69,21 +69,16 @@ class FifoReader:
         driver: Driver,
         path: str,
         clog: ContainerLog,
-        *,
-        pending: bytes = b"",
     ) -> None:
         self.driver = driver
         self.path = path
         self.clog = clog
-        self.scanner = Scanner(pending)
+        self.scanner = Scanner()
         self.fd = -1
         self.entries = 0
         self.bytes = 0
         self.closed = False
         self.eof = False
-        self._pending_path = clog.path / (os.path.basename(path) + ".pending")
-        self._pending_fd = -1
-        self._pending_len = len(pending)
         self._eof_waiter: asyncio.Future[None] | None = None
         self._pipe_big = False  # the pipe holds PIPE_BYTES, so reads may be spaced out
 
@@ -97,9 +92,6 @@ class FifoReader:
             self._pipe_big = True
         except OSError:
             log.debug("could not raise the FIFO's size", extra={"fifo": self.path})
-        self._pending_fd = os.open(
-            self._pending_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
-        )
         self.driver.loop.add_reader(self.fd, self._on_readable)
 
     def _on_readable(self) -> None:
@@ -139,20 +131,17 @@ class FifoReader:
         return taken
 
     def _ingest(self, chunk: bytes) -> None:
-        res = self.scanner.feed(chunk)
+        res = self.clog.ingest(self, self.scanner, chunk)
         if res.corrupt:
             self.driver.corrupt_frames += res.corrupt
             log.warning("skipped corrupt frames", extra={"fifo": self.path, "count": res.corrupt})
-        if res.runs:
-            self.bytes += self.clog.append(res)
-            self.entries += res.count
-        rest = res.rest
-        if rest or self._pending_len:
-            # Keep the incomplete frame on disk too: after a crash the pipe still holds its rest.
-            if rest:
-                os.pwrite(self._pending_fd, rest, 0)
-            os.ftruncate(self._pending_fd, len(rest))
-            self._pending_len = len(rest)
+        self.entries += res.count
+
+    def adopt_tail(self) -> None:
+        """Continue the incomplete frame a crashed predecessor left at the end of the store."""
+        if self.clog.tail and self.clog.tail_owner is None:
+            self.scanner = Scanner(self.clog.tail)
+            self.clog.tail_owner = self
 
     def _on_eof(self) -> None:
         self.eof = True
@@ -178,17 +167,13 @@ class FifoReader:
             await asyncio.wait_for(asyncio.shield(self._eof_waiter), timeout)
 
     def close(self, *, keep_pending: bool = False) -> None:
-        """Stop reading. ``keep_pending`` leaves the half-read frame on disk for a restart."""
+        """Stop reading. ``keep_pending`` leaves a half-read frame on disk for the next start."""
         if self.closed:
             return
         self.closed = True
         self._detach()
-        if self._pending_fd >= 0:
-            os.close(self._pending_fd)
-            self._pending_fd = -1
         if not keep_pending:
-            with contextlib.suppress(FileNotFoundError):
-                self._pending_path.unlink()
+            self.clog.drop_tail(self)
 
 
 class Driver:
@@ -226,21 +211,15 @@ class Driver:
         for clog in list(self.store.logs.values()):
             fifos = list(clog.meta.get("fifos") or [])
             for path in fifos:
-                pending_path = clog.path / (os.path.basename(path) + ".pending")
-                try:
-                    pending = pending_path.read_bytes()
-                except FileNotFoundError:
-                    pending = b""
                 try:
                     validate_fifo_path(path, self.fifo_root)
-                    reader = FifoReader(self, path, clog, pending=pending)
+                    reader = FifoReader(self, path, clog)
                     reader.open()
                 except (OSError, RequestError) as exc:
                     log.info("FIFO from before the restart is gone",
                              extra={"container": clog.id, "error": str(exc)})
-                    with contextlib.suppress(FileNotFoundError):
-                        pending_path.unlink()
                     continue
+                reader.adopt_tail()
                 self.readers[path] = reader
                 clog.running_fifos.add(path)
                 log.info("re-opened FIFO after restart", extra={"container": clog.id})

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .framing import HEADER_BYTES, MAX_FRAME_BYTES, ScanResult, decode_frames, frame_time
+from .framing import HEADER_BYTES, ScanResult, Scanner, decode_frames, frame_time
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,8 @@ class Segment:
 
 def _write_json_atomic(path: Path, obj: Any) -> None:
     tmp = path.with_suffix(".tmp")
-    with open(tmp, "w") as f:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w") as f:
         json.dump(obj, f)
         f.flush()
         os.fsync(f.fileno())
@@ -116,6 +117,10 @@ class ContainerLog:
         self._on_grow = on_grow
         self._closed = False
         self.dirty = False  # appended since the last sync
+        # Raw bytes after the last whole frame of the active segment: the incomplete frame of the
+        # FIFO reader that owns them (``tail_owner``), or, right after a restart, of nobody yet.
+        self.tail = b""
+        self.tail_owner: object | None = None
 
     # ----------------------------------------------------------------- open / recover
     @classmethod
@@ -185,14 +190,17 @@ class ContainerLog:
                 block = None
         if block is not None:
             blocks.append(block)
-        if good != size:
-            log.warning(
-                "cut a half-written tail off a segment",
-                extra={"container": self.id, "segment": seg.seq, "bytes": size - good},
-            )
-            with open(seg.path, "r+b") as f:
-                f.truncate(good)
         seg.size = good
+        if good != size:
+            if last:
+                # Bytes read from the FIFO but not yet a whole frame when the plugin stopped: the
+                # rest of that frame is still in the pipe. The FIFO's next reader takes them over.
+                self.tail = tail[good - expect :]
+            else:
+                log.warning("cut a half-written tail off a segment",
+                            extra={"container": self.id, "segment": seg.seq, "bytes": size - good})
+                with open(seg.path, "r+b") as f:
+                    f.truncate(good)
         if not last:
             seg.closed_blocks = len(blocks)  # nothing more will be appended to it
 
@@ -266,8 +274,59 @@ class ContainerLog:
         os.write(self._idx_fd, recs)
         seg.closed_blocks = upto
 
+    def ingest(self, owner: object, scanner: Scanner, chunk: bytes) -> ScanResult:
+        """Store one chunk just read from ``owner``'s FIFO.
+
+        The raw chunk goes to disk first, right after the bytes already there, so a plugin killed
+        while it looks at the chunk loses nothing: on restart the segment's tail (whole frames
+        plus an incomplete one) is found again and the FIFO's rest completes it. Then the chunk is
+        scanned; when it holds only whole valid frames up to its incomplete tail and needs no
+        rotation (the usual case), it is already in place and only the index changes. Otherwise
+        the raw bytes are taken back and the valid frames are written properly.
+        """
+        seg = self._active()
+        self._ensure_fds(seg)
+        if self.tail and self.tail_owner is not owner:
+            # Another reader's incomplete frame (it keeps it in memory) or an orphan from before a
+            # restart: not ours to extend.
+            os.ftruncate(self._fd, seg.size)
+            self.tail = b""
+        _write_all(self._fd, chunk)
+        res = scanner.feed(chunk)
+        runs = res.runs
+        fits = not runs or (
+            len(runs) == 1 and runs[0].start == 0 and seg.size + runs[0].ends[-1] <= self.max_size
+        )
+        if fits and len(res.data) == len(self.tail) + len(chunk):
+            if runs:
+                ends = runs[0].ends
+                self._index(seg, res.data, 0, ends, 0, len(ends))
+                seg.size += ends[-1]
+                self._wrote(ends[-1])
+        else:
+            os.ftruncate(self._fd, seg.size)
+            self.tail = b""
+            self.append(res)
+            seg = self._active()
+            self._ensure_fds(seg)
+            _write_all(self._fd, res.rest)
+        self.tail = res.rest
+        self.tail_owner = owner if res.rest else None
+        return res
+
+    def drop_tail(self, owner: object) -> None:
+        """``owner`` is gone: its incomplete frame will never be completed."""
+        if self.tail and self.tail_owner is owner:
+            seg = self._active()
+            self._ensure_fds(seg)
+            os.ftruncate(self._fd, seg.size)
+            self.tail = b""
+            self.tail_owner = None
+
     def append(self, res: ScanResult) -> int:
         """Store the valid frames of ``res``, rotating at frame boundaries; returns bytes written."""
+        if self.tail:
+            self.drop_tail(self.tail_owner)
         data = res.data
         view = memoryview(data)
         written = 0
@@ -283,38 +342,45 @@ class ContainerLog:
                         continue
                     j = i + 1  # a frame bigger than max-size gets a segment of its own
                 end = ends[j - 1]
-                last_start = ends[j - 2] if j - 2 >= i else start
-                t_first = frame_time(data, start, ends[i])
-                t_last = frame_time(data, last_start, end) if j - 1 > i else t_first
-                self._write(seg, view[start:end], j - i, t_first, t_last)
+                self._ensure_fds(seg)
+                _write_all(self._fd, view[start:end])
+                self._index(seg, data, start, ends, i, j)
+                seg.size += end - start
                 written += end - start
                 start, i = end, j
         if written:
-            self.dirty = True
-            self._notify()
-            if self._on_grow is not None:
-                self._on_grow(self, written)
+            self._wrote(written)
         return written
 
-    def _write(self, seg: Segment, buf: memoryview, count: int, t_first: int, t_last: int) -> None:
-        self._ensure_fds(seg)
-        view = buf
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
+    def _index(
+        self, seg: Segment, data: bytes, start: int, ends: list[int], i: int, j: int
+    ) -> None:
+        """Account frames ``ends[i:j]`` (``data[start:ends[j - 1]]``), appended at ``seg.size``, to
+        the segment's open block. Block times are those of the first and the last frame:
+        decoding two frames per write keeps the hot path cheap."""
+        last = j - 1
+        t_first = frame_time(data, start, ends[i])
+        t_last = frame_time(data, ends[last - 1], ends[last]) if last > i else t_first
         lo, hi = min(t_first, t_last), max(t_first, t_last)
+        nbytes = ends[last] - start
+        count = j - i
         blocks = seg.blocks
         if len(blocks) > seg.closed_blocks and blocks[-1].nbytes < BLOCK_BYTES:
             b = blocks[-1]
             b.count += count
-            b.nbytes += len(buf)
+            b.nbytes += nbytes
             b.min_t = min(b.min_t, lo)
             b.max_t = max(b.max_t, hi)
         else:
-            blocks.append(Block(seg.size, count, lo, hi, len(buf)))
-        seg.size += len(buf)
+            blocks.append(Block(seg.size, count, lo, hi, nbytes))
         if blocks[-1].nbytes >= BLOCK_BYTES:
             self._persist_blocks(seg, final=True)
+
+    def _wrote(self, nbytes: int) -> None:
+        self.dirty = True
+        self._notify()
+        if self._on_grow is not None:
+            self._on_grow(self, nbytes)
 
     def sync(self, *, wait: bool = False) -> None:
         """Flush the active segment and its index to disk: in the background (the FIFO reader
@@ -476,6 +542,12 @@ class ContainerLog:
         if record_time:
             self.meta["stopped_at"] = time.time()
         self._notify()
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 _SYNCER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logdriver-fsync")

@@ -15,10 +15,14 @@ from .helpers import T0, entry, frames
 CID = "a" * 64
 
 
-def write(clog: ContainerLog, data: bytes, chunk: int = 1 << 16) -> None:
-    sc = Scanner()
+def write(clog: ContainerLog, data: bytes, chunk: int = 1 << 16, owner: object = None) -> None:
+    """Feed ``data`` as a FIFO reader would, in chunks."""
+    owner = owner or object()
+    sc = Scanner(clog.tail) if clog.tail and clog.tail_owner is None else Scanner()
+    if clog.tail and clog.tail_owner is None:
+        clog.tail_owner = owner
     for i in range(0, len(data), chunk):
-        clog.append(sc.feed(data[i : i + chunk]))
+        clog.ingest(owner, sc, data[i : i + chunk])
 
 
 def lines(clog: ContainerLog, pos: tuple[int, int] | None = None) -> list[bytes]:
@@ -110,10 +114,36 @@ def test_half_written_frame_and_index_are_repaired_on_open(tmp_path: Path) -> No
     with open(seg.idx_path, "ab") as f:
         f.write(IDX.pack(size, 1, 0, 0, 999)[:10])  # and in the middle of an index record
     again = ContainerLog.open(tmp_path / CID, CID)
-    assert seg.path.stat().st_size == size
+    assert again.segments[-1].size == size
+    assert again.tail == encode_entry(entry(5000))[:-4]  # kept for the FIFO's next reader
     assert lines(again) == [b"line %06d" % i for i in range(5000)]
-    write(again, frames(1, start=5000))
-    assert lines(again)[-1] == b"line 005000"
+    # The FIFO still holds the rest of that frame: the next reader completes it.
+    write(again, encode_entry(entry(5000))[-4:] + frames(1, start=5001))
+    assert lines(again)[-3:] == [b"line 004999", b"line 005000", b"line 005001"]
+    assert seg.path.stat().st_size == again.segments[-1].size
+
+
+def test_an_orphaned_tail_is_dropped_by_a_new_reader(tmp_path: Path) -> None:
+    clog = open_log(tmp_path)
+    write(clog, frames(3))
+    clog.close()
+    with open(clog.segments[-1].path, "ab") as f:
+        f.write(encode_entry(entry(3))[:-4])
+    again = ContainerLog.open(tmp_path / CID, CID)
+    sc = Scanner()  # a new container run: a new FIFO that does not continue the old frame
+    again.ingest(object(), sc, frames(2, start=10))
+    assert lines(again) == [b"line %06d" % i for i in (0, 1, 2, 10, 11)]
+    assert again.segments[-1].path.stat().st_size == again.segments[-1].size
+
+
+def test_raw_bytes_are_on_disk_before_they_are_scanned(tmp_path: Path) -> None:
+    clog = open_log(tmp_path)
+    data = frames(10)
+    owner = object()
+    clog.ingest(owner, Scanner(), data[:-7])
+    seg = clog.segments[-1]
+    assert seg.path.read_bytes() == data[:-7]  # the incomplete frame is on disk too
+    assert seg.size == len(data) - len(encode_entry(entry(9)))
 
 
 def test_index_blocks_cover_the_segment_without_gaps(tmp_path: Path) -> None:

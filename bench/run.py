@@ -1,0 +1,145 @@
+"""Benchmark: logdriver against Docker's `local` driver, measured in the same run.
+
+A container prints LINES lines of 100 bytes (99 characters and a newline) as fast as busybox awk
+can. For each driver, in alternating order over ROUNDS rounds, it records:
+  - run: the container's own run time (State.StartedAt -> State.FinishedAt from `docker inspect`);
+  - logs: wall time of `docker logs` of the whole history (max-size=100m: every line is kept);
+  - tail: wall time of `docker logs --tail 10` (median of 5).
+Medians and ratios (logdriver / local) go to stdout and to bench/results/<time>.json, with the
+plugin's CPU seconds and peak RSS. It starts its own isolated dockerd and plugin (the end-to-end
+suite's harness), so any root shell on a machine set up by tools/setup.sh can rerun it:
+
+    sudo bench/run.sh [--lines 1000000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.e2e.daemon import Daemon, build_image  # noqa: E402
+from tests.e2e.helpers import Docker, PluginProcess, parse_ts  # noqa: E402
+
+TARGETS = {"run": 1.25, "logs": 1.5}  # ratio limits from issue #2
+TAIL_LIMIT_S = 0.1
+
+
+def awk_program(lines: int) -> str:
+    # "%06d " + 92 x = 99 characters, plus the newline: 100 bytes a line.
+    return ('BEGIN{s=sprintf("%92s","");gsub(/ /,"x",s);'
+            f'for(i=0;i<{lines};i++)printf "%06d %s\\n",i,s}}')
+
+
+def timed(docker: Docker, *args: str) -> float:
+    t0 = time.perf_counter()
+    with open(os.devnull, "wb") as null:
+        proc = docker.popen(*args, stdout=null, stderr=null)
+        rc = proc.wait(timeout=600)
+    if rc != 0:
+        raise RuntimeError(f"docker {' '.join(args)} failed with {rc}")
+    return time.perf_counter() - t0
+
+
+def one(docker: Docker, driver: str, lines: int, n: int) -> dict[str, float]:
+    name = f"bench-{driver}-{n}"
+    # Room for the whole history under both drivers, so `docker logs` returns every line.
+    docker("run", "-d", "--name", name, "--network", "none", "--log-driver", driver,
+           "--log-opt", "max-size=100m", "--log-opt", "max-file=5",
+           docker.image, "awk", awk_program(lines), timeout=60)
+    docker.wait(name, timeout=900)
+    state = docker.inspect(name)["State"]
+    run_s = (parse_ts(state["FinishedAt"]) - parse_ts(state["StartedAt"])) / 1e9
+    logs_s = timed(docker, "logs", name)
+    tail_s = statistics.median(timed(docker, "logs", "--tail", "10", name) for _ in range(5))
+    count = len(docker("logs", "--tail", "all", name, timeout=600).stdout.splitlines())
+    docker("rm", "-f", name, timeout=120)
+    return {"run": run_s, "logs": logs_s, "tail": tail_s, "lines_kept": count}
+
+
+def cpu_and_rss(pid: int) -> tuple[float, int]:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    rss = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                rss = int(line.split()[1]) * 1024
+    return cpu, rss
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="ld-bench-", dir="/tmp"))
+    daemon = Daemon(root)
+    docker = Docker(daemon.host, root / "client-config")
+    (root / "client-config").mkdir()
+    daemon.start(docker)
+    plugin = PluginProcess("logdriver-bench", root / "state", root / "plugin.log")
+    results: dict[str, list[dict[str, float]]] = {"local": [], plugin.name: []}
+    try:
+        docker.image = build_image(docker)
+        plugin.start()
+        one(docker, plugin.name, 10_000, 0)  # warm-up
+        one(docker, "local", 10_000, 0)
+        cpu0, _ = cpu_and_rss(plugin.pid)
+        for r in range(args.rounds):
+            order = ["local", plugin.name] if r % 2 == 0 else [plugin.name, "local"]
+            for driver in order:
+                res = one(docker, driver, args.lines, r + 1)
+                results[driver].append(res)
+                print(f"round {r + 1} {driver:>16}: run {res['run']:.2f} s, logs "
+                      f"{res['logs']:.2f} s, tail {res['tail']:.3f} s, "
+                      f"{int(res['lines_kept'])} lines kept", flush=True)
+        cpu1, rss = cpu_and_rss(plugin.pid)
+    finally:
+        try:
+            docker.remove_all_containers()
+        finally:
+            plugin.stop()
+            daemon.stop()
+            daemon.cleanup()
+
+    med = {d: {k: statistics.median(x[k] for x in rs) for k in rs[0]} for d, rs in results.items()}
+    ours, local = med[plugin.name], med["local"]
+    ratios = {k: ours[k] / local[k] for k in ("run", "logs", "tail")}
+    report = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "lines": args.lines, "rounds": args.rounds, "median": med, "ratio": ratios,
+        "plugin_cpu_seconds_per_run": (cpu1 - cpu0) / (2 * args.rounds),
+        "plugin_peak_rss_bytes": rss, "rounds_raw": results,
+    }
+    out = REPO / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    path = out / f"{report['when'].replace(':', '')}.json"
+    path.write_text(json.dumps(report, indent=2))
+    print(f"\n{'':8}{'local':>10}{'logdriver':>12}{'ratio':>8}{'target':>10}")
+    for k in ("run", "logs", "tail"):
+        target = f"<= {TARGETS[k]}x" if k in TARGETS else f"< {TAIL_LIMIT_S} s"
+        print(f"{k:8}{local[k]:>9.3f}s{ours[k]:>11.3f}s{ratios[k]:>8.2f}{target:>10}")
+    print(f"plugin CPU per run {report['plugin_cpu_seconds_per_run']:.2f} s, "
+          f"peak RSS {rss / 2**20:.0f} MiB; lines kept: local {int(local['lines_kept'])}, "
+          f"logdriver {int(ours['lines_kept'])}\nwritten to {path}")
+    ok = (ratios["run"] <= TARGETS["run"] and ratios["logs"] <= TARGETS["logs"]
+          and ours["tail"] < TAIL_LIMIT_S)
+    print("targets met" if ok else "TARGETS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
