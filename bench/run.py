@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.e2e.daemon import Daemon, build_image  # noqa: E402
+
 from tests.e2e.helpers import Docker, PluginProcess, parse_ts  # noqa: E402
 
 TARGETS = {"run": 1.25, "logs": 1.5}  # ratio limits from issue #2

@@ -6,6 +6,7 @@ import calendar
 import json
 import logging
 import re
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from aiohttp import web
@@ -121,7 +122,8 @@ async def read_logs(request: web.Request) -> web.StreamResponse:
     try:
         body = await read_json(request)
         req = parse_read_config(body)
-        stream = request.app[DRIVER_KEY].read_logs(body.get("Info") or {}, req)
+        driver = request.app[DRIVER_KEY]
+        stream: AsyncGenerator[bytes, None] = driver.read_logs(body.get("Info") or {}, req)
         first = await anext(stream, None)
     except RequestError as exc:
         return error(str(exc), 400)

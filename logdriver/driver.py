@@ -9,7 +9,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from .ring import ContainerLog, Store
 
 log = logging.getLogger(__name__)
 
-FIFO_ROOT = "/run/docker/logging"  # where the daemon creates log FIFOs (same path in a managed plugin)
+FIFO_ROOT = "/run/docker/logging"  # the daemon's log FIFOs (same path inside a managed plugin)
 F_SETPIPE_SZ = 1031  # fcntl command (linux/fcntl.h); not exposed by Python 3.11's fcntl module
 PIPE_BYTES = 1 << 20  # FIFO buffer we ask for: room for ~10k short lines while we are busy
 READ_CHUNK = 256 * 1024  # one os.read from a FIFO
@@ -52,7 +52,7 @@ def validate_container_id(value: Any) -> str:
 
 
 def validate_fifo_path(value: Any, root: str = FIFO_ROOT) -> str:
-    """The FIFO must be a file named by 64 hex digits directly in ``root``: nothing else is opened."""
+    """The FIFO must be named by 64 hex digits directly in ``root``: nothing else is opened."""
     if not isinstance(value, str) or not value:
         raise RequestError("File must be a path under " + root)
     head, name = os.path.split(value)
@@ -316,7 +316,9 @@ class Driver:
             if not reader.clog.running:
                 reader.clog.release_fds()
 
-    async def read_logs(self, info: Mapping[str, Any], req: ReadRequest) -> AsyncIterator[bytes]:
+    async def read_logs(
+        self, info: Mapping[str, Any], req: ReadRequest
+    ) -> AsyncGenerator[bytes, None]:
         """Yield ReadLogs output: framed entries, each complete line ending in ``\\n``."""
         if not isinstance(info, Mapping):
             raise RequestError("Info must be an object")

@@ -19,7 +19,7 @@ from proto.entry_pb2 import LogEntry, PartialLogEntryMetadata
 
 HEADER = struct.Struct(">I")
 HEADER_BYTES = HEADER.size  # 4: uint32 big-endian length prefix
-MAX_FRAME_BYTES = 1_000_000  # Docker's own decoder cap (daemon/logger/local maxMsgLen); larger = corrupt
+MAX_FRAME_BYTES = 1_000_000  # Docker's own decoder cap (local driver maxMsgLen); more = corrupt
 SOURCES = frozenset({"stdout", "stderr"})  # the only sources the daemon's copier emits
 # Every frame Docker writes starts with field 1 (source, wire type 2) of length 6: a cheap marker
 # for finding the next frame boundary after the stream lost alignment.
@@ -197,7 +197,7 @@ class Scanner:
         return 0
 
 
-def frame_time(data: bytes | memoryview, start: int, end: int) -> int:
+def frame_time(data: bytes, start: int, end: int) -> int:
     """time_nano of the frame at ``data[start:end]`` (length prefix included); 0 if it does not
     decode."""
     msg = LogEntry()
@@ -219,7 +219,7 @@ class FrameReader:
         self.bad = 0
 
     def frames(self, data: bytes, start: int = 0) -> Iterator[tuple[int, int, LogEntry]]:
-        """Yield ``(offset, length, LogEntry)`` for each complete frame in ``data`` from ``start``."""
+        """Yield ``(offset, length, LogEntry)`` for each whole frame in ``data`` from ``start``."""
         msg = self._msg
         parse = msg.ParseFromString
         n = len(data)

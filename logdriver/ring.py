@@ -1,4 +1,4 @@
-"""Per-container segmented on-disk store of Docker's wire frames: append, rotate, index, read, follow.
+"""Per-container segmented on-disk store of Docker's frames: append, rotate, index, read, follow.
 
 Layout of one container's directory::
 
@@ -18,7 +18,6 @@ entry count and the smallest and largest entry time, so ``Tail`` walks the index
 from __future__ import annotations
 
 import asyncio
-from bisect import bisect_right
 import contextlib
 import json
 import logging
@@ -26,13 +25,14 @@ import os
 import shutil
 import struct
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .framing import HEADER_BYTES, ScanResult, Scanner, decode_frames, frame_time
+from .framing import HEADER_BYTES, Scanner, ScanResult, decode_frames, frame_time
 
 log = logging.getLogger(__name__)
 
@@ -324,7 +324,7 @@ class ContainerLog:
             self.tail_owner = None
 
     def append(self, res: ScanResult) -> int:
-        """Store the valid frames of ``res``, rotating at frame boundaries; returns bytes written."""
+        """Store the valid frames of ``res``, rotating at frame boundaries; returns bytes stored."""
         if self.tail:
             self.drop_tail(self.tail_owner)
         data = res.data

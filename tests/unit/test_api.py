@@ -55,7 +55,8 @@ class Daemon:
 
     async def start(self, path: str, cid: str = CID, config: dict[str, str] | None = None) -> Any:
         info = {"ContainerID": cid, "ContainerName": "/t", "Config": config or {},
-                "ContainerEnv": None, "ContainerLabels": None, "LogPath": "", "DaemonName": "docker"}
+                "ContainerEnv": None, "ContainerLabels": None, "LogPath": "",
+                "DaemonName": "docker"}
         return await self.call("LogDriver.StartLogging", {"File": path, "Info": info})
 
     async def read(self, cid: str = CID, **cfg: Any) -> list[Entry]:

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from logdriver.framing import (
     MAX_FRAME_BYTES,
     Entry,
+    ReadlogsFilter,
     Scanner,
     decode_frames,
-    ReadlogsFilter,
     encode_entry,
     to_entry,
 )
