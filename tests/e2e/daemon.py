@@ -1,0 +1,188 @@
+"""An isolated Docker daemon and the busybox test image: shared by the end-to-end tests (through
+conftest.py) and the benchmark (bench/run.py). Standard library only.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+from .helpers import Docker, tail_of
+
+DOCKERD = os.environ.get("LOGDRIVER_E2E_DOCKERD") or shutil.which("dockerd") or "/usr/sbin/dockerd"
+DOCKERD_FLAGS = ["--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=vfs"]
+IMAGE = "logdriver-e2e:bb"
+BUSYBOX = Path(os.environ.get("LOGDRIVER_E2E_BUSYBOX", "/bin/busybox"))
+APPLETS = "sh echo cat seq printf sleep awk head yes true test [ date touch ls wc tr env".split()
+# Where the daemon makes the log FIFOs of plugin-driven containers.
+FIFO_DIR = "/run/docker/logging/"
+SETUP_HINT = "run `bash tools/setup.sh` as root (installs docker.io and busybox-static)"
+
+
+
+class HarnessError(RuntimeError):
+    """The real thing (dockerd, the image) cannot be had: the message says why."""
+
+
+def _mounts_under(root: Path) -> list[str]:
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4].replace("\\040", " ")
+            if point == str(root) or point.startswith(str(root) + "/"):
+                points.append(point)
+    return sorted(set(points), key=lambda p: p.count("/"), reverse=True)
+
+
+def unmount_all(root: Path) -> None:
+    for point in _mounts_under(root):
+        subprocess.run(["umount", "-R", "-l", point], capture_output=True, timeout=60)
+
+
+class Daemon:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.sock = root / "docker.sock"
+        self.host = f"unix://{self.sock}"
+        self.log_path = root / "dockerd.log"
+        self.pidfile = root / "docker.pid"
+        self.exec_root = root / "exec"
+        self.proc: subprocess.Popen[bytes] | None = None
+        ns = f"logdriver-e2e-{os.getpid()}"
+        self.cmd = [
+            DOCKERD,
+            *DOCKERD_FLAGS,
+            "--data-root",
+            str(root / "data"),
+            "--exec-root",
+            str(self.exec_root),
+            "-H",
+            self.host,
+            "--pidfile",
+            str(self.pidfile),
+            "--config-file",
+            str(root / "daemon.json"),
+            # If a system containerd runs, dockerd uses it: keep our objects apart from others'.
+            "--containerd-namespace",
+            ns,
+            "--containerd-plugins-namespace",
+            f"{ns}-plugins",
+        ]
+
+    def start(self, docker: Docker, timeout: float = 60) -> None:
+        (self.root / "daemon.json").write_text("{}\n")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        last = b""
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise HarnessError(
+                    f"dockerd exited with code {self.proc.returncode} at start-up.\n"
+                    f"command: {' '.join(self.cmd)}\nits log:\n{tail_of(self.log_path, 6000)}"
+                )
+            cp = docker("info", "--format", "{{.ServerVersion}}", check=False, timeout=20)
+            if cp.returncode == 0:
+                return
+            last = cp.stderr
+            time.sleep(0.25)
+        self.stop()
+        raise HarnessError(
+            f"dockerd did not answer `docker info` within {timeout} s (last: {last!r}).\n"
+            f"command: {' '.join(self.cmd)}\nits log:\n{tail_of(self.log_path, 6000)}"
+        )
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=45)
+            except subprocess.TimeoutExpired:
+                print(
+                    f"e2e: dockerd {self.proc.pid} ignored SIGTERM for 45 s: SIGKILL",
+                    file=sys.stderr,
+                )
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+                self._kill_its_containerd()
+
+    def _kill_its_containerd(self) -> None:
+        pidfile = self.exec_root / "containerd" / "containerd.pid"
+        try:
+            pid = int(pidfile.read_text().strip())
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if str(self.exec_root).encode() in f.read():
+                    os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+    def cleanup(self) -> None:
+        """After stop(): unmount what the daemon left under its root and remove the root."""
+        unmount_all(self.root)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def is_static_elf(path: Path) -> bool:
+    """True if `path` is an ELF executable with no program interpreter (statically linked)."""
+    with open(path, "rb") as f:
+        data = f.read(1 << 16)
+    if data[:4] != b"\x7fELF" or data[4] != 2:  # 64-bit only, as on this machine
+        return False
+    end = "<" if data[5] == 1 else ">"
+    (phoff,) = struct.unpack_from(end + "Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from(end + "HH", data, 0x36)
+    for i in range(phnum):
+        (p_type,) = struct.unpack_from(end + "I", data, phoff + i * phentsize)
+        if p_type == 3:  # PT_INTERP
+            return False
+    return True
+
+
+def rootfs_tar() -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for d in ("bin", "tmp", "etc", "proc", "sys", "dev"):
+            info = tarfile.TarInfo(d)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o1777 if d == "tmp" else 0o755
+            tar.addfile(info)
+        tar.add(str(BUSYBOX), arcname="bin/busybox")
+        for applet in APPLETS:
+            info = tarfile.TarInfo(f"bin/{applet}")
+            info.type = tarfile.SYMTYPE
+            info.linkname = "busybox"
+            info.mode = 0o777
+            tar.addfile(info)
+    return buf.getvalue()
+
+
+def build_image(docker: Docker) -> str:
+    """Import the busybox image into ``docker``'s daemon and check it runs; returns its tag."""
+    if not BUSYBOX.exists():
+        raise HarnessError(f"{BUSYBOX} is missing: {SETUP_HINT}.")
+    if not is_static_elf(BUSYBOX):
+        raise HarnessError(f"{BUSYBOX} is not a static binary (is `busybox` installed instead of "
+                           f"`busybox-static`?): {SETUP_HINT}.")
+    try:
+        docker("import", "-", IMAGE, input=rootfs_tar(), timeout=120)
+        docker("run", "--rm", "--network", "none", "--log-driver", "none", IMAGE,
+               "sh", "-c", "true", timeout=120)
+    except AssertionError as e:
+        raise HarnessError(f"the busybox test image cannot be built or run: {e}") from e
+    return IMAGE

@@ -1,0 +1,441 @@
+"""`docker logs` through the plugin is byte-identical to Docker's own `local` driver, and both print
+exactly what the container wrote.
+
+One corpus (corpus.MAIN: both streams, empty lines, lines of 16 KiB and more that Docker cuts into
+partial entries, invalid UTF-8, CR LF, NUL, non-ASCII, 12,000 numbered lines, a 2 s gap) runs once
+under `--log-driver local` and once under the plugin; every query is asked of both.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from . import corpus
+from .helpers import (
+    Docker,
+    PluginProcess,
+    assert_bytes_equal,
+    format_ts,
+    parse_ts,
+    read_stream_with_times,
+    split_timestamps,
+)
+
+EXPECTED = corpus.expected(corpus.MAIN)
+STREAMS = ("stdout", "stderr")
+
+
+@dataclass
+class Run:
+    """One finished container that ran the main corpus."""
+
+    docker: Docker
+    driver: str
+    name: str
+    started_ns: int
+    finished_ns: int
+    gap_mid: str  # RFC 3339 time in the middle of the corpus' 2 s gap, from its own entries
+
+    def logs(self, *flags: str) -> dict[str, bytes]:
+        out, err = self.docker.logs(self.name, *flags)
+        return {"stdout": out, "stderr": err}
+
+
+def _run_corpus(docker: Docker, driver: str) -> Run:
+    name = docker.run_container(driver, corpus.script(corpus.MAIN))
+    code = docker.wait(name, timeout=180)
+    assert code == 0, f"corpus container under {driver} exited {code}: {docker.logs(name)}"
+    state = docker.inspect(name)["State"]
+    out, err = docker.logs(name, "-t")
+    times = sorted(split_timestamps(out)[1] + split_timestamps(err)[1])
+    assert times, f"no timestamps in `docker logs -t` under {driver}"
+    gaps = [(b - a, a, b) for a, b in zip(times, times[1:], strict=False)]
+    width, lo, hi = max(gaps)
+    assert width >= 1.5e9, (
+        f"under {driver}, the largest pause between entries is {width / 1e9:.3f} s, "
+        "not the corpus' 2 s gap"
+    )
+    return Run(
+        docker,
+        driver,
+        name,
+        parse_ts(state["StartedAt"]),
+        parse_ts(state["FinishedAt"]),
+        format_ts(lo + (hi - lo) // 2),
+    )
+
+
+@pytest.fixture(scope="module")
+def local_run(docker: Docker) -> Run:
+    return _run_corpus(docker, "local")
+
+
+@pytest.fixture(scope="module")
+def plugin_run(docker: Docker, plugin_session: PluginProcess) -> Run:
+    return _run_corpus(docker, plugin_session.name)
+
+
+@pytest.fixture
+def ours_run(plugin_run: Run, plugin: PluginProcess) -> Run:
+    """plugin_run, with the check that the plugin stays alive through the test."""
+    return plugin_run
+
+
+def _assert_streams_equal(actual: dict[str, bytes], expected: dict[str, bytes], what: str) -> None:
+    for stream in STREAMS:
+        assert_bytes_equal(actual[stream], expected[stream], f"{what}, {stream}")
+
+
+# -- ground truth -------------------------------------------------------------------------------
+def test_local_driver_prints_the_corpus(local_run: Run) -> None:
+    """The harness itself: busybox wrote what corpus.py says, and Docker's `local` driver gives it
+    back."""
+    _assert_streams_equal(
+        local_run.logs(),
+        {"stdout": EXPECTED.stdout, "stderr": EXPECTED.stderr},
+        "docker logs (local driver) vs the corpus",
+    )
+
+
+def test_plugin_prints_the_corpus(ours_run: Run) -> None:
+    _assert_streams_equal(
+        ours_run.logs(),
+        {"stdout": EXPECTED.stdout, "stderr": EXPECTED.stderr},
+        "docker logs (plugin) vs the corpus",
+    )
+
+
+def test_logs_match_local_driver(local_run: Run, ours_run: Run) -> None:
+    _assert_streams_equal(ours_run.logs(), local_run.logs(), "docker logs: plugin vs local")
+
+
+# -- --tail -------------------------------------------------------------------------------------
+# The stdout entries at the end of the corpus, as Docker stores them: the settled lines, the
+# 40,000-byte line as pieces of 16 KiB (the last one without its newline, see corpus.Long), the
+# tail lines.
+_LONG = corpus.Long("stdout", 40_000).output()
+TAIL_ENTRIES = [
+    *corpus.Seq("stdout", "settled %02d", 1, corpus.SETTLED_LINES)
+    .output()
+    .splitlines(keepends=True),
+    *[_LONG[i : i + corpus.SPLIT_AT] for i in range(0, len(_LONG), corpus.SPLIT_AT)],
+    *corpus.Seq("stdout", "tail %03d", 1, corpus.TAIL_LINES).output().splitlines(keepends=True),
+]
+
+
+@pytest.mark.parametrize("tail", ["0", "1", "5", "100", "all"])
+def test_tail_matches_local_driver(local_run: Run, ours_run: Run, tail: str) -> None:
+    _assert_streams_equal(
+        ours_run.logs("--tail", tail),
+        local_run.logs("--tail", tail),
+        f"docker logs --tail {tail}: plugin vs local",
+    )
+
+
+@pytest.mark.parametrize("tail", ["101", "102", "103", "104", "110"])
+def test_tail_into_a_split_long_line_matches_local_driver(
+    local_run: Run, ours_run: Run, tail: str
+) -> None:
+    """--tail reaching back into a 40,000-byte line, which Docker stored as three partial entries
+    (Docker's --tail counts entries, so --tail 101 starts with the line's last 7,232 bytes)."""
+    _assert_streams_equal(
+        ours_run.logs("--tail", tail),
+        local_run.logs("--tail", tail),
+        f"docker logs --tail {tail}: plugin vs local",
+    )
+
+
+@pytest.mark.parametrize("driver", ["local", "plugin"])
+@pytest.mark.parametrize("tail", [0, 1, 5, 100, 101, 103, 110])
+def test_tail_prints_the_last_entries(
+    request: pytest.FixtureRequest, driver: str, tail: int
+) -> None:
+    run: Run = request.getfixturevalue("local_run" if driver == "local" else "ours_run")
+    expected = b"".join(TAIL_ENTRIES[len(TAIL_ENTRIES) - tail :]) if tail else b""
+    _assert_streams_equal(
+        run.logs("--tail", str(tail)),
+        {"stdout": expected, "stderr": b""},
+        f"docker logs --tail {tail} ({driver}) vs the corpus",
+    )
+
+
+def test_tail_all_is_the_whole_log(ours_run: Run) -> None:
+    _assert_streams_equal(
+        ours_run.logs("--tail", "all"),
+        {"stdout": EXPECTED.stdout, "stderr": EXPECTED.stderr},
+        "docker logs --tail all (plugin) vs the corpus",
+    )
+
+
+# -- --since / --until --------------------------------------------------------------------------
+@pytest.mark.parametrize("driver", ["local", "plugin"])
+def test_since_selects_the_lines_after_the_gap(request: pytest.FixtureRequest, driver: str) -> None:
+    run: Run = request.getfixturevalue("local_run" if driver == "local" else "ours_run")
+    _assert_streams_equal(
+        run.logs("--since", run.gap_mid),
+        EXPECTED.phases[1],
+        f"docker logs --since {run.gap_mid} ({driver}) vs the corpus after its gap",
+    )
+
+
+@pytest.mark.parametrize("driver", ["local", "plugin"])
+def test_until_selects_the_lines_before_the_gap(
+    request: pytest.FixtureRequest, driver: str
+) -> None:
+    run: Run = request.getfixturevalue("local_run" if driver == "local" else "ours_run")
+    _assert_streams_equal(
+        run.logs("--until", run.gap_mid),
+        EXPECTED.phases[0],
+        f"docker logs --until {run.gap_mid} ({driver}) vs the corpus before its gap",
+    )
+
+
+def test_since_matches_local_driver(local_run: Run, ours_run: Run) -> None:
+    _assert_streams_equal(
+        ours_run.logs("--since", ours_run.gap_mid),
+        local_run.logs("--since", local_run.gap_mid),
+        "docker logs --since <middle of the gap>: plugin vs local",
+    )
+
+
+def test_until_matches_local_driver(local_run: Run, ours_run: Run) -> None:
+    _assert_streams_equal(
+        ours_run.logs("--until", ours_run.gap_mid),
+        local_run.logs("--until", local_run.gap_mid),
+        "docker logs --until <middle of the gap>: plugin vs local",
+    )
+
+
+def test_since_and_until_bounds_outside_the_run(local_run: Run, ours_run: Run) -> None:
+    """--since before the start gives everything; --until before the start and --since after the end
+    give nothing."""
+    before = format_ts(min(local_run.started_ns, ours_run.started_ns) - 60 * 10**9)
+    after = format_ts(max(local_run.finished_ns, ours_run.finished_ns) + 60 * 10**9)
+    for flags in (("--since", before), ("--until", before), ("--since", after), ("--until", after)):
+        _assert_streams_equal(
+            ours_run.logs(*flags),
+            local_run.logs(*flags),
+            f"docker logs {' '.join(flags)}: plugin vs local",
+        )
+    _assert_streams_equal(
+        ours_run.logs("--since", before),
+        {"stdout": EXPECTED.stdout, "stderr": EXPECTED.stderr},
+        f"docker logs --since {before} (plugin) vs the corpus",
+    )
+
+
+# -- -t -----------------------------------------------------------------------------------------
+def test_timestamps_match_local_driver(local_run: Run, ours_run: Run) -> None:
+    """`docker logs -t`: the same bytes once every "TIME " is replaced by a placeholder (the
+    pieces of a long line each carry one, mid-line, in Docker's own output)."""
+    ours, local = ours_run.logs("-t"), local_run.logs("-t")
+    for stream in STREAMS:
+        _, our_times, our_masked = split_timestamps(ours[stream])
+        _, local_times, local_masked = split_timestamps(local[stream])
+        assert_bytes_equal(
+            our_masked,
+            local_masked,
+            f"docker logs -t, {stream}, timestamps masked: plugin vs local",
+        )
+        # The pieces of a long line carry the time of its first piece: where `local` repeats a
+        # time, the plugin must too (it keeps the daemon's times, it does not make its own).
+        repeats = [i for i in range(1, len(local_times)) if local_times[i] == local_times[i - 1]]
+        assert repeats or stream == "stderr" or not local_times, (
+            "no repeated time in local's stdout: corpus changed?"
+        )
+        differ = [i for i in repeats if our_times[i] != our_times[i - 1]]
+        assert not differ, (
+            f"{stream}: entries {differ[:10]} (pieces of a long line) do not repeat the previous "
+            f"entry's time in the plugin's -t output, as they do in local's"
+        )
+
+
+def test_timestamps_strip_to_the_plain_output(local_run: Run, ours_run: Run) -> None:
+    for run in (local_run, ours_run):
+        stamped = run.logs("-t")
+        for stream in STREAMS:
+            assert_bytes_equal(
+                split_timestamps(stamped[stream])[0],
+                EXPECTED.stream(stream),
+                f"docker logs -t ({run.driver}), {stream}, timestamps removed, vs the corpus",
+            )
+
+
+@pytest.mark.parametrize("driver", ["local", "plugin"])
+def test_timestamps_are_ordered_and_within_the_container_run(
+    request: pytest.FixtureRequest, driver: str
+) -> None:
+    run: Run = request.getfixturevalue("local_run" if driver == "local" else "ours_run")
+    stamped = run.logs("-t")
+    for stream in STREAMS:
+        data = stamped[stream]
+        _, times, masked = split_timestamps(data)
+        lines = masked.split(b"\n")
+        assert lines[-1] == b"", f"{stream}: -t output does not end with a newline"
+        bad = [i for i, line in enumerate(lines[:-1]) if not line.startswith(b"<TS> ")]
+        assert not bad, (
+            f"{stream}: {len(bad)} lines do not start with a timestamp, "
+            f"first: {lines[bad[0]][:200]!r}"
+        )
+        back = [i for i in range(1, len(times)) if times[i] < times[i - 1]]
+        assert not back, (
+            f"{stream}: timestamps go backwards {len(back)} times, first at entry {back[0]}: "
+            f"{format_ts(times[back[0] - 1])} then {format_ts(times[back[0]])}"
+        )
+        # Docker takes a line's time when its copier reads it, which can be a hair before it
+        # records StartedAt: allow 1 s of slack on that side (see the e2e README notes).
+        lo, hi = run.started_ns - 10**9, run.finished_ns
+        outside = [t for t in times if not lo <= t <= hi]
+        assert not outside, (
+            f"{stream}: {len(outside)} timestamps outside the container's run "
+            f"[{format_ts(run.started_ns)}, {format_ts(run.finished_ns)}], "
+            f"first: {format_ts(outside[0])}"
+        )
+
+
+# -- follow -------------------------------------------------------------------------------------
+FOLLOW = [
+    corpus.Text("stderr", b"follow starts\n"),
+    *[
+        step
+        for i in range(1, 21)
+        for step in (corpus.Text("stdout", f"follow line {i:02d}\n".encode()), corpus.Sleep(0.1))
+    ],
+    corpus.Text("stderr", b"follow ends\n"),
+]
+
+
+@pytest.mark.parametrize("driver", ["local", "plugin"])
+def test_follow_ends_when_the_container_exits(
+    request: pytest.FixtureRequest, docker: Docker, driver: str
+) -> None:
+    """`docker logs -f` started on a running container streams its lines as they come and ends by
+    itself soon after the container exits, with exactly the container's output."""
+    log_driver = "local" if driver == "local" else request.getfixturevalue("plugin").name
+    expected = corpus.expected(FOLLOW)
+    name = docker.run_container(log_driver, "sleep 0.5\n" + corpus.script(FOLLOW))
+    proc = docker.popen("logs", "-f", name)
+    chunks: list[tuple[float, bytes]] = []
+    err_chunks: list[tuple[float, bytes]] = []
+    readers = [
+        read_stream_with_times(proc.stdout, chunks),
+        read_stream_with_times(proc.stderr, err_chunks),
+    ]
+    try:
+        assert docker.wait(name, timeout=60) == 0
+        exited = time.monotonic()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pytest.fail(
+                f"`docker logs -f` ({driver}) still running 10 s after the container exited; "
+                f"it had printed {sum(len(c) for _, c in chunks)} bytes"
+            )
+        ended = time.monotonic()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        for reader in readers:
+            reader.join(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+    out = b"".join(c for _, c in chunks)
+    err = b"".join(c for _, c in err_chunks)
+    assert proc.returncode == 0, f"`docker logs -f` exited {proc.returncode}: {err!r}"
+    assert_bytes_equal(out, expected.stdout, f"docker logs -f ({driver}), stdout")
+    assert_bytes_equal(err, expected.stderr, f"docker logs -f ({driver}), stderr")
+    assert chunks and chunks[0][0] < exited - 0.5, (
+        f"`docker logs -f` ({driver}) printed nothing until the container exited: "
+        "it does not stream"
+    )
+    assert ended - exited < 10
+
+
+# -- stopped containers -------------------------------------------------------------------------
+SMALL = [
+    corpus.Text("stdout", b"one\n"),
+    corpus.Text("stderr", b"two\n"),
+    corpus.Seq("stdout", "line %d", 1, 50),
+    corpus.Text("stdout", "ünïcode\n".encode()),
+]
+
+
+def test_logs_of_a_stopped_container_do_not_change_when_read_again(
+    docker: Docker, ours: str
+) -> None:
+    expected = corpus.expected(SMALL)
+    name = docker.run_container(ours, corpus.script(SMALL))
+    assert docker.wait(name) == 0
+    first = docker.logs(name)
+    assert_bytes_equal(first[0], expected.stdout, "first docker logs, stdout")
+    assert_bytes_equal(first[1], expected.stderr, "first docker logs, stderr")
+    docker.logs(name, "--tail", "3")
+    docker.logs(name, "-t")
+    for attempt in (2, 3):
+        again = docker.logs(name)
+        assert_bytes_equal(again[0], first[0], f"docker logs #{attempt} vs #1, stdout")
+        assert_bytes_equal(again[1], first[1], f"docker logs #{attempt} vs #1, stderr")
+
+
+# -- log options --------------------------------------------------------------------------------
+def test_unknown_log_opt_is_rejected_naming_it(docker: Docker, ours: str) -> None:
+    cp = docker(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--log-driver",
+        ours,
+        "--log-opt",
+        "max-sise=1m",
+        docker.image,
+        "true",
+        check=False,
+    )
+    assert cp.returncode != 0, "docker run accepted the unknown log option max-sise"
+    assert b"max-sise" in cp.stderr, f"the error does not name the option: {cp.stderr!r}"
+
+
+def test_unknown_log_opt_error_suggests_the_close_key(docker: Docker, ours: str) -> None:
+    cp = docker(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--log-driver",
+        ours,
+        "--log-opt",
+        "max-sise=1m",
+        docker.image,
+        "true",
+        check=False,
+    )
+    assert cp.returncode != 0
+    assert b"max-size" in cp.stderr, f"the error does not suggest max-size: {cp.stderr!r}"
+
+
+DOCKER_OWN_OPTS = {
+    "mode": "non-blocking",
+    "max-buffer-size": "4m",
+    "max-size": "10m",
+    "max-file": "3",
+    "tag": "x",
+    "labels": "a",
+    "env": "B",
+}
+
+
+def test_docker_own_log_opts_are_accepted(docker: Docker, ours: str) -> None:
+    expected = corpus.expected(SMALL)
+    name = docker.run_container(
+        ours, corpus.script(SMALL), DOCKER_OWN_OPTS, extra=["--label", "a=1", "-e", "B=2"]
+    )
+    assert docker.wait(name) == 0
+    out, err = docker.logs(name)
+    assert_bytes_equal(out, expected.stdout, "docker logs with Docker's own log-opts, stdout")
+    assert_bytes_equal(err, expected.stderr, "docker logs with Docker's own log-opts, stderr")

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Prepares a machine (Debian bookworm, as root) to run and test logdriver. Idempotent: safe to rerun.
+#   - Debian packages docker.io (Docker Engine 20.10: dockerd, containerd, runc) and busybox-static
+#     (the only binary of the end-to-end tests' container image), installed only if missing;
+#   - a virtualenv at .venv in the repo root, with the project installed editable with its test extra.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+installed() { # installed PKG: true if dpkg has PKG fully installed
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+missing=()
+for pkg in docker.io busybox-static; do
+    installed "$pkg" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        log "missing Debian packages: ${missing[*]}; run this script as root to install them"
+        exit 1
+    fi
+    log "installing ${missing[*]}"
+    # Keep the packages' maintainer scripts from starting a system-wide dockerd (there may be no
+    # init system, and the tests start their own isolated daemon): policy-rc.d exit 101 = "don't".
+    made_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        made_policy=1
+    fi
+    trap 'if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
+    export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=l
+    apt-get update -q
+    apt-get install -y -q "${missing[@]}"
+fi
+
+if ! [ -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys' >/dev/null 2>&1; then
+    log "creating .venv"
+    rm -rf .venv
+    python3 -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
