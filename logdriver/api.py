@@ -83,7 +83,7 @@ async def capabilities(request: web.Request) -> web.Response:
 async def start_logging(request: web.Request) -> web.Response:
     try:
         body = await read_json(request)
-        request.app[DRIVER_KEY].start_logging(body.get("File"), body.get("Info") or {})
+        await request.app[DRIVER_KEY].start_logging(body.get("File"), body.get("Info") or {})
     except RequestError as exc:
         log.warning("StartLogging refused", extra={"reason": str(exc)})
         return error(str(exc))

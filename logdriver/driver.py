@@ -14,6 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+import sinks
+
+from .delivery import Delivery
 from .framing import ReadlogsFilter, Scanner
 from .options import LogConfig, OptionError
 from .ring import ContainerLog, Store
@@ -28,6 +33,7 @@ READ_BUDGET = 4 << 20  # bytes one readiness callback takes before yielding to o
 COALESCE_SECONDS = 0.01  # pause after a small read; a 1 MiB pipe takes >50 ms to fill at 20 MB/s
 FOLLOW_POLL_SECONDS = 5.0  # a follower re-checks its client even when nothing is written
 OUT_BATCH_BYTES = 256 * 1024  # ReadLogs writes the client this much at a time
+VERIFY_SECONDS = 3.0  # a sink's connection check never holds a container's start longer
 
 _ID_RE = re.compile(r"^[0-9a-f]{64}$")
 _FIFO_NAME_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -183,11 +189,13 @@ class Driver:
         self,
         store: Store,
         *,
+        delivery: Delivery | None = None,
         fifo_root: str = FIFO_ROOT,
         pipe_bytes: int = PIPE_BYTES,
         stop_eof_timeout: float = 2.0,
     ) -> None:
         self.store = store
+        self.delivery = delivery or Delivery()
         self.fifo_root = fifo_root
         self.pipe_bytes = pipe_bytes
         self.stop_eof_timeout = stop_eof_timeout
@@ -226,9 +234,25 @@ class Driver:
                 reader.read_available()
             if set(fifos) != clog.running_fifos:
                 clog.save_meta()
+            self._resume_delivery(clog)
+
+    def _resume_delivery(self, clog: ContainerLog) -> None:
+        """Workers of a container from before the restart pick up at their cursors."""
+        info = clog.meta.get("info") or {}
+        opts = info.get("Config") or {}
+        if not isinstance(opts, dict) or not any(k in sinks.SINK_OPTION_KEYS for k in opts):
+            return
+        try:
+            configs = sinks.configure(opts, self.delivery.env)
+            join = sinks.join_config(opts)
+            if configs:
+                self.delivery.attach(clog, configs, join, info, opts)
+        except sinks.SinkOptionError as exc:
+            log.error("cannot resume delivery", extra={"container": clog.id, "error": str(exc)})
 
     async def close(self) -> None:
-        """Take what the pipes hold now and close, keeping FIFO records for the next start."""
+        """Take what the pipes hold now, give delivery a moment to send it, and close, keeping
+        FIFO records and cursors for the next start."""
         self._closing = True
         for reader in list(self.readers.values()):
             with contextlib.suppress(OSError):
@@ -236,10 +260,11 @@ class Driver:
             reader.close(keep_pending=True)
         for task in list(self._tasks):
             task.cancel()
+        await self.delivery.close()
         self.store.close()
 
     # ----------------------------------------------------------------- API operations
-    def start_logging(self, file: Any, info: Mapping[str, Any]) -> None:
+    async def start_logging(self, file: Any, info: Mapping[str, Any]) -> None:
         path = validate_fifo_path(file, self.fifo_root)
         if not isinstance(info, Mapping):
             raise RequestError("Info must be an object")
@@ -249,10 +274,19 @@ class Driver:
             raise RequestError("Info.Config must be an object of strings")
         try:
             cfg = LogConfig.from_options(config)
-        except OptionError as exc:
+            sink_configs = sinks.configure(config, self.delivery.env)
+            join = sinks.join_config(config)
+            if sink_configs:
+                sinks.context_for(info, config, hostname=self.delivery.hostname)
+        except (OptionError, sinks.SinkOptionError) as exc:
             raise RequestError(str(exc)) from exc
         if path in self.readers:
             raise RequestError("this FIFO is already being read")
+        known = self.store.logs.get(cid)
+        if not known or not known.segments:
+            # Only a container's first start is checked: a later StartLogging may be `docker
+            # logs` on a stopped container, which must not do network work.
+            await _verify(sink_configs, self.delivery.transport)
         clog = self.store.get(cid)
         clog.max_size = cfg.store.max_size
         clog.max_file = cfg.store.max_file
@@ -269,7 +303,9 @@ class Driver:
         clog.running_fifos.add(path)
         clog.meta["info"] = _public_info(info)
         clog.save_meta()
-        log.info("start logging", extra={"container": cid})
+        if sink_configs:
+            self.delivery.attach(clog, sink_configs, join, info, config)
+        log.info("start logging", extra={"container": cid, "sinks": len(sink_configs)})
 
     def stop_logging(self, file: Any) -> None:
         """Drain what the pipe holds, then forget the FIFO once the daemon closes it."""
@@ -368,6 +404,25 @@ class Driver:
             end = clog.end
             if end == pos and (clog.stop_count != stop_count or self._closing):
                 return
+
+
+async def _verify(
+    configs: list[sinks.SinkConfig], transport: httpx.AsyncBaseTransport | None
+) -> None:
+    """The sinks' start-up connection checks (e.g. splunk-verify-connection), each bounded."""
+    for config in configs:
+        if not config.verify_on_start:
+            continue
+        sink = config.create(transport=transport)
+        try:
+            await asyncio.wait_for(sink.verify(), VERIFY_SECONDS)
+        except TimeoutError as exc:
+            raise RequestError(f"{config.name}: the endpoint did not answer the connection check "
+                               f"within {VERIFY_SECONDS:g} s") from exc
+        except sinks.SinkVerifyError as exc:
+            raise RequestError(str(exc)) from exc
+        finally:
+            await sink.close()
 
 
 def _public_info(info: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sinks import SINK_OPTION_KEYS
+
 from .ring import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE
 
 # Docker's own keys: the daemon handles mode/max-buffer-size itself and passes every --log-opt on.
@@ -27,7 +29,7 @@ DOCKER_KEYS = (
     MODE, MAX_BUFFER_SIZE, MAX_SIZE, MAX_FILE, COMPRESS, TAG, LABELS, LABELS_REGEX, ENV, ENV_REGEX,
     *CACHE_KEYS,
 )
-KNOWN_KEYS: tuple[str, ...] = DOCKER_KEYS
+KNOWN_KEYS: tuple[str, ...] = DOCKER_KEYS + tuple(sorted(SINK_OPTION_KEYS))
 
 MIN_MAX_SIZE = 4096  # a segment must hold at least a few entries to be useful
 

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 BLOCK_BYTES = 64 * 1024  # index granularity: Tail/Since read at most about this much extra
 READ_BYTES = 1 << 20  # one disk read of a reader
+DROPPED_SIZES_KEPT = 64  # sizes of rotated-away segments remembered for loss accounting
 BUDGET_CHECK_SECONDS = 1.0  # at most one full size recount per second while over the disk budget
 IDX = struct.Struct("<QIqqQ")  # block: offset, entry count, min time, max time, byte length
 # Docker timestamps stdout and stderr lines in two goroutines before they take turns writing the
@@ -80,13 +81,16 @@ class Segment:
         return sum(b.count for b in self.blocks)
 
 
-def _write_json_atomic(path: Path, obj: Any) -> None:
+def write_json(path: Path, obj: Any, *, durable: bool = True) -> None:
+    """Replace ``path`` atomically (root-only file). ``durable`` also survives a power cut; without
+    it the new content survives a crash of the plugin, which is all a delivery cursor needs."""
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -121,6 +125,7 @@ class ContainerLog:
         # FIFO reader that owns them (``tail_owner``), or, right after a restart, of nobody yet.
         self.tail = b""
         self.tail_owner: object | None = None
+        self._dropped_sizes: dict[int, int] = {}  # seq -> size of segments rotated away
 
     # ----------------------------------------------------------------- open / recover
     @classmethod
@@ -209,7 +214,7 @@ class ContainerLog:
         self.meta["max_size"] = self.max_size
         self.meta["max_file"] = self.max_file
         self.meta["fifos"] = sorted(self.running_fifos)
-        _write_json_atomic(self.path / "meta.json", self.meta)
+        write_json(self.path / "meta.json", self.meta)
 
     @property
     def running(self) -> bool:
@@ -257,6 +262,9 @@ class ContainerLog:
         while len(self.segments) > self.max_file:
             gone = self.segments.pop(0)
             self.dropped_segments += 1
+            self._dropped_sizes[gone.seq] = gone.size
+            if len(self._dropped_sizes) > DROPPED_SIZES_KEPT:
+                del self._dropped_sizes[min(self._dropped_sizes)]
             for p in (gone.path, gone.idx_path):
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
@@ -432,6 +440,18 @@ class ContainerLog:
         if 0 <= i < len(self.segments):
             return self.segments[i]
         return None
+
+    def bytes_between(self, a: Position, b: Position) -> int:
+        """History bytes from ``a`` to ``b``, counting segments already rotated away (a reader that
+        jumped from ``a`` to ``b`` lost about this much)."""
+        total = 0
+        for seq in range(a[0], b[0] + 1):
+            seg = self._segment(seq)
+            size = seg.size if seg is not None else self._dropped_sizes.get(seq, 0)
+            lo = a[1] if seq == a[0] else 0
+            hi = b[1] if seq == b[0] else size
+            total += max(hi - lo, 0)
+        return total
 
     def tail_start(self, n: int) -> tuple[Position, int]:
         """Where the last ``n`` entries begin: a block-aligned position plus how many entries to

@@ -1,0 +1,380 @@
+"""Delivery: for each (container, sink) a cursor over the ring store -> records -> batches -> sink.
+
+Workers ship from the store, never from memory: the cursor (the position after the last frame a
+sink has accepted) is persisted after every accepted batch, so a sink outage, a slow sink or a
+plugin restart only makes the cursor wait while the container writes on at full speed. Delivery
+is at-least-once: after a crash, at most the batch in flight is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from sinks import (
+    Answer,
+    Context,
+    JoinConfig,
+    Outcome,
+    Record,
+    Sink,
+    SinkConfig,
+    backoff,
+    context_for,
+    halves,
+    plan_batches,
+)
+from sinks.retry import settle_split
+
+from .framing import FrameReader
+from .ring import ContainerLog, Position, write_json
+
+log = logging.getLogger(__name__)
+
+IDLE_SECONDS = 5.0  # a worker with nothing to send re-checks this often
+LOG_EVERY_SECONDS = 10.0  # the same warning for the same (container, sink) at most this often
+SHUTDOWN_FLUSH_SECONDS = 5.0  # on SIGTERM, how long workers may keep sending what they hold
+DEADLETTER_MAX_BYTES = 64 << 20  # a dead-letter file larger than this is not appended to
+
+
+@dataclass(slots=True)
+class SinkStats:
+    """Counters of one (container, sink) pair."""
+
+    delivered_events: int = 0
+    delivered_batches: int = 0
+    retries: int = 0
+    dead_letters: int = 0
+    dropped_bytes: int = 0  # history the store overwrote before this sink had it
+    _last_log: dict[str, float] = field(default_factory=dict)
+
+    def should_log(self, kind: str) -> bool:
+        now = time.monotonic()
+        if now - self._last_log.get(kind, -LOG_EVERY_SECONDS) >= LOG_EVERY_SECONDS:
+            self._last_log[kind] = now
+            return True
+        return False
+
+
+class RecordReader:
+    """Reads a container's stored frames from a position and joins partial pieces into records.
+
+    Each record carries the position just past its last frame: the cursor may move there once the
+    record is delivered. A line over ``partial_max_size`` is cut into several records (marked
+    ``partial``) rather than held whole.
+    """
+
+    def __init__(self, clog: ContainerLog, pos: Position, join: JoinConfig) -> None:
+        self.clog = clog
+        self.pos = pos  # next frame to read
+        self.join = join
+        self.dropped_bytes = 0
+        self._pieces: list[bytes] = []
+        self._piece_bytes = 0
+        self._piece_time = 0
+        self._piece_source = ""
+        self._frames = FrameReader()
+
+    @property
+    def holds_partial(self) -> bool:
+        return bool(self._pieces)
+
+    def take(self, max_records: int) -> list[tuple[Record, Position]]:
+        """Up to about ``max_records`` complete records that are in the store now."""
+        out: list[tuple[Record, Position]] = []
+        while len(out) < max_records:
+            data, start, nxt = self.clog.read(self.pos)
+            if not data:
+                break
+            if start != self.pos:
+                self._skipped(start)
+            seq, base = start
+            for off, length, msg in self._frames.frames(data):
+                end = (seq, base + off + length)
+                if msg.partial:
+                    self._add_piece(msg.source, msg.time_nano, bytes(msg.line))
+                    if msg.partial_log_metadata.last:
+                        out.append((self._flush_pieces(False), end))
+                    elif self._piece_bytes >= self.join.partial_max_size:
+                        out.append((self._flush_pieces(True), end))
+                    continue
+                if self._pieces:  # a cut-off partial line followed by a whole one
+                    out.append((self._flush_pieces(False), (seq, base + off)))
+                out.append((Record(msg.time_nano, msg.source, bytes(msg.line)), end))
+            self.pos = nxt
+        return out
+
+    def flush_partial(self) -> list[tuple[Record, Position]]:
+        """The container stopped mid-line (output cut at EOF): send what there is."""
+        if not self._pieces:
+            return []
+        return [(self._flush_pieces(False), self.pos)]
+
+    def _add_piece(self, source: str, t: int, line: bytes) -> None:
+        if not self._pieces:
+            self._piece_time, self._piece_source = t, source
+        self._pieces.append(line)
+        self._piece_bytes += len(line)
+
+    def _flush_pieces(self, cut: bool) -> Record:
+        line = b"".join(self._pieces)
+        limit = self.join.partial_max_size
+        rec = Record(self._piece_time, self._piece_source, line[:limit], partial=cut)
+        rest = line[limit:]
+        self._pieces, self._piece_bytes = ([rest], len(rest)) if rest else ([], 0)
+        return rec
+
+    def _skipped(self, start: Position) -> None:
+        """The store dropped segments this reader had not reached: count what was lost."""
+        self.dropped_bytes += self.clog.bytes_between(self.pos, start)
+        self._pieces, self._piece_bytes = [], 0
+        self.pos = start
+
+
+class Worker:
+    """Ships one container's history to one sink, batch after batch, resuming from its cursor."""
+
+    def __init__(
+        self,
+        delivery: Delivery,
+        clog: ContainerLog,
+        config: SinkConfig,
+        sink: Sink,
+        ctx: Context,
+        join: JoinConfig,
+    ) -> None:
+        self.delivery = delivery
+        self.clog = clog
+        self.config = config
+        self.sink = sink
+        self.ctx = ctx
+        self.stats = SinkStats()
+        self.name = config.name
+        self.cursor_path = clog.path / f"cursor-{self.name}.json"
+        self.deadletter_path = clog.path / f"deadletter-{self.name}.ndjson"
+        self.reader = RecordReader(clog, self.load_cursor(), join)
+        self.task: asyncio.Task[None] | None = None
+        self.closing = False
+
+    # ----------------------------------------------------------------- cursor
+    def load_cursor(self) -> Position:
+        try:
+            raw = json.loads(self.cursor_path.read_text())
+            pos = (int(raw["seq"]), int(raw["off"]))
+        except FileNotFoundError:
+            # A sink attached now ships what the container writes from now on.
+            pos = self.clog.end
+            self._save_cursor(pos)
+        except (OSError, ValueError, KeyError, TypeError):
+            log.warning("unreadable delivery cursor: starting at the oldest history",
+                        extra={"container": self.clog.id, "sink": self.name})
+            pos = self.clog.start
+        return pos
+
+    def _save_cursor(self, pos: Position) -> None:
+        write_json(self.cursor_path, {"seq": pos[0], "off": pos[1]}, durable=False)
+
+    @property
+    def caught_up(self) -> bool:
+        return self.reader.pos >= self.clog.end and not self.reader.holds_partial
+
+    # ----------------------------------------------------------------- the loop
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(
+            self.run(), name=f"deliver-{self.clog.id[:12]}-{self.name}"
+        )
+
+    async def run(self) -> None:
+        try:
+            while not self.closing:
+                batch = await self._collect()
+                if batch is None:
+                    break
+                if batch:
+                    await self._ship(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivery worker failed", extra={"container": self.clog.id,
+                                                           "sink": self.name})
+        finally:
+            self.delivery.forget(self)
+            await self.sink.close()
+
+    async def _collect(self) -> list[tuple[bytes, Position]] | None:
+        """Encoded events for the next request(s), or None when the work is over (the container
+        stopped and everything it wrote is delivered)."""
+        cfg = self.config.batch
+        batch: list[tuple[bytes, Position]] = []
+        size = 0
+        deadline = 0.0
+        while not self.closing:
+            for rec, end in self.reader.take(cfg.events - len(batch)):
+                encoded = self.sink.encode(self.ctx, rec)
+                batch.append((encoded, end))
+                size += len(encoded) + 1
+            self._count_dropped()
+            if len(batch) >= cfg.events or size >= cfg.bytes:
+                return batch
+            now = time.monotonic()
+            if batch and not deadline:
+                deadline = now + cfg.wait_seconds
+            if batch and now >= deadline:
+                return batch
+            if self.reader.pos >= self.clog.end and not self.clog.running:
+                for rec, end in self.reader.flush_partial():
+                    batch.append((self.sink.encode(self.ctx, rec), end))
+                return batch or None
+            await self.clog.wait_change(deadline - now if batch else IDLE_SECONDS)
+        return batch
+
+    def _count_dropped(self) -> None:
+        if self.reader.dropped_bytes:
+            self.stats.dropped_bytes += self.reader.dropped_bytes
+            self.delivery.dropped_bytes += self.reader.dropped_bytes
+            if self.stats.should_log("dropped"):
+                log.warning("history overwritten before this sink had it",
+                            extra={"container": self.clog.id, "sink": self.name,
+                                   "dropped_bytes_total": self.stats.dropped_bytes})
+            self.reader.dropped_bytes = 0
+
+    async def _ship(self, batch: list[tuple[bytes, Position]]) -> None:
+        cfg = self.config.batch
+        events = [e for e, _ in batch]
+        for part in plan_batches([len(e) for e in events],
+                                 max_events=cfg.events, max_bytes=cfg.bytes):
+            await self._send(events, batch, part)
+            self._save_cursor(batch[part[-1]][1])
+
+    async def _send(
+        self, events: Sequence[bytes], batch: list[tuple[bytes, Position]], part: range
+    ) -> None:
+        attempt = 0
+        while True:
+            payload = [e for e in events[part.start : part.stop] if e]
+            answer = (await self.sink.send(payload) if payload
+                      else Answer(Outcome.OK, reason="nothing to send"))
+            answer = settle_split(answer, len(part))
+            if answer.outcome is Outcome.OK:
+                self.stats.delivered_events += len(payload)
+                self.stats.delivered_batches += 1
+                self.delivery.delivered_events += len(payload)
+                return
+            if answer.outcome is Outcome.SPLIT:
+                first, second = halves(part)
+                await self._send(events, batch, first)
+                await self._send(events, batch, second)
+                return
+            if answer.outcome is Outcome.DROP:
+                self._dead_letter(payload, answer)
+                return
+            attempt += 1
+            self.stats.retries += 1
+            self.delivery.retries += 1
+            delay = backoff(attempt, retry_after=answer.retry_after)
+            if self.stats.should_log("retry"):
+                log.warning("sink retry", extra={"container": self.clog.id, "sink": self.name,
+                                                 "status": answer.status, "reason": answer.reason,
+                                                 "attempt": attempt, "wait": round(delay, 2)})
+            if self.closing:
+                raise asyncio.CancelledError  # shutdown: the cursor stays before this batch
+            await self.delivery.sleep(delay)
+
+    def _dead_letter(self, payload: Sequence[bytes], answer: Answer) -> None:
+        self.stats.dead_letters += len(payload)
+        self.delivery.dead_letters += len(payload)
+        log.error("sink refused a batch for good: kept in the dead-letter file",
+                  extra={"container": self.clog.id, "sink": self.name, "status": answer.status,
+                         "reason": answer.reason, "events": len(payload)})
+        try:
+            if self.deadletter_path.exists() and \
+                    self.deadletter_path.stat().st_size > DEADLETTER_MAX_BYTES:
+                return
+            with open(os.open(self.deadletter_path,
+                              os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600),
+                      "a") as f:
+                for event in payload:
+                    f.write(json.dumps({
+                        "time": time.time(), "status": answer.status, "reason": answer.reason,
+                        "event_b64": base64.b64encode(event).decode(),
+                    }) + "\n")
+        except OSError as exc:
+            log.error("cannot write the dead-letter file", extra={"error": exc.strerror})
+
+
+class Delivery:
+    """Owns every delivery worker."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.env = dict(os.environ if env is None else env)
+        self.transport = transport  # tests swap the network for httpx.MockTransport
+        self.hostname = socket.gethostname()
+        self.workers: dict[tuple[str, str], Worker] = {}
+        self.delivered_events = 0
+        self.retries = 0
+        self.dead_letters = 0
+        self.dropped_bytes = 0
+        self._closing = asyncio.Event()
+
+    def attach(
+        self,
+        clog: ContainerLog,
+        configs: Sequence[SinkConfig],
+        join: JoinConfig,
+        info: Mapping[str, Any],
+        opts: Mapping[str, str],
+    ) -> None:
+        """Start (or keep) a worker per configured sink of this container."""
+        ctx = context_for(info, opts, hostname=self.hostname)
+        for config in configs:
+            key = (clog.id, config.name)
+            old = self.workers.get(key)
+            if old is not None and old.task is not None and not old.task.done():
+                if old.config == config and old.ctx == ctx:
+                    continue  # the same container started again: its worker goes on
+                old.closing = True
+                old.task.cancel()
+            worker = Worker(self, clog, config, config.create(transport=self.transport), ctx, join)
+            self.workers[key] = worker
+            worker.start()
+
+    def forget(self, worker: Worker) -> None:
+        """A worker whose work is over leaves the registry."""
+        key = (worker.clog.id, worker.name)
+        if self.workers.get(key) is worker:
+            del self.workers[key]
+
+    async def sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), seconds)
+
+    async def close(self, timeout: float = SHUTDOWN_FLUSH_SECONDS) -> None:
+        """Let workers send what they hold for up to ``timeout`` s, then stop them."""
+        workers = [w for w in self.workers.values() if w.task is not None]
+        for w in workers:
+            w.closing = True
+        self._closing.set()
+        for w in workers:
+            w.clog._notify()
+        tasks = [w.task for w in workers if w.task is not None]
+        if tasks:
+            done, pending = await asyncio.wait(tasks, timeout=timeout)
+            for t in pending:
+                t.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)

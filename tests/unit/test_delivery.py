@@ -1,0 +1,213 @@
+"""Delivery from the ring store to a sink (httpx.MockTransport): order, retries, restarts, joins."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from logdriver.delivery import Delivery
+from logdriver.driver import Driver
+from logdriver.framing import Entry, encode_entry
+from logdriver.ring import Store
+
+from .helpers import T0, frames
+
+CID = "d" * 64
+OPTS = {"http-url": "http://sink.test/in", "http-format": "ndjson", "batch-wait": "50ms",
+        "batch-size": "100"}
+
+
+class Receiver:
+    """An HTTP endpoint behind httpx.MockTransport; ``answer`` may be swapped at any time."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.requests = 0
+        self.answer: Callable[[httpx.Request], httpx.Response | None] = lambda r: None
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        forced = self.answer(request)
+        if forced is not None:
+            return forced
+        for raw in request.content.splitlines():
+            self.lines.append(json.loads(raw)["line"])
+        return httpx.Response(200)
+
+
+class Harness:
+    def __init__(self, tmp: Path, receiver: Receiver) -> None:
+        self.root = tmp / "logging"
+        self.root.mkdir(exist_ok=True)
+        self.state = tmp / "state"
+        self.receiver = receiver
+        self.fds: dict[str, int] = {}
+        self.driver: Driver | None = None
+
+    async def start(self) -> Driver:
+        delivery = Delivery(env={}, transport=httpx.MockTransport(self.receiver.handle))
+        self.driver = Driver(Store(self.state, disk_budget=1 << 30), delivery=delivery,
+                             fifo_root=str(self.root), stop_eof_timeout=0.2)
+        await self.driver.start()
+        return self.driver
+
+    def fifo(self, n: int = 1) -> str:
+        path = str(self.root / f"{n:064x}")
+        if not os.path.exists(path):
+            os.mkfifo(path, 0o700)
+            self.fds[path] = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        return path
+
+    def write(self, path: str, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fds[path], view):]
+
+    async def start_logging(self, path: str, opts: dict[str, str] | None = None) -> None:
+        assert self.driver is not None
+        await self.driver.start_logging(path, {"ContainerID": CID, "ContainerName": "/web",
+                                                "Config": opts or OPTS})
+
+
+@pytest.fixture
+async def h(tmp_path: Path) -> AsyncIterator[Harness]:
+    harness = Harness(tmp_path, Receiver())
+    yield harness
+    if harness.driver is not None:
+        await harness.driver.close()
+    for fd in harness.fds.values():
+        os.close(fd)
+
+
+async def until(cond: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not cond():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def test_every_line_is_delivered_once_and_in_order(h: Harness) -> None:
+    await h.start()
+    path = h.fifo()
+    await h.start_logging(path)
+    h.write(path, frames(1000))
+    await until(lambda: len(h.receiver.lines) >= 1000)
+    await asyncio.sleep(0.2)
+    assert h.receiver.lines == [f"line {i:06d}" for i in range(1000)]
+    assert h.receiver.requests >= 10  # batch-size 100
+
+
+async def test_503_then_200_delivers_everything_once(h: Harness) -> None:
+    failures = {"left": 3}
+
+    def flaky(req: httpx.Request) -> httpx.Response | None:
+        if failures["left"]:
+            failures["left"] -= 1
+            return httpx.Response(503, headers={"Retry-After": "0"})
+        return None
+
+    h.receiver.answer = flaky
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path)
+    h.write(path, frames(250))
+    await until(lambda: len(h.receiver.lines) >= 250)
+    assert h.receiver.lines == [f"line {i:06d}" for i in range(250)]
+    assert driver.delivery.retries == 3
+
+
+async def test_permanent_refusal_goes_to_the_dead_letter_file_and_delivery_goes_on(
+    h: Harness,
+) -> None:
+    seen = {"n": 0}
+
+    def refuse_first(req: httpx.Request) -> httpx.Response | None:
+        seen["n"] += 1
+        return httpx.Response(400, text="bad") if seen["n"] == 1 else None
+
+    h.receiver.answer = refuse_first
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path, OPTS | {"batch-size": "10"})
+    h.write(path, frames(30))
+    await until(lambda: len(h.receiver.lines) >= 20)
+    assert h.receiver.lines == [f"line {i:06d}" for i in range(10, 30)]
+    assert driver.delivery.dead_letters == 10
+    letters = (h.state / "containers" / CID / "deadletter-http.ndjson").read_text().splitlines()
+    assert len(letters) == 10 and json.loads(letters[0])["status"] == 400
+
+
+async def test_sink_outage_never_slows_the_fifo_reader(h: Harness) -> None:
+    h.receiver.answer = lambda r: httpx.Response(503, headers={"Retry-After": "30"})
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path)
+    h.write(path, frames(5000))
+    await until(lambda: sum(s.count for s in driver.store.logs[CID].segments) == 5000)
+    assert h.receiver.lines == []
+
+
+async def test_restart_resumes_from_the_cursor_with_no_gap(h: Harness) -> None:
+    stop = {"down": False}
+    h.receiver.answer = lambda r: httpx.Response(503) if stop["down"] else None
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path)
+    h.write(path, frames(100))
+    await until(lambda: len(h.receiver.lines) >= 100)
+    stop["down"] = True
+    h.write(path, frames(100, start=100))
+    await asyncio.sleep(0.3)
+    await driver.close()  # the sink is down: these 100 wait in the store
+    h.driver = None
+    stop["down"] = False
+    h.write(path, frames(100, start=200))  # written while the plugin was away
+    await h.start()
+    await until(lambda: len(h.receiver.lines) >= 300)
+    got = h.receiver.lines
+    assert got[:100] == [f"line {i:06d}" for i in range(100)]
+    assert sorted(set(got)) == [f"line {i:06d}" for i in range(300)]
+    assert len(got) - 300 <= 100  # at most one batch again
+
+
+async def test_partial_pieces_are_joined_into_one_event(h: Harness) -> None:
+    await h.start()
+    path = h.fifo()
+    await h.start_logging(path)
+    pieces = [Entry("stdout", T0, b"a" * 16384, True, "p1", 1, False),
+              Entry("stdout", T0, b"b" * 16384, True, "p1", 2, False),
+              Entry("stdout", T0, b"c" * 10, True, "p1", 3, True)]
+    h.write(path, b"".join(encode_entry(p) for p in pieces) + frames(1, start=1))
+    await until(lambda: len(h.receiver.lines) >= 2)
+    assert h.receiver.lines == ["a" * 16384 + "b" * 16384 + "c" * 10, "line 000001"]
+
+
+async def test_a_line_over_partial_max_size_is_cut_not_lost(h: Harness) -> None:
+    await h.start()
+    path = h.fifo()
+    await h.start_logging(path, OPTS | {"partial-max-size": "16384"})
+    pieces = [Entry("stdout", T0, b"a" * 16384, True, "p1", 1, False),
+              Entry("stdout", T0, b"b" * 100, True, "p1", 2, True)]
+    h.write(path, b"".join(encode_entry(p) for p in pieces))
+    await until(lambda: len(h.receiver.lines) >= 2)
+    assert h.receiver.lines == ["a" * 16384, "b" * 100]
+
+
+async def test_bad_sink_options_fail_the_start_naming_the_option(h: Harness) -> None:
+    from logdriver.driver import RequestError
+
+    await h.start()
+    with pytest.raises(RequestError, match="http-format"):
+        await h.start_logging(h.fifo(), {"http-url": "http://x.test/", "http-format": "xml"})
+    with pytest.raises(RequestError, match="http-url"):
+        await h.start_logging(h.fifo(2), {"http-url": "not a url"})
+    with pytest.raises(RequestError, match="batch-wait"):
+        await h.start_logging(h.fifo(3), OPTS | {"batch-wait": "soon"})
+    with pytest.raises(RequestError, match="did you mean 'http-url'"):
+        await h.start_logging(h.fifo(4), {"http-ulr": "http://x.test/"})
