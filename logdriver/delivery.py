@@ -67,12 +67,26 @@ class SinkStats:
         return False
 
 
-class RecordReader:
-    """Reads a container's stored frames from a position and joins partial pieces into records.
+@dataclass(slots=True)
+class _Pending:
+    """A line (or multi-line event) of one stream still being put together."""
 
-    Each record carries the position just past its last frame: the cursor may move there once the
-    record is delivered. A line over ``partial_max_size`` is cut into several records (marked
-    ``partial``) rather than held whole.
+    start: Position  # where its first frame is: the cursor must not pass it
+    time_ns: int
+    parts: list[bytes]
+    size: int = 0
+    touched: float = 0.0  # monotonic time its last part came
+
+
+class RecordReader:
+    """Reads a container's stored frames from a position and turns them into records.
+
+    Partial pieces (Docker cuts lines over 16 KiB) are joined back per stream; a line over
+    ``partial_max_size`` is cut into several records marked ``partial`` rather than held whole.
+    With a ``multiline_pattern``, a line matching it starts a new event and the lines after it
+    join that event until the next match or ``multiline_timeout``. Each record carries the
+    position the cursor may move to once it is delivered: past its last frame, but never past
+    the first frame of something still pending, so a restart re-reads what was not sent.
     """
 
     def __init__(self, clog: ContainerLog, pos: Position, join: JoinConfig) -> None:
@@ -80,19 +94,23 @@ class RecordReader:
         self.pos = pos  # next frame to read
         self.join = join
         self.dropped_bytes = 0
-        self._pieces: list[bytes] = []
-        self._piece_bytes = 0
-        self._piece_time = 0
-        self._piece_source = ""
+        self._partial: dict[str, _Pending] = {}
+        self._multi: dict[str, _Pending] = {}
         self._frames = FrameReader()
+        self._out: list[tuple[Record, Position]] = []
 
     @property
     def holds_partial(self) -> bool:
-        return bool(self._pieces)
+        return bool(self._partial or self._multi)
+
+    def _safe(self, end: Position) -> Position:
+        starts = [p.start for p in self._partial.values()]
+        starts += [p.start for p in self._multi.values()]
+        return min([end, *starts])
 
     def take(self, max_records: int) -> list[tuple[Record, Position]]:
-        """Up to about ``max_records`` complete records that are in the store now."""
-        out: list[tuple[Record, Position]] = []
+        """Up to about ``max_records`` records that are complete in the store now."""
+        out = self._out = []
         while len(out) < max_records:
             data, start, nxt = self.clog.read(self.pos)
             if not data:
@@ -101,44 +119,68 @@ class RecordReader:
                 self._skipped(start)
             seq, base = start
             for off, length, msg in self._frames.frames(data):
+                here = (seq, base + off)
                 end = (seq, base + off + length)
-                if msg.partial:
-                    self._add_piece(msg.source, msg.time_nano, bytes(msg.line))
-                    if msg.partial_log_metadata.last:
-                        out.append((self._flush_pieces(False), end))
-                    elif self._piece_bytes >= self.join.partial_max_size:
-                        out.append((self._flush_pieces(True), end))
+                source = msg.source
+                if not msg.partial:
+                    self._line(source, msg.time_nano, bytes(msg.line), here, end)
                     continue
-                if self._pieces:  # a cut-off partial line followed by a whole one
-                    out.append((self._flush_pieces(False), (seq, base + off)))
-                out.append((Record(msg.time_nano, msg.source, bytes(msg.line)), end))
+                p = self._partial.get(source)
+                if p is None:
+                    p = self._partial[source] = _Pending(here, msg.time_nano, [])
+                p.parts.append(bytes(msg.line))
+                p.size += len(msg.line)
+                if msg.partial_log_metadata.last or p.size >= self.join.partial_max_size:
+                    del self._partial[source]
+                    line = b"".join(p.parts)
+                    self._line(source, p.time_ns, line, p.start, end)
             self.pos = nxt
         return out
 
-    def flush_partial(self) -> list[tuple[Record, Position]]:
-        """The container stopped mid-line (output cut at EOF): send what there is."""
-        if not self._pieces:
-            return []
-        return [(self._flush_pieces(False), self.pos)]
-
-    def _add_piece(self, source: str, t: int, line: bytes) -> None:
-        if not self._pieces:
-            self._piece_time, self._piece_source = t, source
-        self._pieces.append(line)
-        self._piece_bytes += len(line)
-
-    def _flush_pieces(self, cut: bool) -> Record:
-        line = b"".join(self._pieces)
+    def _line(self, source: str, t: int, line: bytes, start: Position, end: Position) -> None:
         limit = self.join.partial_max_size
-        rec = Record(self._piece_time, self._piece_source, line[:limit], partial=cut)
-        rest = line[limit:]
-        self._pieces, self._piece_bytes = ([rest], len(rest)) if rest else ([], 0)
-        return rec
+        pattern = self.join.multiline_pattern
+        if pattern is None:
+            while len(line) > limit:  # only a line cut at partial-max-size gets here
+                self._emit(Record(t, source, line[:limit], partial=True), end)
+                line = line[limit:]
+            self._emit(Record(t, source, line), end)
+            return
+        m = self._multi.get(source)
+        starts_event = pattern.search(line.decode("utf-8", "replace")) is not None
+        if m is not None and (starts_event or m.size + len(line) + 1 > limit):
+            del self._multi[source]
+            self._emit(Record(m.time_ns, source, b"\n".join(m.parts)), end)
+            m = None
+        if m is None:
+            m = self._multi[source] = _Pending(start, t, [])
+        m.parts.append(line[:limit])
+        m.size += len(line) + 1
+        m.touched = time.monotonic()
+
+    def _emit(self, rec: Record, end: Position) -> None:
+        self._out.append((rec, self._safe(end)))
+
+    def flush_stale(self, *, everything: bool = False) -> list[tuple[Record, Position]]:
+        """Multi-line events idle for ``multiline_timeout`` (or all pending input, when the
+        container has stopped and nothing more can come)."""
+        self._out = []
+        now = time.monotonic()
+        for source, m in list(self._multi.items()):
+            if everything or now - m.touched >= self.join.multiline_timeout:
+                del self._multi[source]
+                self._emit(Record(m.time_ns, source, b"\n".join(m.parts)), self.pos)
+        if everything:
+            for source, p in list(self._partial.items()):
+                del self._partial[source]
+                self._emit(Record(p.time_ns, source, b"".join(p.parts)), self.pos)
+        return self._out
 
     def _skipped(self, start: Position) -> None:
         """The store dropped segments this reader had not reached: count what was lost."""
         self.dropped_bytes += self.clog.bytes_between(self.pos, start)
-        self._pieces, self._piece_bytes = [], 0
+        self._partial.clear()
+        self._multi.clear()
         self.pos = start
 
 
@@ -232,11 +274,15 @@ class Worker:
                 deadline = now + cfg.wait_seconds
             if batch and now >= deadline:
                 return batch
-            if self.reader.pos >= self.clog.end and not self.clog.running:
-                for rec, end in self.reader.flush_partial():
-                    batch.append((self.sink.encode(self.ctx, rec), end))
+            stopped = self.reader.pos >= self.clog.end and not self.clog.running
+            for rec, end in self.reader.flush_stale(everything=stopped):
+                batch.append((self.sink.encode(self.ctx, rec), end))
+            if stopped:
                 return batch or None
-            await self.clog.wait_change(deadline - now if batch else IDLE_SECONDS)
+            wait = deadline - now if batch else IDLE_SECONDS
+            if self.reader.holds_partial and self.reader.join.multiline_pattern is not None:
+                wait = min(wait, self.reader.join.multiline_timeout)
+            await self.clog.wait_change(max(wait, 0.001))
         return batch
 
     def _count_dropped(self) -> None:

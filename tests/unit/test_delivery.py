@@ -211,3 +211,40 @@ async def test_bad_sink_options_fail_the_start_naming_the_option(h: Harness) -> 
         await h.start_logging(h.fifo(3), OPTS | {"batch-wait": "soon"})
     with pytest.raises(RequestError, match="did you mean 'http-url'"):
         await h.start_logging(h.fifo(4), {"http-ulr": "http://x.test/"})
+
+
+async def test_partial_line_interleaved_with_other_stream_stays_whole(h: Harness) -> None:
+    await h.start()
+    path = h.fifo()
+    await h.start_logging(path)
+    data = (encode_entry(Entry("stdout", T0, b"a" * 16384, True, "p1", 1, False))
+            + encode_entry(Entry("stderr", T0 + 1, b"err line"))
+            + encode_entry(Entry("stdout", T0, b"b" * 5, True, "p1", 2, True)))
+    h.write(path, data)
+    await until(lambda: len(h.receiver.lines) >= 2)
+    assert sorted(h.receiver.lines) == sorted(["a" * 16384 + "bbbbb", "err line"])
+
+
+async def test_multiline_pattern_joins_continuation_lines(h: Harness) -> None:
+    await h.start()
+    path = h.fifo()
+    await h.start_logging(path, OPTS | {"multiline-pattern": "^[0-9]{4}-",
+                                        "multiline-timeout": "200ms"})
+    lines = [b"2024-01-01 boom", b"Traceback:", b"  at x", b"2024-01-01 next", b"  tail"]
+    h.write(path, b"".join(encode_entry(Entry("stdout", T0 + i, ln))
+                           for i, ln in enumerate(lines)))
+    await until(lambda: len(h.receiver.lines) >= 2)  # the last event flushes on the timeout
+    assert h.receiver.lines == ["2024-01-01 boom\nTraceback:\n  at x", "2024-01-01 next\n  tail"]
+
+
+async def test_cursor_never_passes_a_pending_event(h: Harness) -> None:
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path)
+    h.write(path, encode_entry(Entry("stdout", T0, b"a" * 16384, True, "p1", 1, False))
+            + frames(3, source="stderr"))
+    await until(lambda: len(h.receiver.lines) >= 3)
+    await asyncio.sleep(0.1)
+    cursor = json.loads((h.state / "containers" / CID / "cursor-http.json").read_text())
+    clog = driver.store.logs[CID]
+    assert (cursor["seq"], cursor["off"]) == (clog.segments[0].seq, 0)  # before the stdout piece
