@@ -60,7 +60,8 @@ class Settings:
         if not name or "/" in name or name.startswith("."):
             raise ValueError(f"invalid plugin name {name!r}")
         try:
-            budget = parse_size("disk-budget", raw["disk_budget"] or DEFAULT_DISK_BUDGET)
+            budget = parse_size("disk-budget", raw["disk_budget"] or DEFAULT_DISK_BUDGET,
+                                binary=True)
         except OptionError as exc:
             raise ValueError(str(exc)) from exc
         return cls(

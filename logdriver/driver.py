@@ -283,10 +283,10 @@ class Driver:
         if path in self.readers:
             raise RequestError("this FIFO is already being read")
         known = self.store.logs.get(cid)
-        if not known or not known.segments:
-            # Only a container's first start is checked: a later StartLogging may be `docker
-            # logs` on a stopped container, which must not do network work.
-            await _verify(sink_configs, self.delivery.transport)
+        # The connection check runs only on a container's first start: a later StartLogging
+        # may be `docker logs` on a stopped container, which must not do network work.
+        first = not known or not known.segments
+        await _check_sinks(sink_configs, self.delivery.transport, connect=first)
         clog = self.store.get(cid)
         clog.max_size = cfg.store.max_size
         clog.max_file = cfg.store.max_file
@@ -406,14 +406,19 @@ class Driver:
                 return
 
 
-async def _verify(
-    configs: list[sinks.SinkConfig], transport: httpx.AsyncBaseTransport | None
+async def _check_sinks(
+    configs: list[sinks.SinkConfig], transport: httpx.AsyncBaseTransport | None, *, connect: bool
 ) -> None:
-    """The sinks' start-up connection checks (e.g. splunk-verify-connection), each bounded."""
+    """Build each sink once (TLS files are read then) and, with ``connect``, run its start-up
+    connection check (e.g. splunk-verify-connection), each bounded by VERIFY_SECONDS."""
     for config in configs:
-        if not config.verify_on_start:
+        try:
+            sink = config.create(transport=transport)  # reads TLS files: a bad one fails here
+        except sinks.SinkOptionError as exc:
+            raise RequestError(str(exc)) from exc
+        if not (connect and config.verify_on_start):
+            await sink.close()
             continue
-        sink = config.create(transport=transport)
         try:
             await asyncio.wait_for(sink.verify(), VERIFY_SECONDS)
         except TimeoutError as exc:

@@ -35,6 +35,7 @@ MIN_MAX_SIZE = 4096  # a segment must hold at least a few entries to be useful
 
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
 _UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+_DECIMAL_UNITS = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "p": 10**15}
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
@@ -43,8 +44,9 @@ class OptionError(ValueError):
     """A log-opt that cannot be used; the message names it."""
 
 
-def parse_size(key: str, value: str) -> int:
-    """Docker's ``units.RAMInBytes``: ``20m`` = 20 MiB, ``512`` = bytes."""
+def parse_size(key: str, value: str, *, binary: bool = False) -> int:
+    """Docker's ``units.FromHumanSize`` (``20m`` = 20,000,000, as the ``local`` driver reads
+    ``max-size``), or with ``binary`` its ``units.RAMInBytes`` (``20m`` = 20 MiB)."""
     m = _SIZE_RE.match(value.strip())
     if not m:
         raise OptionError(f"invalid value for log-opt {key!r}: {value!r} is not a size like 20m")
@@ -53,7 +55,8 @@ def parse_size(key: str, value: str) -> int:
     except ValueError as exc:
         raise OptionError(f"invalid value for log-opt {key!r}: {value!r} is not a size") from exc
     unit = (m.group(2) or "").lower()
-    return int(number * _UNITS.get(unit, 1))
+    scale = _UNITS if binary else _DECIMAL_UNITS
+    return int(number * scale.get(unit, 1))
 
 
 def parse_bool(key: str, value: str) -> bool:
@@ -121,7 +124,7 @@ class LogConfig:
                 f"invalid value for log-opt {MODE!r}: {opts[MODE]!r} (use blocking or non-blocking)"
             )
         if MAX_BUFFER_SIZE in opts:
-            parse_size(MAX_BUFFER_SIZE, opts[MAX_BUFFER_SIZE])
+            parse_size(MAX_BUFFER_SIZE, opts[MAX_BUFFER_SIZE], binary=True)
         for key in (LABELS_REGEX, ENV_REGEX):
             if key in opts:
                 try:

@@ -45,7 +45,8 @@ IDX = struct.Struct("<QIqqQ")  # block: offset, entry count, min time, max time,
 # FIFO, so entries arrive slightly out of time order (more while the pipe is full). Block times are
 # sampled, not exact: a `Since` seek starts this much earlier than the block times alone suggest.
 REORDER_SLACK_NS = 10 * 1_000_000_000
-DEFAULT_MAX_SIZE = 20 * 1024 * 1024  # Docker's `local` driver default max-size (20m)
+DEFAULT_MAX_SIZE = 20 * 1024 * 1024  # Docker's `local` driver default max-size (20 MiB, though an
+# explicit `max-size=20m` means 20,000,000 bytes there: units.FromHumanSize)
 DEFAULT_MAX_FILE = 5  # Docker's `local` driver default max-file
 
 Position = tuple[int, int]  # (segment sequence number, byte offset of a frame in it)

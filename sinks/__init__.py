@@ -1,1 +1,70 @@
-"""Sink adapters (Splunk HEC, Datadog, HTTP). They see plain records and never import logdriver."""
+"""Sink adapters (Splunk HEC, Datadog, HTTP). They see plain records and never import logdriver.
+
+Entry points for the plugin: ``SINK_OPTION_KEYS`` (log-opts the sinks own), ``configure``
+(log-opts -> one frozen config per enabled sink, no I/O), ``join_config``, ``context_for``
+(StartLogging Info -> Context), then per config ``create()`` -> a Sink with ``encode``, ``send``,
+``verify`` and ``close``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .answer import BAD_DATA, CONFIG_ERROR, Answer, Outcome
+from .base import Sink, SinkConfig
+from .batch import (
+    BATCH_KEYS,
+    JOIN_KEYS,
+    BatchConfig,
+    JoinConfig,
+    batch_config,
+    batch_cost,
+    halves,
+    plan_batches,
+)
+from .context import context_for
+from .datadog import DATADOG_KEYS, DATADOG_PREFIX, DatadogConfig
+from .errors import SinkOptionError, SinkVerifyError
+from .http import HTTP_KEYS, HTTP_LIMITS, HTTP_PREFIX, HttpConfig
+from .record import Context, Record, TagInfo
+from .retry import backoff, classify_http
+from .splunk import SPLUNK_KEYS, SplunkConfig
+from .template import TAG, render_tag, validate_tag
+
+SINK_OPTION_KEYS: frozenset[str] = SPLUNK_KEYS | DATADOG_KEYS | HTTP_KEYS | BATCH_KEYS | JOIN_KEYS
+
+__all__ = [
+    "BAD_DATA", "CONFIG_ERROR", "SINK_OPTION_KEYS", "Answer", "BatchConfig", "Context",
+    "DatadogConfig", "HttpConfig", "JoinConfig", "Outcome", "Record", "Sink", "SinkConfig",
+    "SinkOptionError", "SinkVerifyError", "SplunkConfig", "TagInfo", "backoff", "batch_cost",
+    "classify_http", "configure", "context_for", "halves", "join_config", "plan_batches",
+    "render_tag",
+]
+
+
+def configure(opts: Mapping[str, str], env: Mapping[str, str]) -> list[SinkConfig]:
+    """One validated config per sink the log-opts enable, in the order splunk, datadog, http.
+
+    A sink is enabled by any of its keys (``splunk-*`` then needs ``splunk-url``; ``datadog-*``
+    needs an API key from ``datadog-api-key`` or env ``DD_API_KEY``; ``http-*`` needs
+    ``http-url``). Every value of a key in SINK_OPTION_KEYS is checked, and ``tag`` when a sink
+    is enabled; no I/O. Raises SinkOptionError naming the key, never quoting a secret.
+    """
+    join_config(opts)
+    configs: list[SinkConfig] = []
+    if any(key in SPLUNK_KEYS for key in opts):
+        configs.append(SplunkConfig.from_options(opts, env))
+    if any(key.startswith(DATADOG_PREFIX) for key in opts):
+        configs.append(DatadogConfig.from_options(opts, env))
+    if any(key.startswith(HTTP_PREFIX) for key in opts):
+        configs.append(HttpConfig.from_options(opts, env))
+    if not configs:  # nothing to batch for, but a bad value is still reported now
+        batch_config(opts, env, HTTP_LIMITS)
+    if configs and TAG in opts:
+        validate_tag(opts[TAG])
+    return configs
+
+
+def join_config(opts: Mapping[str, str]) -> JoinConfig:
+    """``partial-max-size``, ``multiline-pattern``, ``multiline-timeout``, validated."""
+    return JoinConfig.from_options(opts)

@@ -1,0 +1,32 @@
+"""How one request went, as the delivery layer needs it: OK, retry, split the batch, or drop."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Outcome(enum.Enum):
+    OK = "ok"  # delivered (and acknowledged, where the sink asks for that)
+    RETRY = "retry"  # transient: send the same batch again after a backoff
+    SPLIT = "split"  # too large: send each half; a single event that is too large is dropped
+    DROP = "drop"  # permanent: sending it again cannot help
+
+
+# Reason prefixes the caller may match to tell a misconfiguration from bad data.
+CONFIG_ERROR = "configuration error"
+BAD_DATA = "bad data"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The classification of one answer (or transport failure). ``reason`` never holds a secret."""
+
+    outcome: Outcome
+    status: int | None = None  # HTTP status, None for a transport failure
+    retry_after: float | None = None  # seconds the server asked us to wait, if it said
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK

@@ -1,0 +1,108 @@
+"""The HTTP edge shared by all sinks: one httpx client each, gzip, and the single place where
+transport exceptions become an Answer(RETRY). Reasons are scrubbed of every secret."""
+
+from __future__ import annotations
+
+import ssl
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from .answer import Answer, Outcome
+from .tls import TLSOptions
+
+REQUEST_TIMEOUT_SECONDS = 30.0  # Docker's splunk driver gives one flush 30 s (batchSendTimeout)
+CONNECT_TIMEOUT_SECONDS = 10.0  # a peer that cannot take a TCP+TLS handshake in 10 s is down
+MAX_ANSWER_BYTES = 64 * 1024  # we need status codes and small JSON; never buffer a huge answer
+USER_AGENT = "logdriver"
+GZIP_WBITS = 31  # zlib window bits for a gzip container (16 + 15)
+REDACTED = "[redacted]"
+
+
+def gzip_body(data: bytes, level: int) -> bytes:
+    """A gzip member (mtime 0, so equal input gives equal bytes); ``level`` -1..9 as Go's."""
+    return zlib.compress(data, level, GZIP_WBITS)
+
+
+def build_client(
+    tls: TLSOptions,
+    *,
+    timeout: float = REQUEST_TIMEOUT_SECONDS,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """An AsyncClient honouring HTTPS_PROXY/NO_PROXY (trust_env); ``transport`` for tests."""
+    return httpx.AsyncClient(
+        verify=tls.ssl_context(),  # built (files read) even under a test transport
+        timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
+        transport=transport,
+        trust_env=True,
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    headers: httpx.Headers
+    body: bytes  # at most MAX_ANSWER_BYTES
+
+
+class Exchange:
+    """Sends one request and returns a Reply, or an Answer(RETRY) when no answer came."""
+
+    def __init__(self, client: httpx.AsyncClient, secrets: Iterable[str]) -> None:
+        self.client = client
+        self._secrets = tuple(s for s in secrets if s)
+        self._closed = False
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def scrubbed(self, answer: Answer) -> Answer:
+        reason = self.scrub(answer.reason)
+        if reason == answer.reason:
+            return answer
+        return Answer(answer.outcome, answer.status, answer.retry_after, reason)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Reply | Answer:
+        try:
+            async with self.client.stream(
+                method, url, content=content, headers=headers,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+            ) as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) >= MAX_ANSWER_BYTES:
+                        del body[MAX_ANSWER_BYTES:]
+                        break
+                return Reply(response.status_code, response.headers, bytes(body))
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError,
+                ssl.SSLError) as exc:
+            return transport_answer(exc, self.scrub)
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self.client.aclose()
+
+
+def transport_answer(exc: BaseException, scrub: Callable[[str], str] | None = None) -> Answer:
+    """No HTTP answer (connect/read/TLS/protocol failure, timeout): always worth a retry."""
+    detail = str(exc) or type(exc).__name__
+    if scrub is not None:
+        detail = scrub(detail)
+    return Answer(Outcome.RETRY, None, None, f"transport error: {type(exc).__name__}: {detail}")

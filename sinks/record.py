@@ -1,0 +1,83 @@
+"""The plain values a sink sees: one container's context, one log record, and tag-template input."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """One container, fixed for its life."""
+
+    container_id: str  # 64 hex
+    container_name: str  # without the leading "/"
+    image_name: str
+    image_id: str  # "sha256:..."
+    hostname: str  # the daemon host's name
+    daemon_name: str
+    tag: str  # the rendered `tag` template
+    attrs: Mapping[str, str]  # from labels / labels-regex / env / env-regex
+    created: str = ""  # ContainerCreated, RFC 3339
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One log event: one original line, partial pieces already joined by the caller."""
+
+    time_ns: int
+    source: str  # "stdout" | "stderr"
+    line: bytes  # no trailing newline; may be invalid UTF-8
+    partial: bool = False  # True if the caller had to cut the line (partial-max-size)
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """What Docker's ``logger.Info`` offers a ``tag`` template (see ``template.py``)."""
+
+    container_id: str
+    container_name: str  # as Docker sends it: "/name"
+    image_id: str  # "sha256:..."
+    image_name: str
+    daemon_name: str = "docker"
+    hostname: str = ""
+    entrypoint: str = ""
+    args: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()  # "K=V"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    log_path: str = ""
+    created: str = ""
+
+    @classmethod
+    def from_docker_info(cls, info: Mapping[str, object], *, hostname: str) -> TagInfo:
+        """Build from StartLogging's ``Info`` object (null lists and maps allowed)."""
+
+        def text(key: str) -> str:
+            value = info.get(key)
+            return value if isinstance(value, str) else ""
+
+        def strings(key: str) -> tuple[str, ...]:
+            value = info.get(key)
+            if not isinstance(value, list):
+                return ()
+            return tuple(v for v in value if isinstance(v, str))
+
+        raw_labels = info.get("ContainerLabels")
+        labels: dict[str, str] = {}
+        if isinstance(raw_labels, Mapping):
+            labels = {k: v for k, v in raw_labels.items()
+                      if isinstance(k, str) and isinstance(v, str)}
+        return cls(
+            container_id=text("ContainerID"),
+            container_name=text("ContainerName"),
+            image_id=text("ContainerImageID"),
+            image_name=text("ContainerImageName"),
+            daemon_name=text("DaemonName"),
+            hostname=hostname,
+            entrypoint=text("ContainerEntrypoint"),
+            args=strings("ContainerArgs"),
+            env=strings("ContainerEnv"),
+            labels=labels,
+            log_path=text("LogPath"),
+            created=text("ContainerCreated"),
+        )

@@ -1,0 +1,79 @@
+"""Splunk HEC envelopes, byte for byte as Docker's splunk driver builds them (moby
+``daemon/logger/splunk/splunk.go``: ``splunkMessage``, ``splunkMessageEvent``, the three formats).
+
+Key order and omission follow the Go structs: ``{"event":..,"time":..,"host":..}`` then
+``source``/``sourcetype``/``index`` only when set; the inline/json event is
+``{"line":..,"source":..}`` then ``tag``/``attrs`` only when non-empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .gojson import go_map, go_string, go_text, raw_json
+from .record import Context, Record
+from .timefmt import hec_time
+
+FORMAT_INLINE = "inline"
+FORMAT_JSON = "json"
+FORMAT_RAW = "raw"
+FORMATS = (FORMAT_INLINE, FORMAT_JSON, FORMAT_RAW)
+
+# Go's unicode.IsSpace, for strings.TrimSpace: raw format skips blank lines HEC would refuse.
+GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" \
+           "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+@dataclass(frozen=True, slots=True)
+class HecFields:
+    """The per-sink envelope fields (``splunk-source``, ``splunk-sourcetype``, ``splunk-index``)."""
+
+    source: str = ""
+    sourcetype: str = ""
+    index: str = ""
+
+
+class Envelope:
+    """Encodes one container's records in one format."""
+
+    def __init__(self, fmt: str, ctx: Context, fields: HecFields) -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown splunk format {fmt!r}")
+        self.fmt = fmt
+        self.ctx = ctx
+        tail = '","host":' + go_string(ctx.hostname)
+        for key, value in (("source", fields.source), ("sourcetype", fields.sourcetype),
+                           ("index", fields.index)):
+            if value:
+                tail += f',"{key}":' + go_string(value)
+        self._tail = tail + "}"
+        extra = ""
+        if ctx.tag:
+            extra += ',"tag":' + go_string(ctx.tag)
+        if ctx.attrs:
+            extra += ',"attrs":' + go_map(ctx.attrs)
+        self._event_extra = extra + '},"time":"'
+        self._event_source: dict[str, str] = {}
+        prefix = ctx.tag + " " if ctx.tag else ""
+        # Go ranges over the attrs map in random order; sorted is one of the orders it can take.
+        for key in sorted(ctx.attrs):
+            prefix += f"{key}={ctx.attrs[key]} "
+        self._raw_prefix = prefix
+
+    def _source_part(self, source: str) -> str:
+        part = self._event_source.get(source)
+        if part is None:
+            part = self._event_source[source] = ',"source":' + go_string(source) + self._event_extra
+        return part
+
+    def encode(self, rec: Record) -> bytes:
+        """One envelope; ``b""`` for a record the raw format skips (blank line), as moby does."""
+        text = go_text(rec.line)
+        if self.fmt == FORMAT_RAW:
+            if not text.strip(GO_SPACE):
+                return b""
+            head = '{"event":' + go_string(self._raw_prefix + text) + ',"time":"'
+        else:
+            line = raw_json(text) if self.fmt == FORMAT_JSON else None
+            head = '{"event":{"line":' + (line or go_string(text)) + self._source_part(rec.source)
+        return (head + hec_time(rec.time_ns) + self._tail).encode()
