@@ -20,25 +20,12 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from tests.e2e.daemon import Daemon, build_image  # noqa: E402
-
-from tests.e2e.helpers import Docker, PluginProcess, parse_ts  # noqa: E402
+from common import REPO, Docker, awk_program, cpu_and_rss, environment, parse_ts
 
 TARGETS = {"run": 1.25, "logs": 1.5}  # ratio limits from issue #2
 TAIL_LIMIT_S = 0.1
-
-
-def awk_program(lines: int) -> str:
-    # "%06d " + 92 x = 99 characters, plus the newline: 100 bytes a line.
-    return ('BEGIN{s=sprintf("%92s","");gsub(/ /,"x",s);'
-            f'for(i=0;i<{lines};i++)printf "%06d %s\\n",i,s}}')
 
 
 def timed(docker: Docker, *args: str) -> float:
@@ -67,35 +54,14 @@ def one(docker: Docker, driver: str, lines: int, n: int) -> dict[str, float]:
     return {"run": run_s, "logs": logs_s, "tail": tail_s, "lines_kept": count}
 
 
-def cpu_and_rss(pid: int) -> tuple[float, int]:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    rss = 0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                rss = int(line.split()[1]) * 1024
-    return cpu, rss
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="ld-bench-", dir="/tmp"))
-    daemon = Daemon(root)
-    docker = Docker(daemon.host, root / "client-config")
-    (root / "client-config").mkdir()
-    daemon.start(docker)
-    plugin = PluginProcess("logdriver-bench", root / "state", root / "plugin.log")
-    results: dict[str, list[dict[str, float]]] = {"local": [], plugin.name: []}
-    try:
-        docker.image = build_image(docker)
-        plugin.start()
+    with environment("logdriver-bench") as (docker, plugin):
+        results: dict[str, list[dict[str, float]]] = {"local": [], plugin.name: []}
         one(docker, plugin.name, 10_000, 0)  # warm-up
         one(docker, "local", 10_000, 0)
         cpu0, _ = cpu_and_rss(plugin.pid)
@@ -108,13 +74,6 @@ def main() -> int:
                       f"{res['logs']:.2f} s, tail {res['tail']:.3f} s, "
                       f"{int(res['lines_kept'])} lines kept", flush=True)
         cpu1, rss = cpu_and_rss(plugin.pid)
-    finally:
-        try:
-            docker.remove_all_containers()
-        finally:
-            plugin.stop()
-            daemon.stop()
-            daemon.cleanup()
 
     med = {d: {k: statistics.median(x[k] for x in rs) for k in rs[0]} for d, rs in results.items()}
     ours, local = med[plugin.name], med["local"]

@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +33,6 @@ from sinks import (
     SinkConfig,
     backoff,
     context_for,
-    halves,
     plan_batches,
 )
 from sinks.retry import settle_split
@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 5.0  # a worker with nothing to send re-checks this often
 LOG_EVERY_SECONDS = 10.0  # the same warning for the same (container, sink) at most this often
+# Requests per (container, sink) on the wire at once. While one is in flight the worker already
+# reads and encodes the next batch; a second request on the wire could overtake the first (or be
+# retried after it), and receivers are promised every line in order, so it stays at one.
+MAX_IN_FLIGHT = 1
 SHUTDOWN_FLUSH_SECONDS = 5.0  # on SIGTERM, how long workers may keep sending what they hold
 DEADLETTER_MAX_BYTES = 64 << 20  # a dead-letter file larger than this is not appended to
 
@@ -104,6 +108,8 @@ class RecordReader:
         return bool(self._partial or self._multi)
 
     def _safe(self, end: Position) -> Position:
+        if not (self._partial or self._multi):
+            return end
         starts = [p.start for p in self._partial.values()]
         starts += [p.start for p in self._multi.values()]
         return min([end, *starts])
@@ -118,13 +124,20 @@ class RecordReader:
             if start != self.pos:
                 self._skipped(start)
             seq, base = start
+            plain = self.join.multiline_pattern is None
+            limit = self.join.partial_max_size
+            add = out.append
             for off, length, msg in self._frames.frames(data):
-                here = (seq, base + off)
                 end = (seq, base + off + length)
                 source = msg.source
                 if not msg.partial:
-                    self._line(source, msg.time_nano, bytes(msg.line), here, end)
+                    line = msg.line
+                    if plain and len(line) <= limit and not self._partial:
+                        add((Record(msg.time_nano, source, line), end))  # the usual line
+                    else:
+                        self._line(source, msg.time_nano, line, (seq, base + off), end)
                     continue
+                here = (seq, base + off)
                 p = self._partial.get(source)
                 if p is None:
                     p = self._partial[source] = _Pending(here, msg.time_nano, [])
@@ -208,6 +221,8 @@ class Worker:
         self.reader = RecordReader(clog, self.load_cursor(), join)
         self.task: asyncio.Task[None] | None = None
         self.closing = False
+        self._inflight: deque[tuple[asyncio.Task[None], Position]] = deque()
+        self._broken = False
 
     # ----------------------------------------------------------------- cursor
     def load_cursor(self) -> Position:
@@ -245,12 +260,16 @@ class Worker:
                     break
                 if batch:
                     await self._ship(batch)
+            while self._inflight and not self._broken:
+                await asyncio.wait([self._inflight[0][0]])
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("delivery worker failed", extra={"container": self.clog.id,
                                                            "sink": self.name})
         finally:
+            for task, _ in self._inflight:
+                task.cancel()
             self.delivery.forget(self)
             await self.sink.close()
 
@@ -296,31 +315,50 @@ class Worker:
             self.reader.dropped_bytes = 0
 
     async def _ship(self, batch: list[tuple[bytes, Position]]) -> None:
+        """Send ``batch`` as one or more requests, up to MAX_IN_FLIGHT on the wire at once (the
+        caller goes on collecting meanwhile); the cursor moves over each request's events only
+        once it and every earlier one are done."""
         cfg = self.config.batch
         events = [e for e, _ in batch]
         for part in plan_batches([len(e) for e in events],
                                  max_events=cfg.events, max_bytes=cfg.bytes):
-            await self._send(events, batch, part)
-            self._save_cursor(batch[part[-1]][1])
+            while len(self._inflight) >= MAX_IN_FLIGHT and not self._broken:
+                await asyncio.wait([self._inflight[0][0]])
+            if self._broken:
+                raise asyncio.CancelledError
+            payload = [e for e in events[part.start : part.stop] if e]
+            task = asyncio.get_running_loop().create_task(self._send(payload))
+            self._inflight.append((task, batch[part[-1]][1]))
+            task.add_done_callback(self._settle)
 
-    async def _send(
-        self, events: Sequence[bytes], batch: list[tuple[bytes, Position]], part: range
-    ) -> None:
+    def _settle(self, _task: asyncio.Task[None]) -> None:
+        """Move the cursor over the finished head of the in-flight requests."""
+        moved = None
+        while self._inflight and self._inflight[0][0].done():
+            task, pos = self._inflight[0]
+            if task.cancelled() or task.exception() is not None:
+                self._broken = True  # shutdown mid-retry: the cursor stays before this request
+                break
+            self._inflight.popleft()
+            moved = pos
+        if moved is not None:
+            self._save_cursor(moved)
+
+    async def _send(self, payload: list[bytes]) -> None:
         attempt = 0
         while True:
-            payload = [e for e in events[part.start : part.stop] if e]
             answer = (await self.sink.send(payload) if payload
                       else Answer(Outcome.OK, reason="nothing to send"))
-            answer = settle_split(answer, len(part))
+            answer = settle_split(answer, len(payload))
             if answer.outcome is Outcome.OK:
                 self.stats.delivered_events += len(payload)
                 self.stats.delivered_batches += 1
                 self.delivery.delivered_events += len(payload)
                 return
             if answer.outcome is Outcome.SPLIT:
-                first, second = halves(part)
-                await self._send(events, batch, first)
-                await self._send(events, batch, second)
+                half = len(payload) // 2
+                await self._send(payload[:half])
+                await self._send(payload[half:])
                 return
             if answer.outcome is Outcome.DROP:
                 self._dead_letter(payload, answer)
@@ -334,7 +372,7 @@ class Worker:
                                                  "status": answer.status, "reason": answer.reason,
                                                  "attempt": attempt, "wait": round(delay, 2)})
             if self.closing:
-                raise asyncio.CancelledError  # shutdown: the cursor stays before this batch
+                raise asyncio.CancelledError  # shutdown: the cursor stays before this request
             await self.delivery.sleep(delay)
 
     def _dead_letter(self, payload: Sequence[bytes], answer: Answer) -> None:

@@ -1,0 +1,62 @@
+"""What both benchmarks share: an isolated dockerd with the busybox image and the plugin running
+(the end-to-end suite's harness), and the plugin's CPU and memory figures."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.e2e.daemon import Daemon, build_image  # noqa: E402
+from tests.e2e.helpers import Docker, PluginProcess, parse_ts  # noqa: E402
+
+__all__ = ["REPO", "Docker", "PluginProcess", "awk_program", "cpu_and_rss", "environment",
+           "parse_ts"]
+
+
+def awk_program(lines: int) -> str:
+    """busybox awk printing ``lines`` lines of 100 bytes: "%06d " + 92 x, plus the newline."""
+    return ('BEGIN{s=sprintf("%92s","");gsub(/ /,"x",s);'
+            f'for(i=0;i<{lines};i++)printf "%06d %s\\n",i,s}}')
+
+
+@contextlib.contextmanager
+def environment(plugin_name: str) -> Iterator[tuple[Docker, PluginProcess]]:
+    """An isolated dockerd, the image, and ``logdriver serve`` as ``plugin_name``; torn down after."""
+    root = Path(tempfile.mkdtemp(prefix="ld-bench-", dir="/tmp"))
+    daemon = Daemon(root)
+    (root / "client-config").mkdir()
+    docker = Docker(daemon.host, root / "client-config")
+    daemon.start(docker)
+    plugin = PluginProcess(plugin_name, root / "state", root / "plugin.log")
+    try:
+        docker.image = build_image(docker)
+        plugin.start()
+        yield docker, plugin
+    finally:
+        try:
+            docker.remove_all_containers()
+        finally:
+            plugin.stop()
+            daemon.stop()
+            daemon.cleanup()
+
+
+def cpu_and_rss(pid: int) -> tuple[float, int]:
+    """CPU seconds used so far and peak resident memory (bytes) of process ``pid``."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    rss = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                rss = int(line.split()[1]) * 1024
+    return cpu, rss
