@@ -29,7 +29,7 @@ def awk_program(lines: int) -> str:
 
 @contextlib.contextmanager
 def environment(plugin_name: str) -> Iterator[tuple[Docker, PluginProcess]]:
-    """An isolated dockerd, the image, and ``logdriver serve`` as ``plugin_name``; torn down after."""
+    """An isolated dockerd, the image, and ``logdriver serve`` as ``plugin_name``."""
     root = Path(tempfile.mkdtemp(prefix="ld-bench-", dir="/tmp"))
     daemon = Daemon(root)
     (root / "client-config").mkdir()

@@ -95,8 +95,9 @@ def main() -> int:
     path.write_text(json.dumps(report, indent=2))
     print(f"\nmedian seconds: splunk {statistics.median(times['splunk']):.2f}, logdriver "
           f"{statistics.median(times[plugin.name]):.2f}; ratio (median of per-round ratios) "
-          f"{ratio:.2f} (goal <= 1.0)\nplugin CPU per run {report['plugin_cpu_seconds_per_run']:.2f}"
-          f" s, peak RSS {rss / 2**20:.0f} MiB\nwritten to {path}")
+          f"{ratio:.2f} (goal <= 1.0)\nplugin CPU per run "
+          f"{report['plugin_cpu_seconds_per_run']:.2f} s, peak RSS {rss / 2**20:.0f} MiB\n"
+          f"written to {path}")
     return 0 if ratio <= 1.0 else 1
 
 
