@@ -61,8 +61,15 @@ def _go_escape(text: str) -> str:
     return _ESCAPED_BYTE.sub(lambda _: _INVALID_BYTE, text)
 
 
+# Text that Go and Python both copy into a JSON string unchanged: printable ASCII but for the
+# characters either of them escapes. Most log lines are like this.
+_PLAIN = re.compile(r'[ !#-%\'-;=?-\[\]-~]*')
+
+
 def go_string(text: str) -> str:
     """A JSON string literal as Go's json.Marshal writes it (``text`` may come from go_text)."""
+    if _PLAIN.fullmatch(text):
+        return '"' + text + '"'
     return _go_escape(_dumps(text))
 
 
