@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +22,11 @@ class Context:
     created: str = ""  # ContainerCreated, RFC 3339
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One log event: one original line, partial pieces already joined by the caller."""
+class Record(NamedTuple):
+    """One log event: one original line, partial pieces already joined by the caller.
+
+    A NamedTuple, not a frozen dataclass: one is made per line on the delivery path, and a
+    tuple is several times cheaper to build."""
 
     time_ns: int
     source: str  # "stdout" | "stderr"
