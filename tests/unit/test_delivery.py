@@ -248,3 +248,58 @@ async def test_cursor_never_passes_a_pending_event(h: Harness) -> None:
     cursor = json.loads((h.state / "containers" / CID / "cursor-http.json").read_text())
     clog = driver.store.logs[CID]
     assert (cursor["seq"], cursor["off"]) == (clog.segments[0].seq, 0)  # before the stdout piece
+
+
+async def test_history_overwritten_before_delivery_is_counted_as_dropped(h: Harness) -> None:
+    h.receiver.answer = lambda r: httpx.Response(503, headers={"Retry-After": "0.2"})
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path, OPTS | {"max-size": "8k", "max-file": "2"})
+    h.write(path, frames(2000))  # ~70 KB through a store that keeps 16 KB
+    await until(lambda: driver.store.logs[CID].dropped_segments > 0)
+    h.receiver.answer = lambda r: None
+    await until(lambda: driver.delivery.dropped_bytes > 0)
+    await until(lambda: bool(h.receiver.lines) and h.receiver.lines[-1] == "line 001999")
+    got = h.receiver.lines
+    assert got == sorted(got) and len(set(got)) == len(got)  # in order, no duplicates
+    assert len(got) < 2000  # what the store dropped never arrived...
+    assert driver.delivery.dropped_bytes >= 35 * (2000 - len(got) - 100)  # ...and was counted
+
+
+async def test_a_dead_sink_never_holds_up_another(h: Harness) -> None:
+    def route(req: httpx.Request) -> httpx.Response | None:
+        if req.url.host == "dead.test":
+            return httpx.Response(503)
+        if req.url.path.startswith("/services/collector"):
+            h.receiver.lines.extend(
+                json.loads(x)["event"]["line"]
+                for x in req.content.decode().replace("}{", "}\n{").splitlines())
+            return httpx.Response(200, json={"text": "Success", "code": 0})
+        return None
+
+    h.receiver.answer = route
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path, {"http-url": "http://dead.test/in", "batch-wait": "50ms",
+                                 "splunk-url": "http://hec.test:8088", "splunk-token": "t",
+                                 "splunk-verify-connection": "false"})
+    h.write(path, frames(500))
+    await until(lambda: len(h.receiver.lines) >= 500)
+    assert h.receiver.lines == [f"line {i:06d}" for i in range(500)]
+    assert driver.delivery.retries >= 1  # the http sink is still retrying meanwhile
+
+
+async def test_connection_check_never_holds_a_start_past_its_bound(h: Harness) -> None:
+    from logdriver.driver import VERIFY_SECONDS, RequestError
+
+    async def hang(req: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(60)
+        return httpx.Response(200)
+
+    h.receiver.handle = hang  # type: ignore[method-assign]
+    await h.start()
+    t0 = asyncio.get_running_loop().time()
+    with pytest.raises(RequestError, match="connection check"):
+        await h.start_logging(h.fifo(), {"splunk-url": "http://hec.test:8088",
+                                         "splunk-token": "t"})
+    assert asyncio.get_running_loop().time() - t0 < VERIFY_SECONDS + 1
