@@ -27,6 +27,7 @@ DEFAULT_STATE_DIR = "/var/lib/logdriver"
 DEFAULT_DISK_BUDGET = "1g"
 PLUGIN_SOCKET_DIR = "/run/docker/plugins"
 SHUTDOWN_SECONDS = 10.0  # SIGTERM -> exit, at most
+HTTP_CLOSE_SECONDS = 3.0  # of which: stop serving calls (follow streams end first)
 SYNC_SECONDS = 1.0  # how often written history is flushed to disk (in the background)
 
 
@@ -164,7 +165,7 @@ class Plugin:
                 await self._sync_task
         if self._runner is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._runner.cleanup(), SHUTDOWN_SECONDS / 2)
+                await asyncio.wait_for(self._runner.cleanup(), HTTP_CLOSE_SECONDS)
         await self.driver.close()
         with contextlib.suppress(FileNotFoundError):
             self.settings.socket_path.unlink()
@@ -183,4 +184,8 @@ async def run(settings: Settings) -> None:
     try:
         await plugin.serve()
     finally:
-        await asyncio.wait_for(plugin.shutdown(), SHUTDOWN_SECONDS)
+        try:
+            await asyncio.wait_for(plugin.shutdown(), SHUTDOWN_SECONDS)
+        except TimeoutError:
+            log.error("shutdown took longer than its deadline; exiting anyway",
+                      extra={"seconds": SHUTDOWN_SECONDS})

@@ -48,7 +48,8 @@ LOG_EVERY_SECONDS = 10.0  # the same warning for the same (container, sink) at m
 # reads and encodes the next batch; a second request on the wire could overtake the first (or be
 # retried after it), and receivers are promised every line in order, so it stays at one.
 MAX_IN_FLIGHT = 1
-SHUTDOWN_FLUSH_SECONDS = 5.0  # on SIGTERM, how long workers may keep sending what they hold
+SHUTDOWN_FLUSH_SECONDS = 4.0  # on SIGTERM, how long workers may keep sending what they hold
+# (within the plugin's 10 s shutdown: 3 s to close the API, then this, then the store)
 DEADLETTER_MAX_BYTES = 64 << 20  # a dead-letter file larger than this is not appended to
 
 
