@@ -243,10 +243,6 @@ class Worker:
     def _save_cursor(self, pos: Position) -> None:
         write_json(self.cursor_path, {"seq": pos[0], "off": pos[1]}, durable=False)
 
-    @property
-    def caught_up(self) -> bool:
-        return self.reader.pos >= self.clog.end and not self.reader.holds_partial
-
     # ----------------------------------------------------------------- the loop
     def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(

@@ -82,7 +82,6 @@ class FifoReader:
         self.scanner = Scanner()
         self.fd = -1
         self.entries = 0
-        self.bytes = 0
         self.closed = False
         self.eof = False
         self._eof_waiter: asyncio.Future[None] | None = None
