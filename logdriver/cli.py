@@ -31,6 +31,10 @@ def _setup_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # httpx/httpcore log every request at INFO: a line per batch sent, which costs CPU on the
+    # delivery path and buries the plugin's own messages. Their warnings still show.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
 def main(argv: list[str] | None = None) -> int:
