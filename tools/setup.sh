@@ -13,7 +13,7 @@ installed() { # installed PKG: true if dpkg has PKG fully installed
 }
 
 missing=()
-for pkg in docker.io busybox-static; do
+for pkg in docker.io busybox-static openssl; do
     installed "$pkg" || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
