@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a machine (Debian bookworm, as root) to run and test logdriver. Idempotent: safe to rerun.
-#   - Debian packages docker.io (Docker Engine 20.10: dockerd, containerd, runc) and busybox-static
-#     (the only binary of the end-to-end tests' container image), installed only if missing;
+#   - Debian packages docker.io (Docker Engine 20.10: dockerd, containerd, runc), busybox-static
+#     (the only binary of the end-to-end tests' container image) and openssl (the TLS tests make
+#     certificates with it), installed only if missing;
 #   - a virtualenv at .venv in the repo root, with the project installed editable with its test extra.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
