@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from .answer import Answer, Outcome
+from .answer import CONFIG_ERROR, Answer, Outcome
+from .retry import classify_http, settle_split
 from .tls import TLSOptions
 
 REQUEST_TIMEOUT_SECONDS = 30.0  # Docker's splunk driver gives one flush 30 s (batchSendTimeout)
@@ -93,6 +94,28 @@ class Exchange:
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError,
                 ssl.SSLError) as exc:
             return transport_answer(exc, self.scrub)
+
+    async def post_events(
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        events: int,
+        refused: frozenset[int],
+        refused_what: str,
+    ) -> Answer:
+        """POST one batch of ``events`` and classify the answer with the generic table; a
+        status in ``refused`` is reported as a configuration error about ``refused_what``."""
+        reply = await self.request("POST", url, content=body, headers=headers)
+        if isinstance(reply, Reply):
+            answer = classify_http(reply.status, reply.headers, reply.body)
+            if reply.status in refused:
+                answer = Answer(answer.outcome, answer.status, None,
+                                f"{CONFIG_ERROR}: {refused_what} refused ({answer.reason})")
+        else:
+            answer = reply
+        return self.scrubbed(settle_split(answer, events))
 
     async def aclose(self) -> None:
         if not self._closed:

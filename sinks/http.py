@@ -26,16 +26,17 @@ from typing import ClassVar
 
 import httpx
 
-from .answer import CONFIG_ERROR, Answer, Outcome
+from .answer import Answer, Outcome
 from .batch import BatchConfig, BatchLimits, batch_config
-from .client import Exchange, Reply, build_client, gzip_body
+from .client import Exchange, build_client, gzip_body
 from .errors import SinkOptionError
 from .gojson import decode_line
 from .parse import check_header_secret, invalid, opt, parse_bool, parse_http_url
 from .record import Context, Record
-from .retry import classify_http, settle_split
 from .timefmt import rfc3339nano
 from .tls import TLSKeys, TLSOptions
+
+_REFUSED = frozenset({401, 403, 407})  # answers that mean the credentials are wrong
 
 HTTP_URL = "http-url"
 HTTP_FORMAT = "http-format"
@@ -216,16 +217,9 @@ class HttpSink:
             body = b"".join(events)
         if self.config.gzip:
             body = gzip_body(body, GZIP_LEVEL)
-        reply = await self._exchange.request("POST", self.config.url, content=body,
-                                             headers=self._headers)
-        if isinstance(reply, Reply):
-            answer = classify_http(reply.status, reply.headers, reply.body)
-            if reply.status in (401, 403, 407):
-                answer = Answer(answer.outcome, answer.status, None,
-                                f"{CONFIG_ERROR}: credentials refused ({answer.reason})")
-        else:
-            answer = reply
-        return self._exchange.scrubbed(settle_split(answer, len(events)))
+        return await self._exchange.post_events(
+            self.config.url, body, self._headers, events=len(events), refused=_REFUSED,
+            refused_what="credentials")
 
     async def verify(self) -> None:
         """No start-up check: a generic receiver has no agreed health endpoint."""
