@@ -15,7 +15,7 @@ import tarfile
 import time
 from pathlib import Path
 
-from .helpers import Docker, tail_of
+from .helpers import Docker, tail_of, terminate
 
 DOCKERD = os.environ.get("LOGDRIVER_E2E_DOCKERD") or shutil.which("dockerd") or "/usr/sbin/dockerd"
 DOCKERD_FLAGS = ["--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=vfs"]
@@ -110,16 +110,10 @@ class Daemon:
         if self.proc is None:
             return
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=45)
-            except subprocess.TimeoutExpired:
-                print(
-                    f"e2e: dockerd {self.proc.pid} ignored SIGTERM for 45 s: SIGKILL",
-                    file=sys.stderr,
-                )
-                self.proc.kill()
-                self.proc.wait(timeout=30)
+            pid = self.proc.pid
+            if terminate(self.proc, 45, lambda: print(
+                    f"e2e: dockerd {pid} ignored SIGTERM for 45 s: SIGKILL", file=sys.stderr)
+            ) is None:
                 self._kill_its_containerd()
 
     def _kill_its_containerd(self) -> None:

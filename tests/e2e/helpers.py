@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 # The docker.io client matches the 20.10 daemon it talks to; fall back to whatever `docker` is.
@@ -308,14 +308,23 @@ class PluginProcess:
         if self.proc.poll() is not None:
             return self.proc.returncode
         self._note("SIGTERM")
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._note(f"still running {timeout} s after SIGTERM: SIGKILL")
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-            return None
+        return terminate(self.proc, timeout,
+                         lambda: self._note(f"still running {timeout} s after SIGTERM: SIGKILL"))
+
+
+def terminate(
+    proc: subprocess.Popen[bytes], timeout: float, on_kill: Callable[[], object]
+) -> int | None:
+    """SIGTERM ``proc``; after ``timeout`` s, ``on_kill()`` and SIGKILL. Returns the exit code,
+    None if it had to be killed."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        on_kill()
+        proc.kill()
+        proc.wait(timeout=30)
+        return None
 
 
 # -- time stamps --------------------------------------------------------------------------------
