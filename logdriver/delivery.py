@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import httpx
@@ -29,15 +30,17 @@ from sinks import (
     JoinConfig,
     Outcome,
     Record,
+    Records,
     Sink,
     SinkConfig,
     backoff,
+    batch_cost,
     context_for,
     plan_batches,
 )
 from sinks.retry import settle_split
 
-from .framing import FrameReader
+from .framing import FrameReader, plain_columns
 from .ring import ContainerLog, Position, write_json
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ LOG_EVERY_SECONDS = 10.0  # the same warning for the same (container, sink) at m
 # reads and encodes the next batch; a second request on the wire could overtake the first (or be
 # retried after it), and receivers are promised every line in order, so it stays at one.
 MAX_IN_FLIGHT = 1
+TAKE_RECORDS = 2000  # records read and encoded at a time, between turns of the event loop
 SHUTDOWN_FLUSH_SECONDS = 4.0  # on SIGTERM, how long workers may keep sending what they hold
 # (within the plugin's 10 s shutdown: 3 s to close the API, then this, then the store)
 DEADLETTER_MAX_BYTES = 64 << 20  # a dead-letter file larger than this is not appended to
@@ -72,11 +76,39 @@ class SinkStats:
         return False
 
 
+# Positions in the store as one int, ``seq << OFFSET_BITS | offset``: ordered like the
+# ``(seq, offset)`` tuples, and a run of them is one ``accumulate`` away from frame sizes.
+OFFSET_BITS = 40
+
+
+def packed(pos: Position) -> int:
+    return (pos[0] << OFFSET_BITS) | pos[1]
+
+
+def unpacked(pos: int) -> Position:
+    return pos >> OFFSET_BITS, pos & ((1 << OFFSET_BITS) - 1)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Encoded events, and for each the (packed) position the cursor may move to once it is
+    accepted."""
+
+    events: list[bytes]
+    ends: list[int]
+
+    def add(self, events: list[bytes], ends: list[int]) -> int:
+        """Append; returns what they count against the batch's byte limit."""
+        self.events += events
+        self.ends += ends
+        return batch_cost(events)
+
+
 @dataclass(slots=True)
 class _Pending:
     """A line (or multi-line event) of one stream still being put together."""
 
-    start: Position  # where its first frame is: the cursor must not pass it
+    start: int  # (packed) where its first frame is: the cursor must not pass it
     time_ns: int
     parts: list[bytes]
     size: int = 0
@@ -102,56 +134,74 @@ class RecordReader:
         self._partial: dict[str, _Pending] = {}
         self._multi: dict[str, _Pending] = {}
         self._frames = FrameReader()
-        self._out: list[tuple[Record, Position]] = []
+        self._recs = Records()
+        self._ends: list[int] = []
 
     @property
     def holds_partial(self) -> bool:
         return bool(self._partial or self._multi)
 
-    def _safe(self, end: Position) -> Position:
+    def _safe(self, end: int) -> int:
         if not (self._partial or self._multi):
             return end
         starts = [p.start for p in self._partial.values()]
         starts += [p.start for p in self._multi.values()]
         return min([end, *starts])
 
-    def take(self, max_records: int) -> list[tuple[Record, Position]]:
-        """Up to about ``max_records`` records that are complete in the store now."""
-        out = self._out = []
-        while len(out) < max_records:
+    def take(self, max_records: int) -> tuple[Records, list[int]]:
+        """Up to about ``max_records`` records that are complete in the store now, and for each
+        the (packed) position the cursor may move to once it is delivered."""
+        recs = self._recs = Records()
+        ends = self._ends = []
+        join = self.join
+        while len(recs) < max_records:
             data, start, nxt = self.clog.read(self.pos)
             if not data:
                 break
             if start != self.pos:
                 self._skipped(start)
-            seq, base = start
-            plain = self.join.multiline_pattern is None
-            limit = self.join.partial_max_size
-            add = out.append
-            for off, length, msg in self._frames.frames(data):
-                end = (seq, base + off + length)
-                source = msg.source
-                if not msg.partial:
-                    line = msg.line
-                    if plain and len(line) <= limit and not self._partial:
-                        add((Record(msg.time_nano, source, line), end))  # the usual line
-                    else:
-                        self._line(source, msg.time_nano, line, (seq, base + off), end)
-                    continue
-                here = (seq, base + off)
-                p = self._partial.get(source)
-                if p is None:
-                    p = self._partial[source] = _Pending(here, msg.time_nano, [])
-                p.parts.append(bytes(msg.line))
-                p.size += len(msg.line)
-                if msg.partial_log_metadata.last or p.size >= self.join.partial_max_size:
-                    del self._partial[source]
-                    line = b"".join(p.parts)
-                    self._line(source, p.time_ns, line, p.start, end)
+            here = packed(start)
+            columns = None
+            if join.multiline_pattern is None and not self._partial:
+                columns = plain_columns(data)  # the usual block: whole lines only, fast
+            if columns is not None and max(map(len, columns[2])) <= join.partial_max_size:
+                times, sources, lines, sizes = columns
+                recs.extend_whole(times, sources, lines)
+                ends += accumulate(sizes, initial=here)
+                del ends[len(ends) - len(sizes) - 1]  # ``initial`` is where the block starts
+            else:
+                self._frames_from(data, here)
             self.pos = nxt
-        return out
+        return recs, ends
 
-    def _line(self, source: str, t: int, line: bytes, start: Position, end: Position) -> None:
+    def _frames_from(self, data: bytes, base: int) -> None:
+        """Records for the frames of ``data`` (stored at packed position ``base``) one by one:
+        partial pieces, long lines and multi-line events, as well as plain lines."""
+        plain = self.join.multiline_pattern is None
+        limit = self.join.partial_max_size
+        recs, ends = self._recs, self._ends
+        for off, length, msg in self._frames.frames(data):
+            end = base + off + length
+            source = msg.source
+            if not msg.partial:
+                line = msg.line
+                if plain and len(line) <= limit and not self._partial:
+                    recs.append(Record(msg.time_nano, source, line))  # the usual line
+                    ends.append(end)
+                else:
+                    self._line(source, msg.time_nano, line, base + off, end)
+                continue
+            p = self._partial.get(source)
+            if p is None:
+                p = self._partial[source] = _Pending(base + off, msg.time_nano, [])
+            p.parts.append(bytes(msg.line))
+            p.size += len(msg.line)
+            if msg.partial_log_metadata.last or p.size >= limit:
+                del self._partial[source]
+                line = b"".join(p.parts)
+                self._line(source, p.time_ns, line, p.start, end)
+
+    def _line(self, source: str, t: int, line: bytes, start: int, end: int) -> None:
         limit = self.join.partial_max_size
         pattern = self.join.multiline_pattern
         if pattern is None:
@@ -172,23 +222,26 @@ class RecordReader:
         m.size += len(line) + 1
         m.touched = time.monotonic()
 
-    def _emit(self, rec: Record, end: Position) -> None:
-        self._out.append((rec, self._safe(end)))
+    def _emit(self, rec: Record, end: int) -> None:
+        self._recs.append(rec)
+        self._ends.append(self._safe(end))
 
-    def flush_stale(self, *, everything: bool = False) -> list[tuple[Record, Position]]:
+    def flush_stale(self, *, everything: bool = False) -> tuple[Records, list[int]]:
         """Multi-line events idle for ``multiline_timeout`` (or all pending input, when the
         container has stopped and nothing more can come)."""
-        self._out = []
+        self._recs = Records()
+        self._ends = []
         now = time.monotonic()
+        here = packed(self.pos)
         for source, m in list(self._multi.items()):
             if everything or now - m.touched >= self.join.multiline_timeout:
                 del self._multi[source]
-                self._emit(Record(m.time_ns, source, b"\n".join(m.parts)), self.pos)
+                self._emit(Record(m.time_ns, source, b"\n".join(m.parts)), here)
         if everything:
             for source, p in list(self._partial.items()):
                 del self._partial[source]
-                self._emit(Record(p.time_ns, source, b"".join(p.parts)), self.pos)
-        return self._out
+                self._emit(Record(p.time_ns, source, b"".join(p.parts)), here)
+        return self._recs, self._ends
 
     def _skipped(self, start: Position) -> None:
         """The store dropped segments this reader had not reached: count what was lost."""
@@ -270,32 +323,36 @@ class Worker:
             self.delivery.forget(self)
             await self.sink.close()
 
-    async def _collect(self) -> list[tuple[bytes, Position]] | None:
+    async def _collect(self) -> _Batch | None:
         """Encoded events for the next request(s), or None when the work is over (the container
         stopped and everything it wrote is delivered)."""
         cfg = self.config.batch
-        batch: list[tuple[bytes, Position]] = []
+        batch = _Batch([], [])
         size = 0
         deadline = 0.0
         while not self.closing:
-            for rec, end in self.reader.take(cfg.events - len(batch)):
-                encoded = self.sink.encode(self.ctx, rec)
-                batch.append((encoded, end))
-                size += len(encoded) + 1
+            want = min(cfg.events - len(batch.events), TAKE_RECORDS)
+            recs, ends = self.reader.take(want)
+            if recs:
+                size += batch.add(self.sink.encode_many(self.ctx, recs), ends)
             self._count_dropped()
-            if len(batch) >= cfg.events or size >= cfg.bytes:
+            if len(batch.events) >= cfg.events or size >= cfg.bytes:
                 return batch
+            if len(recs) >= want:
+                await asyncio.sleep(0)  # more is stored: let the FIFO readers run, then go on
+                continue
             now = time.monotonic()
-            if batch and not deadline:
+            if batch.events and not deadline:
                 deadline = now + cfg.wait_seconds
-            if batch and now >= deadline:
+            if batch.events and now >= deadline:
                 return batch
             stopped = self.reader.pos >= self.clog.end and not self.clog.running
-            for rec, end in self.reader.flush_stale(everything=stopped):
-                batch.append((self.sink.encode(self.ctx, rec), end))
+            recs, ends = self.reader.flush_stale(everything=stopped)
+            if recs:
+                size += batch.add(self.sink.encode_many(self.ctx, recs), ends)
             if stopped:
-                return batch or None
-            wait = deadline - now if batch else IDLE_SECONDS
+                return batch if batch.events else None
+            wait = deadline - now if batch.events else IDLE_SECONDS
             if self.reader.holds_partial and self.reader.join.multiline_pattern is not None:
                 wait = min(wait, self.reader.join.multiline_timeout)
             await self.clog.wait_change(max(wait, 0.001))
@@ -311,21 +368,21 @@ class Worker:
                                    "dropped_bytes_total": self.stats.dropped_bytes})
             self.reader.dropped_bytes = 0
 
-    async def _ship(self, batch: list[tuple[bytes, Position]]) -> None:
+    async def _ship(self, batch: _Batch) -> None:
         """Send ``batch`` as one or more requests, up to MAX_IN_FLIGHT on the wire at once (the
         caller goes on collecting meanwhile); the cursor moves over each request's events only
         once it and every earlier one are done."""
         cfg = self.config.batch
-        events = [e for e, _ in batch]
-        for part in plan_batches([len(e) for e in events],
-                                 max_events=cfg.events, max_bytes=cfg.bytes):
+        events = batch.events
+        for part in plan_batches(list(map(len, events)), max_events=cfg.events,
+                                 max_bytes=cfg.bytes):
             while len(self._inflight) >= MAX_IN_FLIGHT and not self._broken:
                 await asyncio.wait([self._inflight[0][0]])
             if self._broken:
                 raise asyncio.CancelledError
-            payload = [e for e in events[part.start : part.stop] if e]
+            payload = list(filter(None, events[part.start : part.stop]))
             task = asyncio.get_running_loop().create_task(self._send(payload))
-            self._inflight.append((task, batch[part[-1]][1]))
+            self._inflight.append((task, unpacked(batch.ends[part[-1]])))
             task.add_done_callback(self._settle)
 
     def _settle(self, _task: asyncio.Task[None]) -> None:

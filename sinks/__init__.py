@@ -26,7 +26,7 @@ from .context import context_for
 from .datadog import DATADOG_KEYS, DATADOG_PREFIX, DatadogConfig
 from .errors import SinkOptionError, SinkVerifyError
 from .http import HTTP_KEYS, HTTP_LIMITS, HTTP_PREFIX, HttpConfig
-from .record import Context, Record, TagInfo
+from .record import Context, Record, Records, TagInfo
 from .retry import backoff, classify_http
 from .splunk import SPLUNK_KEYS, SplunkConfig
 from .template import TAG, render_tag, validate_tag
@@ -35,7 +35,8 @@ SINK_OPTION_KEYS: frozenset[str] = SPLUNK_KEYS | DATADOG_KEYS | HTTP_KEYS | BATC
 
 __all__ = [
     "BAD_DATA", "CONFIG_ERROR", "SINK_OPTION_KEYS", "Answer", "BatchConfig", "Context",
-    "DatadogConfig", "HttpConfig", "JoinConfig", "Outcome", "Record", "Sink", "SinkConfig",
+    "DatadogConfig", "HttpConfig", "JoinConfig", "Outcome", "Record", "Records", "Sink",
+    "SinkConfig",
     "SinkOptionError", "SinkVerifyError", "SplunkConfig", "TagInfo", "backoff", "batch_cost",
     "classify_http", "configure", "context_for", "halves", "join_config", "plan_batches",
     "render_tag",

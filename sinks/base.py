@@ -11,7 +11,7 @@ import httpx
 from .answer import BAD_DATA, CONFIG_ERROR, Answer, Outcome
 from .batch import BatchConfig
 from .errors import SinkOptionError, SinkVerifyError
-from .record import Context, Record
+from .record import Context, Record, Records
 from .retry import backoff, classify_http, parse_retry_after
 
 __all__ = [
@@ -29,6 +29,10 @@ class Sink(Protocol):
 
     def encode(self, ctx: Context, rec: Record) -> bytes:
         """One event in this sink's envelope; ``b""`` if this sink skips the record by design."""
+        ...
+
+    def encode_many(self, ctx: Context, recs: Records) -> list[bytes]:
+        """``[encode(ctx, r) for r in recs]``; the delivery hot path calls this."""
         ...
 
     async def send(self, encoded: Sequence[bytes]) -> Answer:

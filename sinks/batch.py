@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate, repeat
+from operator import add
 
 from .parse import env_var as env_label
 from .parse import opt, parse_duration, parse_int, parse_regex, parse_size
@@ -112,7 +115,7 @@ class JoinConfig:
 
 def batch_cost(encoded: Sequence[bytes]) -> int:
     """What a batch of these encoded events counts against ``BatchConfig.bytes``."""
-    return sum(len(e) for e in encoded) + SEPARATOR_ALLOWANCE * len(encoded)
+    return sum(map(len, encoded)) + SEPARATOR_ALLOWANCE * len(encoded)
 
 
 def plan_batches(sizes: Sequence[int], *, max_events: int, max_bytes: int) -> list[range]:
@@ -121,17 +124,17 @@ def plan_batches(sizes: Sequence[int], *, max_events: int, max_bytes: int) -> li
     An event whose cost alone exceeds ``max_bytes`` gets a batch of its own: the server decides
     (a 413 for it becomes a DROP in the sink), so nothing is dropped here.
     """
+    n = len(sizes)
+    # costs[i]: what events 0..i cost together (bisect finds each cut without a Python loop)
+    costs = list(accumulate(map(add, sizes, repeat(SEPARATOR_ALLOWANCE))))
     batches: list[range] = []
     start = 0
-    used = 0
-    for i, size in enumerate(sizes):
-        cost = size + SEPARATOR_ALLOWANCE
-        if i > start and (i - start >= max_events or used + cost > max_bytes):
-            batches.append(range(start, i))
-            start, used = i, 0
-        used += cost
-    if start < len(sizes):
-        batches.append(range(start, len(sizes)))
+    while start < n:
+        before = costs[start - 1] if start else 0
+        stop = min(bisect_right(costs, before + max_bytes, start), start + max_events, n)
+        stop = max(stop, start + 1)
+        batches.append(range(start, stop))
+        start = stop
     return batches
 
 

@@ -15,7 +15,7 @@ from .client import Exchange, build_client, gzip_body
 from .errors import SinkOptionError
 from .gojson import decode_line
 from .parse import check_header_secret, first_of, invalid, opt, parse_bool, parse_http_url
-from .record import Context, Record
+from .record import Context, Record, Records
 from .timefmt import epoch_ms
 from .tls import TLSKeys, TLSOptions
 
@@ -246,6 +246,9 @@ class DatadogSink:
             str(epoch_ms(rec.time_ns)), shape.tail_json,
             ',"partial":true' if rec.partial or truncated else "", shape.attrs_json, "}",
         )).encode()
+
+    def encode_many(self, ctx: Context, recs: Records) -> list[bytes]:
+        return [self.encode(ctx, rec) for rec in recs]
 
     async def send(self, encoded: Sequence[bytes]) -> Answer:
         events = [e for e in encoded if e]

@@ -32,7 +32,7 @@ from .client import Exchange, build_client, gzip_body
 from .errors import SinkOptionError
 from .gojson import decode_line
 from .parse import check_header_secret, invalid, opt, parse_bool, parse_http_url
-from .record import Context, Record
+from .record import Context, Record, Records
 from .timefmt import rfc3339nano
 from .tls import TLSKeys, TLSOptions
 
@@ -206,6 +206,9 @@ class HttpSink:
             "\n" if self.config.format == FORMAT_NDJSON else "",
         ))
         return encoded.encode()
+
+    def encode_many(self, ctx: Context, recs: Records) -> list[bytes]:
+        return [self.encode(ctx, rec) for rec in recs]
 
     async def send(self, encoded: Sequence[bytes]) -> Answer:
         events = [e for e in encoded if e]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import NamedTuple
 
 
@@ -32,6 +33,46 @@ class Record(NamedTuple):
     source: str  # "stdout" | "stderr"
     line: bytes  # no trailing newline; may be invalid UTF-8
     partial: bool = False  # True if the caller had to cut the line (partial-max-size)
+
+
+class Records:
+    """Records as columns: the delivery hot path fills and encodes them without a tuple per
+    record. Iterating gives ``Record`` values."""
+
+    __slots__ = ("times", "sources", "lines", "partial")
+
+    def __init__(self) -> None:
+        self.times: list[int] = []
+        self.sources: list[str] = []
+        self.lines: list[bytes] = []
+        self.partial: list[bool] = []
+
+    @classmethod
+    def of(cls, recs: Iterable[Record]) -> Records:
+        out = cls()
+        for rec in recs:
+            out.append(rec)
+        return out
+
+    def append(self, rec: Record) -> None:
+        self.times.append(rec.time_ns)
+        self.sources.append(rec.source)
+        self.lines.append(rec.line)
+        self.partial.append(rec.partial)
+
+    def extend_whole(self, times: Iterable[int], sources: Iterable[str],
+                     lines: Sequence[bytes]) -> None:
+        """Append whole (not ``partial``) lines given as columns."""
+        self.times += times
+        self.sources += sources
+        self.lines += lines
+        self.partial += repeat(False, len(lines))
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __iter__(self) -> Iterator[Record]:
+        return map(Record, self.times, self.sources, self.lines, self.partial)
 
 
 @dataclass(frozen=True, slots=True)

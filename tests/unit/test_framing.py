@@ -14,6 +14,7 @@ from logdriver.framing import (
     Scanner,
     decode_frames,
     encode_entry,
+    plain_columns,
     to_entry,
 )
 
@@ -133,3 +134,45 @@ def test_random_bytes_never_crash_and_good_frames_after_them_are_found(
     # Junk may hide at most the frame it runs into; the frames after it always come through.
     assert got[-4:] == [entry(i) for i in range(101, 105)]
     assert len(sc.pending) <= MAX_FRAME_BYTES + 4
+
+
+# A line that holds a whole frame header of its own, to tempt the block splitter.
+_DECOY = encode_entry(Entry("stderr", T0, b"decoy"))
+_entries = st.builds(
+    Entry,
+    source=st.sampled_from(["stdout", "stderr"]),
+    time_nano=st.one_of(st.integers(T0, T0 + 10**12), st.integers(0, 2**63 - 1)),
+    line=st.one_of(st.binary(max_size=300), st.just(b""), st.just(b"ab" + _DECOY + b"cd"),
+                   st.just(b"x" * 20_000)),
+    partial=st.booleans(),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_entries, min_size=1, max_size=12))
+def test_plain_columns_is_the_frame_by_frame_decode_or_declines(items: list[Entry]) -> None:
+    data = b"".join(encode_entry(e) for e in items)
+    got = plain_columns(data)
+    decoded = [to_entry(m) for _o, _l, m in decode_frames(data)]
+    if got is None:
+        # It may decline only for a block holding something it does not do (then the caller
+        # decodes frame by frame), never for plain Docker lines.
+        assert any(e.partial or e.time_nano < 2**56 or len(e.line) >= 2**15
+                   or b"\n\x06std" in e.line for e in decoded)
+        return
+    times, sources, lines, sizes = got
+    assert [(e.time_nano, e.source, e.line) for e in decoded] == list(
+        zip(times, sources, lines, strict=True))
+    assert not any(e.partial for e in decoded)
+    assert sum(sizes) == len(data)
+    assert sizes == [length + 4 for length in
+                     (struct.unpack_from(">I", data, off)[0] for off, _l, _m in decode_frames(data))]
+
+
+def test_plain_columns_takes_a_block_of_docker_lines() -> None:
+    items = [Entry("stdout" if i % 2 else "stderr", T0 + i, b"%d " % i + b"x" * (i * 40))
+             for i in range(400)]  # up to 16 KB lines: 1- to 3-byte length varints
+    items.append(Entry("stdout", T0, b""))
+    got = plain_columns(b"".join(encode_entry(e) for e in items))
+    assert got is not None
+    assert list(zip(*got[:3], strict=True)) == [(e.time_nano, e.source, e.line) for e in items]

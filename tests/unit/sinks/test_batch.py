@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sinks.batch import (
     SEPARATOR_ALLOWANCE,
@@ -85,6 +87,25 @@ def test_plan_cuts_at_the_byte_limit_counting_separators() -> None:
 def test_plan_gives_an_oversized_event_a_batch_of_its_own() -> None:
     assert plan_batches([5, 500, 5, 5], max_events=10, max_bytes=100) == [
         range(0, 1), range(1, 2), range(2, 4)]
+
+
+def _plan_by_hand(sizes: list[int], max_events: int, max_bytes: int) -> list[range]:
+    batches, start, used = [], 0, 0
+    for i, size in enumerate(sizes):
+        cost = size + SEPARATOR_ALLOWANCE
+        if i > start and (i - start >= max_events or used + cost > max_bytes):
+            batches.append(range(start, i))
+            start, used = i, 0
+        used += cost
+    if start < len(sizes):
+        batches.append(range(start, len(sizes)))
+    return batches
+
+
+@given(st.lists(st.integers(0, 300), max_size=60), st.integers(1, 8), st.integers(1, 900))
+def test_plan_is_the_greedy_cut(sizes: list[int], max_events: int, max_bytes: int) -> None:
+    assert plan_batches(sizes, max_events=max_events, max_bytes=max_bytes) == _plan_by_hand(
+        sizes, max_events, max_bytes)
 
 
 def test_plan_of_nothing_is_nothing() -> None:

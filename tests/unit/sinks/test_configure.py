@@ -60,7 +60,9 @@ def test_splunk_defaults_match_dockers_driver() -> None:
     assert isinstance(config, SplunkConfig)
     assert (config.format, config.verify_connection, config.gzip, config.gzip_level,
             config.index_ack) == ("inline", True, False, -1, False)
-    assert (config.batch.events, config.batch.wait_seconds) == (1000, 5.0)
+    # Docker posts every 5 s or at 1000 events; we cut at ~1 MB (SINKS.md) unless told 1000.
+    assert (config.batch.events, config.batch.bytes, config.batch.wait_seconds) == (
+        20_000, 1_000_000, 5.0)
     assert config.urls == ("https://hec:8088",)
 
 

@@ -8,7 +8,10 @@ daemon/logger/splunk/splunk.go on the same records (a throwaway program, not kep
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from sinks.record import Records
 from sinks.splunk_envelope import Envelope, HecFields
 
 from .fakes import context, record
@@ -87,7 +90,31 @@ def test_envelope_matches_dockers_splunk_driver(
     t: int, expected: bytes,
 ) -> None:
     envelope = Envelope(fmt, context(tag=tag, attrs=attrs), fields)
-    assert envelope.encode(record(line, source=source, t=t)) == expected
+    rec = record(line, source=source, t=t)
+    assert envelope.encode(rec) == expected
+    assert envelope.encode_many(Records.of([rec, rec])) == [expected, expected]  # the hot path
+
+
+@settings(max_examples=300)
+@given(
+    fmt=st.sampled_from(["inline", "json", "raw"]),
+    tag=st.text(max_size=8),
+    host=st.sampled_from(["host1", "h%s%%f", "<h>"]),
+    records=st.lists(st.tuples(
+        st.integers(min_value=0, max_value=4_000_000_000_000_000_000),
+        st.sampled_from(["stdout", "stderr"]),
+        st.one_of(st.binary(max_size=40),
+                  st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126),
+                          max_size=40).map(str.encode)),
+    ), max_size=6),
+)
+def test_encode_many_is_encode_for_each_record(
+    fmt: str, tag: str, host: str, records: list[tuple[int, str, bytes]],
+) -> None:
+    envelope = Envelope(fmt, context(tag=tag, hostname=host, attrs={"k%": "v"}),
+                        HecFields("s%", "", "i"))
+    recs = [record(line, source=source, t=t) for t, source, line in records]
+    assert envelope.encode_many(Records.of(recs)) == [envelope.encode(r) for r in recs]
 
 
 def test_inline_keeps_an_empty_line_as_an_event() -> None:
