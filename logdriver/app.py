@@ -19,6 +19,7 @@ from .api import build_app
 from .driver import FIFO_ROOT, Driver, state_lock
 from .options import OptionError, parse_size
 from .ring import Store
+from .shipper import Shipper
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,9 @@ class Plugin:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings.state_dir, disk_budget=settings.disk_budget)
-        self.driver = Driver(self.store, fifo_root=settings.fifo_root)
+        self.shipper = Shipper(log_level=settings.log_level)
+        self.store.on_remove = self.shipper.forget
+        self.driver = Driver(self.store, delivery=self.shipper, fifo_root=settings.fifo_root)
         self._runner: web.AppRunner | None = None
         self._lock_fd = -1
         self._sync_task: asyncio.Task[None] | None = None
@@ -127,6 +130,7 @@ class Plugin:
         _raise_fd_limit()
         self._lock_fd = state_lock(self.settings.state_dir)
         os.chmod(self.settings.state_dir, 0o700)
+        await self.shipper.start()
         await self.driver.start()
         self._runner = web.AppRunner(build_app(self.driver), handle_signals=False,
                                      access_log=None, shutdown_timeout=2.0)

@@ -25,7 +25,7 @@ class KeyValueFormatter(logging.Formatter):
         return f"{base} {fields}" if fields else base
 
 
-def _setup_logging(level: str) -> None:
+def setup_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     except ValueError as exc:
         parser.error(str(exc))
-    _setup_logging(settings.log_level)
+    setup_logging(settings.log_level)
     try:
         asyncio.run(run(settings))
     except RuntimeError as exc:

@@ -22,6 +22,7 @@ from .delivery import Delivery
 from .framing import ReadlogsFilter, Scanner
 from .options import LogConfig, OptionError
 from .ring import ContainerLog, Store
+from .shipper import Shipper
 
 log = logging.getLogger(__name__)
 
@@ -188,13 +189,14 @@ class Driver:
         self,
         store: Store,
         *,
-        delivery: Delivery | None = None,
+        delivery: Delivery | Shipper | None = None,
         fifo_root: str = FIFO_ROOT,
         pipe_bytes: int = PIPE_BYTES,
         stop_eof_timeout: float = 2.0,
     ) -> None:
         self.store = store
-        self.delivery = delivery or Delivery()
+        # In-process workers (tests), or the shipper process (the plugin, see shipper.py).
+        self.delivery: Delivery | Shipper = delivery or Delivery()
         self.fifo_root = fifo_root
         self.pipe_bytes = pipe_bytes
         self.stop_eof_timeout = stop_eof_timeout

@@ -127,6 +127,8 @@ class ContainerLog:
         self.tail = b""
         self.tail_owner: object | None = None
         self._dropped_sizes: dict[int, int] = {}  # seq -> size of segments rotated away
+        # Called after every change a reader could wait for (the shipper process is told).
+        self.on_change: Callable[[ContainerLog], None] | None = None
 
     # ----------------------------------------------------------------- open / recover
     @classmethod
@@ -551,6 +553,8 @@ class ContainerLog:
                 self._waiters.remove(fut)
 
     def _notify(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self)
         if self._waiters:
             waiters, self._waiters = self._waiters, []
             for fut in waiters:
@@ -607,6 +611,7 @@ class Store:
         self.disk_budget = disk_budget
         self.logs: dict[str, ContainerLog] = {}
         self.evicted = 0
+        self.on_remove: Callable[[str], None] | None = None  # told before a history is removed
         self._total = 0
         self._checked = 0.0
 
@@ -657,6 +662,9 @@ class Store:
     def remove(self, container_id: str) -> None:
         lg = self.logs.pop(container_id, None)
         if lg is not None:
+            if self.on_remove is not None:
+                self.on_remove(container_id)
+            lg.on_change = None
             lg.close()
             lg.segments = []
             shutil.rmtree(lg.path, ignore_errors=True)

@@ -165,8 +165,8 @@ def test_plain_columns_is_the_frame_by_frame_decode_or_declines(items: list[Entr
         zip(times, sources, lines, strict=True))
     assert not any(e.partial for e in decoded)
     assert sum(sizes) == len(data)
-    assert sizes == [length + 4 for length in
-                     (struct.unpack_from(">I", data, off)[0] for off, _l, _m in decode_frames(data))]
+    offsets = [off for off, _l, _m in decode_frames(data)]
+    assert sizes == [struct.unpack_from(">I", data, off)[0] + 4 for off in offsets]
 
 
 def test_plain_columns_takes_a_block_of_docker_lines() -> None:

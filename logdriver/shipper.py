@@ -1,0 +1,370 @@
+"""Delivery in a process of its own, at a lower CPU priority than the plugin.
+
+Encoding and sending every line costs more CPU than storing it. In the plugin's own event loop
+that work competes with the FIFO readers (a full pipe blocks the container), and at the same
+priority it competes with dockerd and the container for the CPU. So the plugin starts a
+*shipper* process (``python -m logdriver.shipper``) at nice +10: it runs the same ``Delivery``
+workers, reading the ring store's segment files directly. When the machine is busy the
+container's path wins and the shipper catches up from the store afterwards; when it is idle the
+shipper has a core of its own.
+
+The two talk over the shipper's stdin and stdout, one JSON object per line:
+
+- plugin -> shipper: ``attach`` (a container's sinks: its id, store path, log-opts and info),
+  ``state`` (its segments as ``[seq, size]`` of whole frames, and whether it is running; sent
+  again, coalesced, after each write), ``forget`` (its history was removed), ``close`` (flush
+  and exit);
+- shipper -> plugin: ``stats`` (the delivery counters, every second).
+
+The shipper only reads a segment below the size it was told, which the plugin never rewrites. On
+``close`` it flushes for up to ``SHUTDOWN_FLUSH_SECONDS`` and exits; if the plugin dies instead,
+the shipper dies with it (so a restarted plugin never has two shippers sending the same
+history). A shipper that dies is restarted, and its workers resume from their cursors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import sinks
+from sinks import JoinConfig, SinkConfig
+
+from .delivery import SHUTDOWN_FLUSH_SECONDS, Delivery
+from .ring import READ_BYTES, ContainerLog, Position, _whole_frames
+
+log = logging.getLogger(__name__)
+
+NICE = 10  # the shipper's niceness: the container's own path gets the CPU first
+STATE_EVERY_SECONDS = 0.01  # a container's growth is told at most this often
+STATS_EVERY_SECONDS = 1.0
+RESTART_DELAY_SECONDS = 1.0  # a dead shipper is started again after this pause
+_TOTALS = ("delivered_events", "retries", "dead_letters", "dropped_bytes")
+
+
+def _state(clog: ContainerLog) -> dict[str, Any]:
+    return {"op": "state", "id": clog.id, "running": clog.running,
+            "segments": [[s.seq, s.size] for s in clog.segments]}
+
+
+class Shipper:
+    """The plugin's side: starts the shipper process and keeps it informed.
+
+    Offers what ``Driver`` needs of a delivery (``env``, ``hostname``, ``transport``, ``attach``,
+    ``close``) and the shipper's latest counters."""
+
+    transport = None  # the shipper process always uses the network
+
+    def __init__(self, env: Mapping[str, str] | None = None, *, nice: int = NICE,
+                 log_level: str = "info") -> None:
+        self.env = dict(os.environ if env is None else env)
+        self.hostname = socket.gethostname()
+        self.nice = nice
+        self.log_level = log_level
+        self.stats: dict[str, Any] = {}
+        self._attached: dict[str, tuple[ContainerLog, dict[str, Any]]] = {}
+        self._dirty: set[str] = set()
+        self._flush_pending = False
+        self._proc: asyncio.subprocess.Process | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._closing = False
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _TOTALS:  # the same totals an in-process Delivery has
+            return int(self.stats.get(name, 0))
+        raise AttributeError(name)
+
+    # ----------------------------------------------------------------- process
+    async def _spawn(self) -> None:
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "logdriver.shipper", str(self.nice), self.log_level,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=self.env,
+        )
+        log.info("shipper started", extra={"pid": self._proc.pid})
+        for clog, attach in self._attached.values():
+            self._send(attach)
+            self._send(_state(clog))
+        self._watch = asyncio.get_running_loop().create_task(self._read_stats(self._proc))
+
+    async def _read_stats(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        while line := await proc.stdout.readline():
+            with contextlib.suppress(ValueError):
+                msg = json.loads(line)
+                if isinstance(msg, dict) and msg.get("op") == "stats":
+                    self.stats = msg
+        code = await proc.wait()
+        if not self._closing:
+            log.error("shipper exited; starting it again", extra={"code": code})
+            await asyncio.sleep(RESTART_DELAY_SECONDS)
+            if not self._closing:
+                await self._spawn()
+
+    def _send(self, msg: Mapping[str, Any]) -> None:
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.stdin.is_closing():
+            return  # told again when it (re)starts
+        proc.stdin.write(json.dumps(msg, separators=(",", ":")).encode() + b"\n")
+
+    # ----------------------------------------------------------------- what Driver calls
+    def attach(
+        self,
+        clog: ContainerLog,
+        configs: Sequence[SinkConfig],
+        join: JoinConfig,
+        info: Mapping[str, Any],
+        opts: Mapping[str, str],
+    ) -> None:
+        del configs, join  # the shipper derives both from the same log-opts
+        attach = {"op": "attach", "id": clog.id, "path": str(clog.path), "info": dict(info),
+                  "opts": dict(opts)}
+        self._attached[clog.id] = (clog, attach)
+        clog.on_change = self._changed
+        self._send(attach)
+        self._send(_state(clog))
+
+    def _changed(self, clog: ContainerLog) -> None:
+        self._dirty.add(clog.id)
+        if not self._flush_pending:
+            self._flush_pending = True
+            asyncio.get_running_loop().call_later(STATE_EVERY_SECONDS, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        dirty, self._dirty = self._dirty, set()
+        for cid in dirty:
+            entry = self._attached.get(cid)
+            if entry is not None:
+                self._send(_state(entry[0]))
+
+    def forget(self, container_id: str) -> None:
+        if self._attached.pop(container_id, None) is not None:
+            self._send({"op": "forget", "id": container_id})
+
+    async def start(self) -> None:
+        await self._spawn()
+
+    async def close(self, timeout: float = SHUTDOWN_FLUSH_SECONDS) -> None:
+        """Tell the shipper to flush and exit (EOF); kill it if it overstays ``timeout``."""
+        self._closing = True
+        self._flush()
+        proc = self._proc
+        if proc is None:
+            return
+        self._send({"op": "close"})
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), timeout + 0.5)
+        except TimeoutError:
+            log.error("shipper did not stop in time; killed")
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+
+
+# --------------------------------------------------------------------- the shipper process
+class StoreView:
+    """A container's history as the shipper sees it: the plugin's segment files, read up to the
+    sizes it was told. Offers what ``Delivery`` uses of a ``ContainerLog``."""
+
+    def __init__(self, container_id: str, path: Path) -> None:
+        self.id = container_id
+        self.path = path
+        self.running = True
+        self.segments: list[tuple[int, int]] = []  # (seq, size of whole frames)
+        self._sizes: dict[int, int] = {}  # every segment's last known size, kept after removal
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def update(self, segments: Sequence[Sequence[int]], running: bool) -> None:
+        self.segments = [(int(seq), int(size)) for seq, size in segments]
+        self._sizes.update(self.segments)
+        self.running = running
+        self._notify()
+
+    @property
+    def end(self) -> Position:
+        return self.segments[-1] if self.segments else (0, 0)
+
+    @property
+    def start(self) -> Position:
+        return (self.segments[0][0], 0) if self.segments else (0, 0)
+
+    def _size(self, seq: int) -> int | None:
+        if self.segments and 0 <= seq - self.segments[0][0] < len(self.segments):
+            return self.segments[seq - self.segments[0][0]][1]
+        return None
+
+    def read(self, pos: Position, limit: int = READ_BYTES) -> tuple[bytes, Position, Position]:
+        """Whole frames from ``pos``, as ``ContainerLog.read``: ``(data, start, next)``."""
+        seq, off = pos
+        while True:
+            size = self._size(seq)
+            if size is None:
+                if self.segments and seq < self.segments[0][0]:
+                    seq, off = self.segments[0][0], 0  # rotated away: go on from the oldest
+                    continue
+                return b"", (seq, off), (seq, off)
+            if off >= size:
+                if seq == self.segments[-1][0]:
+                    return b"", (seq, off), (seq, off)
+                seq, off = seq + 1, 0
+                continue
+            try:
+                fd = os.open(self.path / f"{seq:010d}.log", os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                if self._size(seq) is not None and seq == self.segments[0][0]:
+                    # Removed before we were told: skip it (counted as dropped by the reader).
+                    self.segments.pop(0)
+                    continue
+                return b"", (seq, off), (seq, off)
+            try:
+                data = os.pread(fd, min(size - off, limit), off)
+            finally:
+                os.close(fd)
+            if off + len(data) < size:
+                data = data[: _whole_frames(data)]
+            return data, (seq, off), (seq, off + len(data))
+
+    def bytes_between(self, a: Position, b: Position) -> int:
+        total = 0
+        for seq in range(a[0], b[0] + 1):
+            size = self._sizes.get(seq, 0)
+            lo = a[1] if seq == a[0] else 0
+            hi = b[1] if seq == b[0] else size
+            total += max(hi - lo, 0)
+        return total
+
+    async def wait_change(self, timeout: float | None = None) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            pass
+        finally:
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(fut)
+
+    def _notify(self) -> None:
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+
+class _Shipping:
+    """The shipper process's state: a view per container and the delivery workers."""
+
+    def __init__(self) -> None:
+        self.delivery = Delivery()
+        self.views: dict[str, StoreView] = {}
+
+    def handle(self, msg: Mapping[str, Any]) -> None:
+        op, cid = msg.get("op"), str(msg.get("id", ""))
+        if op == "attach":
+            view = self.views.get(cid)
+            if view is None:
+                view = self.views[cid] = StoreView(cid, Path(str(msg["path"])))
+            opts = msg.get("opts") or {}
+            try:
+                configs = sinks.configure(opts, self.delivery.env)
+                join = sinks.join_config(opts)
+            except sinks.SinkOptionError as exc:  # validated by the plugin already
+                log.error("cannot ship", extra={"container": cid, "error": str(exc)})
+                return
+            self.delivery.attach(view, configs, join, msg.get("info") or {}, opts)  # type: ignore[arg-type]
+        elif op == "state" and cid in self.views:
+            self.views[cid].update(msg.get("segments") or [], bool(msg.get("running")))
+        elif op == "forget":
+            view = self.views.pop(cid, None)
+            if view is not None:
+                view.update([], False)
+
+    def stats(self) -> dict[str, Any]:
+        d = self.delivery
+        workers = [
+            {"id": w.clog.id, "sink": w.name, "delivered_events": w.stats.delivered_events,
+             "retries": w.stats.retries, "dead_letters": w.stats.dead_letters,
+             "dropped_bytes": w.stats.dropped_bytes}
+            for w in d.workers.values()
+        ]
+        return {"op": "stats", **{k: getattr(d, k) for k in _TOTALS}, "workers": workers}
+
+
+async def _serve() -> None:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=16 << 20)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    shipping = _Shipping()
+
+    async def report() -> None:
+        while True:
+            await asyncio.sleep(STATS_EVERY_SECONDS)
+            sys.stdout.write(json.dumps(shipping.stats(), separators=(",", ":")) + "\n")
+            sys.stdout.flush()
+
+    reporter = loop.create_task(report())
+    closing = False
+    while line := await reader.readline():
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            log.error("unreadable message from the plugin")
+            continue
+        if isinstance(msg, dict):
+            if msg.get("op") == "close":
+                closing = True
+                break
+            shipping.handle(msg)
+    if not closing:
+        # The plugin died without a word: its next start runs a new shipper from the cursors,
+        # and two must never ship the same history at once.
+        log.error("plugin gone; shipper exits at once")
+        os._exit(1)
+    await shipping.delivery.close()
+    reporter.cancel()
+    sys.stdout.write(json.dumps(shipping.stats(), separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def _die_with_parent() -> None:
+    """SIGKILL this process when the plugin dies (Linux prctl PR_SET_PDEATHSIG), so a plugin
+    killed with SIGKILL and restarted never finds the old shipper still sending."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:  # the plugin was gone before prctl took effect
+        os._exit(1)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from .cli import setup_logging
+
+    args = list(sys.argv[1:] if argv is None else argv)  # [niceness, log level]
+    _die_with_parent()
+    with contextlib.suppress(OSError):
+        os.nice(int(args[0]) if args else NICE)
+    setup_logging(args[1] if len(args) > 1 else "info")
+    asyncio.run(_serve())
+
+
+if __name__ == "__main__":
+    main()
