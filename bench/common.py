@@ -49,8 +49,7 @@ def environment(plugin_name: str) -> Iterator[tuple[Docker, PluginProcess]]:
             daemon.cleanup()
 
 
-def cpu_and_rss(pid: int) -> tuple[float, int]:
-    """CPU seconds used so far and peak resident memory (bytes) of process ``pid``."""
+def _one(pid: int) -> tuple[float, int]:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -59,4 +58,23 @@ def cpu_and_rss(pid: int) -> tuple[float, int]:
         for line in f:
             if line.startswith("VmHWM:"):
                 rss = int(line.split()[1]) * 1024
+    return cpu, rss
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
+def cpu_and_rss(pid: int) -> tuple[float, int]:
+    """CPU seconds used so far by process ``pid`` and its live children (the plugin and its
+    shipper), and the sum of their peak resident memory (bytes)."""
+    cpu, rss = 0.0, 0
+    for p in [pid, *_children(pid)]:
+        with contextlib.suppress(OSError):
+            c, r = _one(p)
+            cpu, rss = cpu + c, rss + r
     return cpu, rss
