@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import observe
 from .driver import Driver, ReadRequest, RequestError
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,17 @@ async def read_logs(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+async def get_status(request: web.Request) -> web.Response:
+    doc = observe.status(request.app[DRIVER_KEY])
+    return web.Response(body=json.dumps(doc, indent=1).encode(), content_type="application/json")
+
+
+async def get_metrics(request: web.Request) -> web.Response:
+    resp = web.Response(body=observe.metrics_text(request.app[DRIVER_KEY]))
+    resp.headers["Content-Type"] = observe.CONTENT_TYPE_LATEST
+    return resp
+
+
 def build_app(driver: Driver) -> web.Application:
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[DRIVER_KEY] = driver
@@ -153,4 +165,6 @@ def build_app(driver: Driver) -> web.Application:
     app.router.add_post("/LogDriver.StartLogging", start_logging)
     app.router.add_post("/LogDriver.StopLogging", stop_logging)
     app.router.add_post("/LogDriver.ReadLogs", read_logs)
+    app.router.add_get("/status", get_status)
+    app.router.add_get("/metrics", get_metrics)
     return app

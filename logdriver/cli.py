@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from .app import Settings, run
@@ -50,7 +51,20 @@ def main(argv: list[str] | None = None) -> int:
                                              "containers are evicted oldest first "
                                              "[env LOGDRIVER_DISK_BUDGET, default 1g]")
     serve.add_argument("--log-level", help="debug, info, warning, error [env LOGDRIVER_LOG_LEVEL]")
+    status = sub.add_parser("status", help="what each container's sinks are doing, as a table")
+    status.add_argument("--name", help="plugin name, as given to serve or docker plugin "
+                                       "[env LOGDRIVER_NAME, default logdriver]")
+    status.add_argument("--socket", help="the plugin's socket, instead of finding it by name")
+    status.add_argument("--json", action="store_true", help="print the /status document")
+    status.add_argument("--watch", nargs="?", type=float, const=2.0, metavar="SECONDS",
+                        help="refresh every SECONDS (default 2)")
     args = parser.parse_args(argv)
+    if args.command == "status":
+        from . import status_cli
+
+        name = args.name or os.environ.get("LOGDRIVER_NAME") or "logdriver"
+        return status_cli.main(name, args.socket or os.environ.get("LOGDRIVER_SOCKET"),
+                               args.json, args.watch)
     try:
         settings = Settings.from_env(
             name=args.name, state_dir=args.state_dir, socket=args.socket,

@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ TAKE_RECORDS = 2000  # records read and encoded at a time, between turns of the 
 SHUTDOWN_FLUSH_SECONDS = 4.0  # on SIGTERM, how long workers may keep sending what they hold
 # (within the plugin's 10 s shutdown: 3 s to close the API, then this, then the store)
 DEADLETTER_MAX_BYTES = 64 << 20  # a dead-letter file larger than this is not appended to
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 @dataclass(slots=True)
@@ -66,7 +68,25 @@ class SinkStats:
     retries: int = 0
     dead_letters: int = 0
     dropped_bytes: int = 0  # history the store overwrote before this sink had it
+    requests: dict[str, int] = field(default_factory=dict)  # by HTTP status, "error" for none
+    # Request durations: counts per LATENCY_BUCKETS upper bound (the last is +Inf), and the sum.
+    latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    latency_sum: float = 0.0
+    last_success: float = 0.0  # unix time of the last accepted request
+    last_error: str = ""  # the last failed answer, as the sink worded it (never a secret)
+    last_error_at: float = 0.0
     _last_log: dict[str, float] = field(default_factory=dict)
+
+    def answered(self, answer: Answer, seconds: float) -> None:
+        key = str(answer.status) if answer.status is not None else "error"
+        self.requests[key] = self.requests.get(key, 0) + 1
+        self.latency_counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.latency_sum += seconds
+        if answer.outcome is Outcome.OK:
+            self.last_success = time.time()
+        else:
+            self.last_error = answer.reason or f"HTTP {answer.status}"
+            self.last_error_at = time.time()
 
     def should_log(self, kind: str) -> bool:
         now = time.monotonic()
@@ -272,6 +292,7 @@ class Worker:
         self.name = config.name
         self.cursor_path = clog.path / f"cursor-{self.name}.json"
         self.deadletter_path = clog.path / f"deadletter-{self.name}.ndjson"
+        self.cursor: Position = (0, 0)  # where delivery stands (saved after each accepted batch)
         self.reader = RecordReader(clog, self.load_cursor(), join)
         self.task: asyncio.Task[None] | None = None
         self.closing = False
@@ -282,7 +303,7 @@ class Worker:
     def load_cursor(self) -> Position:
         try:
             raw = json.loads(self.cursor_path.read_text())
-            pos = (int(raw["seq"]), int(raw["off"]))
+            pos = self.cursor = (int(raw["seq"]), int(raw["off"]))
         except FileNotFoundError:
             # A sink attached now ships what the container writes from now on.
             pos = self.clog.end
@@ -290,11 +311,12 @@ class Worker:
         except (OSError, ValueError, KeyError, TypeError):
             log.warning("unreadable delivery cursor: starting at the oldest history",
                         extra={"container": self.clog.id, "sink": self.name})
-            pos = self.clog.start
+            pos = self.cursor = self.clog.start
         return pos
 
     def _save_cursor(self, pos: Position) -> None:
         write_json(self.cursor_path, {"seq": pos[0], "off": pos[1]}, durable=False)
+        self.cursor = pos
 
     # ----------------------------------------------------------------- the loop
     def start(self) -> None:
@@ -308,7 +330,7 @@ class Worker:
                 batch = await self._collect()
                 if batch is None:
                     break
-                if batch:
+                if batch.events:
                     await self._ship(batch)
             while self._inflight and not self._broken:
                 await asyncio.wait([self._inflight[0][0]])
@@ -401,8 +423,12 @@ class Worker:
     async def _send(self, payload: list[bytes]) -> None:
         attempt = 0
         while True:
-            answer = (await self.sink.send(payload) if payload
-                      else Answer(Outcome.OK, reason="nothing to send"))
+            if payload:
+                t0 = time.monotonic()
+                answer = await self.sink.send(payload)
+                self.stats.answered(answer, time.monotonic() - t0)
+            else:
+                answer = Answer(Outcome.OK, reason="nothing to send")
             answer = settle_split(answer, len(payload))
             if answer.outcome is Outcome.OK:
                 self.stats.delivered_events += len(payload)
@@ -491,6 +517,26 @@ class Delivery:
             worker = Worker(self, clog, config, config.create(transport=self.transport), ctx, join)
             self.workers[key] = worker
             worker.start()
+
+    live = True  # in-process counters are always current (the shipper's may lag or stop)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Totals and every worker's counters, as plain JSON values (the shipper sends this to
+        the plugin every second; /metrics and /status read it)."""
+        workers = []
+        for w in self.workers.values():
+            st = w.stats
+            workers.append({
+                "id": w.clog.id, "sink": w.name, "cursor": list(w.cursor),
+                "delivered_events": st.delivered_events, "retries": st.retries,
+                "dead_letters": st.dead_letters, "dropped_bytes": st.dropped_bytes,
+                "requests": dict(st.requests), "latency_counts": list(st.latency_counts),
+                "latency_sum": st.latency_sum, "last_success": st.last_success,
+                "last_error": st.last_error, "last_error_at": st.last_error_at,
+            })
+        return {"delivered_events": self.delivered_events, "retries": self.retries,
+                "dead_letters": self.dead_letters, "dropped_bytes": self.dropped_bytes,
+                "workers": workers}
 
     def forget(self, worker: Worker) -> None:
         """A worker whose work is over leaves the registry."""

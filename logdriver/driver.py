@@ -138,7 +138,10 @@ class FifoReader:
 
     def _ingest(self, chunk: bytes) -> None:
         res = self.clog.ingest(self, self.scanner, chunk)
+        self.clog.received_lines += res.count
+        self.clog.received_bytes += len(chunk)
         if res.corrupt:
+            self.clog.corrupt_frames += res.corrupt
             self.driver.corrupt_frames += res.corrupt
             log.warning("skipped corrupt frames", extra={"fifo": self.path, "count": res.corrupt})
         self.entries += res.count
@@ -153,6 +156,7 @@ class FifoReader:
         self.eof = True
         dropped = self.scanner.finish()
         if dropped:
+            self.clog.corrupt_frames += dropped
             self.driver.corrupt_frames += dropped
         self._detach()
         if self._eof_waiter is not None and not self._eof_waiter.done():

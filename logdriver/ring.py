@@ -32,7 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .framing import HEADER_BYTES, Scanner, ScanResult, decode_frames, frame_time
+from .framing import (
+    HEADER_BYTES,
+    MAX_FRAME_BYTES,
+    Scanner,
+    ScanResult,
+    decode_frames,
+    frame_time,
+)
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +134,9 @@ class ContainerLog:
         self.tail = b""
         self.tail_owner: object | None = None
         self._dropped_sizes: dict[int, int] = {}  # seq -> size of segments rotated away
+        self.received_lines = 0  # entries stored since the plugin started (for /metrics)
+        self.received_bytes = 0
+        self.corrupt_frames = 0
         # Called after every change a reader could wait for (the shipper process is told).
         self.on_change: Callable[[ContainerLog], None] | None = None
 
@@ -455,6 +465,44 @@ class ContainerLog:
             hi = b[1] if seq == b[0] else size
             total += max(hi - lo, 0)
         return total
+
+    def entries_after(self, pos: Position) -> int:
+        """About how many entries are stored from ``pos`` on (exact at block boundaries; inside
+        a block, its count in proportion to the bytes left). Reads only the index."""
+        total = 0
+        for seg in self.segments:
+            if seg.seq < pos[0]:
+                continue
+            for b in seg.blocks:
+                lo = pos[1] if seg.seq == pos[0] else 0
+                if b.end <= lo:
+                    continue
+                if b.offset >= lo:
+                    total += b.count
+                elif b.nbytes:
+                    total += round(b.count * (b.end - lo) / b.nbytes)
+        return total
+
+    def time_at(self, pos: Position) -> int:
+        """time_nano of the entry stored at ``pos`` (0 if there is none there)."""
+        seg = self._segment(pos[0])
+        if seg is None or pos[1] >= seg.size:
+            return 0
+        try:
+            fd = os.open(seg.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return 0
+        try:
+            head = os.pread(fd, HEADER_BYTES, pos[1])
+            if len(head) < HEADER_BYTES:
+                return 0
+            (length,) = struct.unpack(">I", head)
+            if length > MAX_FRAME_BYTES:
+                return 0
+            data = head + os.pread(fd, length, pos[1] + HEADER_BYTES)
+        finally:
+            os.close(fd)
+        return frame_time(data, 0, len(data))
 
     def tail_start(self, n: int) -> tuple[Position, int]:
         """Where the last ``n`` entries begin: a block-aligned position plus how many entries to

@@ -31,6 +31,7 @@ import logging
 import os
 import socket
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,7 @@ class Shipper:
         self.nice = nice
         self.log_level = log_level
         self.stats: dict[str, Any] = {}
+        self._stats_at = -1e9
         self._attached: dict[str, tuple[ContainerLog, dict[str, Any]]] = {}
         self._dirty: set[str] = set()
         self._flush_pending = False
@@ -81,6 +83,15 @@ class Shipper:
         if name in _TOTALS:  # the same totals an in-process Delivery has
             return int(self.stats.get(name, 0))
         raise AttributeError(name)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The shipper's latest counters (``Delivery.snapshot``), about a second old."""
+        return self.stats
+
+    @property
+    def live(self) -> bool:
+        """The shipper reported lately (its counters are current)."""
+        return time.monotonic() - self._stats_at < 3 * STATS_EVERY_SECONDS
 
     # ----------------------------------------------------------------- process
     async def _spawn(self) -> None:
@@ -101,6 +112,7 @@ class Shipper:
                 msg = json.loads(line)
                 if isinstance(msg, dict) and msg.get("op") == "stats":
                     self.stats = msg
+                    self._stats_at = time.monotonic()
         code = await proc.wait()
         if not self._closing:
             log.error("shipper exited; starting it again", extra={"code": code})
@@ -295,14 +307,7 @@ class _Shipping:
                 view.update([], False)
 
     def stats(self) -> dict[str, Any]:
-        d = self.delivery
-        workers = [
-            {"id": w.clog.id, "sink": w.name, "delivered_events": w.stats.delivered_events,
-             "retries": w.stats.retries, "dead_letters": w.stats.dead_letters,
-             "dropped_bytes": w.stats.dropped_bytes}
-            for w in d.workers.values()
-        ]
-        return {"op": "stats", **{k: getattr(d, k) for k in _TOTALS}, "workers": workers}
+        return {"op": "stats", **self.delivery.snapshot()}
 
 
 async def _serve() -> None:

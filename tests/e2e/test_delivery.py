@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import threading
 import time
 from collections.abc import Callable
 
+import httpx
+
 from tests.fakes import FakeDatadog, FakeHec, FakeHttp
 
 from .corpus import Long, Seq, Sleep, Step, Text, script
-from .helpers import Docker, PluginProcess, parse_ts
+from .helpers import Docker, PluginProcess, parse_ts, plugin_command
 
 TOKEN = "e2e-hec-token-0123"
 API_KEY = "0123456789abcdef0123456789abcdef"
@@ -202,4 +205,55 @@ def test_plugin_killed_mid_delivery_delivers_everything_with_at_most_one_batch_a
         duplicates = len(got) - n
         assert 0 <= duplicates <= batch, duplicates
         print(f"plugin SIGKILL mid-delivery: {n} lines, {duplicates} duplicates (batch {batch})")
+        docker.remove(name)
+
+
+def _status(plugin: PluginProcess, *args: str) -> str:
+    out = subprocess.run([*plugin_command(), "status", "--name", plugin.name, *args],
+                         capture_output=True, text=True, timeout=30, check=True)
+    return out.stdout
+
+
+def test_status_and_metrics_show_a_failing_sink_then_its_recovery(
+    docker: Docker, plugin: PluginProcess
+) -> None:
+    n = 2000
+    with FakeHec(TOKEN) as hec:
+        hec.fail_with(503, json.dumps({"text": "Server is busy", "code": 9}))
+        name = docker.run_container(plugin.name, script(numbered(n)),
+                                    hec_opts(hec, **{"splunk-verify-connection": "false"}))
+        assert docker.wait(name) == 0
+        deadline = time.monotonic() + 30
+        while True:  # the shipper reports once a second
+            doc = json.loads(_status(plugin, "--json"))
+            (row,) = [c for c in doc["containers"] if c["name"] == name]
+            sink = row["sinks"][0] if row["sinks"] else {}
+            if sink.get("state") == "failing" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert row["received_lines"] == n and not row["running"]
+        assert sink["state"] == "failing" and "503" in sink["last_error"]
+        assert sink["backlog_events"] == n and sink["delivered_events"] == 0
+        table = _status(plugin)
+        assert re.search(rf"^{name} \(stopped\)\s+splunk\s+failing\s+0\s+{n} ", table, re.M), table
+        assert f"WARNING: {name} -> splunk: failing" in table
+        assert TOKEN not in table and TOKEN not in json.dumps(doc)
+
+        hec.clear_faults()
+        hec.wait_for(lambda: len(hec.events) >= n, DELIVERY_TIMEOUT, what="every line")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            doc = json.loads(_status(plugin, "--json"))
+            (row,) = [c for c in doc["containers"] if c["name"] == name]
+            if not row["sinks"] or row["sinks"][0]["state"] == "ok":
+                break  # a worker whose container stopped leaves once everything is delivered
+            time.sleep(0.5)
+        assert not row["sinks"] or (row["sinks"][0]["backlog_events"] == 0
+                                    and row["sinks"][0]["state"] == "ok")
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(plugin.socket_path)),
+                          trust_env=False) as client:
+            metrics = client.get("http://plugin/metrics").text
+        assert 'logdriver_received_lines_total{container="' in metrics
+        assert "logdriver_shipper_up 1.0" in metrics
+        assert TOKEN not in metrics
         docker.remove(name)

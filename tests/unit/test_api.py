@@ -310,3 +310,20 @@ async def test_fifo_closed_while_the_plugin_was_down_counts_as_stopped(tmp_path:
     assert json.loads((clog.path / "meta.json").read_text())["fifos"] == []
     assert clog.stop_count == 1
     await second.close()
+
+
+async def test_status_and_metrics_are_served_on_the_socket(daemon: Daemon) -> None:
+    path = daemon.fifo()
+    assert (await daemon.start(path))[0] == 200
+    daemon.write(path, frames(20))
+    for _ in range(100):
+        resp = await daemon.client.get("/status")
+        doc = await resp.json()
+        if doc["containers"] and doc["containers"][0]["received_lines"] == 20:
+            break
+        await asyncio.sleep(0.02)
+    assert resp.status == 200 and resp.headers["Content-Type"].startswith("application/json")
+    assert doc["containers"][0]["name"] == "t" and doc["containers"][0]["running"] is True
+    resp = await daemon.client.get("/metrics")
+    assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/plain")
+    assert f'logdriver_received_lines_total{{container="{CID}"}} 20.0' in await resp.text()

@@ -305,3 +305,48 @@ async def test_connection_check_never_holds_a_start_past_its_bound(h: Harness) -
         await h.start_logging(h.fifo(), {"splunk-url": "http://hec.test:8088",
                                          "splunk-token": "t"})
     assert asyncio.get_running_loop().time() - t0 < VERIFY_SECONDS + 1
+
+
+async def test_status_and_metrics_show_delivery(h: Harness) -> None:
+    from logdriver import observe
+
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path)
+    h.write(path, frames(1000))
+    await until(lambda: len(h.receiver.lines) >= 1000)
+    await until(lambda: observe.status(driver)["containers"][0]["sinks"][0]["backlog_events"] == 0)
+    doc = observe.status(driver)
+    (row,) = doc["containers"]
+    assert (row["id"], row["name"], row["running"], row["received_lines"]) == (CID, "web", True,
+                                                                                 1000)
+    (sink,) = row["sinks"]
+    assert sink["sink"] == "http" and sink["state"] == "ok" and sink["delivered_events"] == 1000
+    assert sink["requests"] == {"200": h.receiver.requests}
+    assert doc["warnings"] == []
+    text = observe.metrics_text(driver).decode()
+    assert f'logdriver_received_lines_total{{container="{CID}"}} 1000.0' in text
+    assert f'logdriver_sink_delivered_events_total{{container="{CID}",sink="http"}} 1000.0' in text
+    assert f'logdriver_sink_backlog_events{{container="{CID}",sink="http"}} 0.0' in text
+    assert ('logdriver_sink_request_duration_seconds_count{sink="http"} '
+            f"{float(h.receiver.requests)}") in text
+
+
+async def test_status_names_a_failing_sink_and_its_backlog_without_secrets(h: Harness) -> None:
+    from logdriver import observe
+
+    h.receiver.answer = lambda r: httpx.Response(503)
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path, {"splunk-url": "http://hec.test:8088", "splunk-token": "s3cr3t-tok",
+                                 "splunk-verify-connection": "false", "batch-wait": "50ms"})
+    h.write(path, frames(300))
+    await until(lambda: driver.delivery.retries >= 1)
+    doc = observe.status(driver)
+    (sink,) = doc["containers"][0]["sinks"]
+    assert sink["state"] == "failing" and "503" in sink["last_error"]
+    assert sink["backlog_events"] == 300 and sink["oldest_undelivered_seconds"] >= 0
+    assert doc["warnings"] and "web -> splunk: failing" in doc["warnings"][0]
+    text = observe.metrics_text(driver).decode()
+    assert f'logdriver_sink_requests_total{{container="{CID}",sink="splunk",status="503"}}' in text
+    assert "s3cr3t" not in json.dumps(doc) and "s3cr3t" not in text

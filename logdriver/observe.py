@@ -1,0 +1,199 @@
+"""What the plugin is doing, for operators: ``GET /status`` (JSON) and ``GET /metrics``
+(Prometheus text, via prometheus-client), both built on demand from the store and the delivery
+counters. A container appears in labels only while the store knows it, so label sets stay
+bounded by the disk budget. Nothing here holds a secret: sink answers are scrubbed where they
+are made, and options are never echoed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+from .delivery import LATENCY_BUCKETS
+
+if TYPE_CHECKING:
+    from .driver import Driver
+
+__all__ = ["CONTENT_TYPE_LATEST", "BEHIND_SECONDS", "metrics_text", "status"]
+
+BEHIND_SECONDS = 60.0  # a sink whose oldest undelivered line is older than this is behind
+
+
+def _sinks_of(driver: Driver) -> dict[str, list[dict[str, Any]]]:
+    """Each container's delivery workers, with backlog figures added from the store."""
+    snapshot = driver.delivery.snapshot()
+    out: dict[str, list[dict[str, Any]]] = {}
+    now = time.time()
+    for w in snapshot.get("workers") or []:
+        clog = driver.store.logs.get(str(w.get("id")))
+        if clog is None:
+            continue
+        seq, off = w.get("cursor") or (0, 0)
+        # History rotated away before the sink had it is counted as dropped, not as behind.
+        pos = max((int(seq), int(off)), clog.start)
+        t = clog.time_at(pos) if pos < clog.end else 0
+        oldest = max(now - t / 1e9, 0.0) if t else 0.0
+        failing = w.get("last_error_at", 0) > w.get("last_success", 0)
+        row = {
+            "sink": w.get("sink"),
+            "delivered_events": w.get("delivered_events", 0),
+            "backlog_events": clog.entries_after(pos),
+            "backlog_bytes": clog.bytes_between(pos, clog.end),
+            "oldest_undelivered_seconds": round(oldest, 3),
+            "retries": w.get("retries", 0),
+            "dead_letters": w.get("dead_letters", 0),
+            "dropped_bytes": w.get("dropped_bytes", 0),
+            "requests": w.get("requests") or {},
+            "last_success": w.get("last_success", 0),
+            "last_error": w.get("last_error", "") if failing else "",
+            "state": "failing" if failing else "behind" if oldest > BEHIND_SECONDS else "ok",
+            "_latency": (w.get("latency_counts") or [], w.get("latency_sum", 0.0)),
+        }
+        out.setdefault(clog.id, []).append(row)
+    return out
+
+
+def status(driver: Driver) -> dict[str, Any]:
+    """The /status document: the store, every container and each of its sinks, and a warning
+    line for each sink that is failing or falling behind."""
+    store = driver.store
+    sinks = _sinks_of(driver)
+    containers = []
+    warnings = []
+    for clog in sorted(store.logs.values(), key=lambda c: c.id):
+        info = clog.meta.get("info") or {}
+        name = str(info.get("ContainerName") or "").lstrip("/")
+        rows = [{k: v for k, v in r.items() if not k.startswith("_")}
+                for r in sinks.get(clog.id, [])]
+        for r in rows:
+            who = f"{name or clog.id[:12]} -> {r['sink']}"
+            if r["state"] == "failing":
+                warnings.append(f"{who}: failing ({r['last_error']}); {r['backlog_events']} "
+                                "lines waiting in the store")
+            elif r["state"] == "behind":
+                warnings.append(f"{who}: behind by {r['oldest_undelivered_seconds']:.0f} s "
+                                f"({r['backlog_events']} lines)")
+        containers.append({
+            "id": clog.id, "name": name, "running": clog.running, "store_bytes": clog.size,
+            "received_lines": clog.received_lines, "received_bytes": clog.received_bytes,
+            "corrupt_frames": clog.corrupt_frames, "sinks": rows,
+        })
+    return {
+        "shipper": "up" if driver.delivery.live else "down",
+        "store": {"bytes": store.total_bytes, "disk_budget": store.disk_budget,
+                  "evicted": store.evicted},
+        "corrupt_frames": driver.corrupt_frames,
+        "containers": containers,
+        "warnings": warnings,
+    }
+
+
+class _Collector:
+    """Builds every metric family from the current state at each scrape."""
+
+    def __init__(self, driver: Driver) -> None:
+        self.driver = driver
+
+    def collect(self) -> Iterator[Metric]:
+        driver, store = self.driver, self.driver.store
+
+        def family(kind: type, name: str, doc: str, labels: list[str]) -> Any:
+            return kind(name, doc, labels=labels)
+
+        c = ["container"]
+        received = family(CounterMetricFamily, "logdriver_received_lines",
+                          "Log entries read from containers' FIFOs and stored", c)
+        received_bytes = family(CounterMetricFamily, "logdriver_received_bytes",
+                                "Bytes read from containers' FIFOs", c)
+        corrupt = family(CounterMetricFamily, "logdriver_corrupt_frames",
+                         "Frames that were not Docker log entries, skipped", c)
+        stored = family(GaugeMetricFamily, "logdriver_store_bytes",
+                        "History kept on disk per container", c)
+        running = family(GaugeMetricFamily, "logdriver_container_running",
+                         "1 while the container is logging", c)
+        for clog in store.logs.values():
+            lab = [clog.id]
+            received.add_metric(lab, clog.received_lines)
+            received_bytes.add_metric(lab, clog.received_bytes)
+            corrupt.add_metric(lab, clog.corrupt_frames)
+            stored.add_metric(lab, clog.size)
+            running.add_metric(lab, 1 if clog.running else 0)
+        yield from (received, received_bytes, corrupt, stored, running)
+        yield GaugeMetricFamily("logdriver_store_bytes_total", "History on disk, all containers",
+                                value=store.total_bytes)
+        yield GaugeMetricFamily("logdriver_disk_budget_bytes", "The store's disk budget",
+                                value=store.disk_budget)
+        yield CounterMetricFamily("logdriver_evicted_containers",
+                                  "Stopped containers' histories evicted for the disk budget",
+                                  value=store.evicted)
+
+        cs = ["container", "sink"]
+        fams = {
+            "delivered": family(CounterMetricFamily, "logdriver_sink_delivered_events",
+                                "Events the sink accepted", cs),
+            "requests": family(CounterMetricFamily, "logdriver_sink_requests",
+                               "Requests by HTTP status (error: no answer)", [*cs, "status"]),
+            "retries": family(CounterMetricFamily, "logdriver_sink_retries",
+                              "Requests retried after a retryable answer", cs),
+            "dead": family(CounterMetricFamily, "logdriver_sink_dead_letters",
+                           "Events refused for good, kept in the dead-letter file", cs),
+            "dropped": family(CounterMetricFamily, "logdriver_sink_dropped_bytes",
+                              "History overwritten by the store before the sink had it", cs),
+            "backlog": family(GaugeMetricFamily, "logdriver_sink_backlog_events",
+                              "Entries stored but not yet delivered", cs),
+            "backlog_bytes": family(GaugeMetricFamily, "logdriver_sink_backlog_bytes",
+                                    "Bytes stored but not yet delivered", cs),
+            "oldest": family(GaugeMetricFamily, "logdriver_sink_oldest_undelivered_seconds",
+                             "Age of the oldest entry not yet delivered (0: none)", cs),
+            "success": family(GaugeMetricFamily, "logdriver_sink_last_success_timestamp_seconds",
+                              "Unix time of the last accepted request", cs),
+        }
+        latency: dict[str, tuple[list[int], float]] = {}
+        for cid, rows in _sinks_of(driver).items():
+            for r in rows:
+                lab = [cid, str(r["sink"])]
+                fams["delivered"].add_metric(lab, r["delivered_events"])
+                for code, n in sorted(r["requests"].items()):
+                    fams["requests"].add_metric([*lab, code], n)
+                fams["retries"].add_metric(lab, r["retries"])
+                fams["dead"].add_metric(lab, r["dead_letters"])
+                fams["dropped"].add_metric(lab, r["dropped_bytes"])
+                fams["backlog"].add_metric(lab, r["backlog_events"])
+                fams["backlog_bytes"].add_metric(lab, r["backlog_bytes"])
+                fams["oldest"].add_metric(lab, r["oldest_undelivered_seconds"])
+                fams["success"].add_metric(lab, r["last_success"])
+                counts, total = r["_latency"]
+                acc, acc_sum = latency.get(str(r["sink"]), ([0] * (len(LATENCY_BUCKETS) + 1), 0.0))
+                if len(counts) == len(acc):
+                    acc = [a + b for a, b in zip(acc, counts, strict=True)]
+                latency[str(r["sink"])] = (acc, acc_sum + float(total))
+        yield from fams.values()
+        hist = HistogramMetricFamily("logdriver_sink_request_duration_seconds",
+                                     "Time per request to the sink, retries counted each",
+                                     labels=["sink"])
+        for sink, (counts, total) in sorted(latency.items()):
+            buckets, running_total = [], 0
+            for bound, n in zip([*map(str, LATENCY_BUCKETS), "+Inf"], counts, strict=True):
+                running_total += n
+                buckets.append((bound, running_total))
+            hist.add_metric([sink], buckets, sum_value=total)
+        yield hist
+        yield GaugeMetricFamily("logdriver_shipper_up",
+                                "1 if delivery counters are current (the shipper reports)",
+                                value=1 if driver.delivery.live else 0)
+
+
+def metrics_text(driver: Driver) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(driver))
+    return generate_latest(registry)
