@@ -29,6 +29,7 @@ DEFAULT_DISK_BUDGET = "1g"
 PLUGIN_SOCKET_DIR = "/run/docker/plugins"
 SHUTDOWN_SECONDS = 10.0  # SIGTERM -> exit, at most
 HTTP_CLOSE_SECONDS = 3.0  # of which: stop serving calls (follow streams end first)
+LOG_LEVELS = ("debug", "info", "warning", "error")
 SYNC_SECONDS = 1.0  # how often written history is flushed to disk (in the background)
 
 
@@ -55,7 +56,7 @@ class Settings:
             "socket": env.get("LOGDRIVER_SOCKET"),
             "disk_budget": env.get("LOGDRIVER_DISK_BUDGET"),
             "fifo_root": env.get("LOGDRIVER_FIFO_ROOT"),
-            "log_level": env.get("LOGDRIVER_LOG_LEVEL"),
+            "log_level": env.get("LOGDRIVER_LOG_LEVEL") or env.get("LOG_LEVEL"),
         }
         raw.update({k: v for k, v in overrides.items() if v is not None})
         name = raw["name"] or DEFAULT_NAME
@@ -66,13 +67,16 @@ class Settings:
                                 binary=True)
         except OptionError as exc:
             raise ValueError(str(exc)) from exc
+        level = (raw["log_level"] or "info").lower()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"log level {level!r}: use one of {', '.join(LOG_LEVELS)}")
         return cls(
             name=name,
             state_dir=Path(raw["state_dir"] or DEFAULT_STATE_DIR),
             socket=Path(raw["socket"]) if raw["socket"] else None,
             disk_budget=budget,
             fifo_root=raw["fifo_root"] or FIFO_ROOT,
-            log_level=(raw["log_level"] or "info").lower(),
+            log_level=level,
         )
 
 
@@ -127,6 +131,10 @@ class Plugin:
         self._stopped = asyncio.Event()
 
     async def startup(self) -> None:
+        log.debug("settings", extra={"plugin": self.settings.name,
+                                     "state_dir": str(self.settings.state_dir),
+                                     "socket": str(self.settings.socket_path),
+                                     "disk_budget": self.settings.disk_budget})
         _raise_fd_limit()
         self._lock_fd = state_lock(self.settings.state_dir)
         os.chmod(self.settings.state_dir, 0o700)

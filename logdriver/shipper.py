@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 NICE = 10  # the shipper's niceness: the container's own path gets the CPU first
 STATE_EVERY_SECONDS = 0.01  # a container's growth is told at most this often
 STATS_EVERY_SECONDS = 1.0
-RESTART_DELAY_SECONDS = 1.0  # a dead shipper is started again after this pause
+RESTART_DELAY_SECONDS = 1.0  # a dead shipper is started again after this pause, doubled for
+RESTART_MAX_DELAY_SECONDS = 30.0  # each quick death in a row up to this
 _TOTALS = ("delivered_events", "retries", "dead_letters", "dropped_bytes")
 
 
@@ -72,6 +73,8 @@ class Shipper:
         self.log_level = log_level
         self.stats: dict[str, Any] = {}
         self._stats_at = -1e9
+        self._spawned_at = 0.0
+        self._restarts = 0
         self._attached: dict[str, tuple[ContainerLog, dict[str, Any]]] = {}
         self._dirty: set[str] = set()
         self._flush_pending = False
@@ -97,8 +100,10 @@ class Shipper:
     async def _spawn(self) -> None:
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "logdriver.shipper", str(self.nice), self.log_level,
+            str(os.getpid()),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=self.env,
         )
+        self._spawned_at = time.monotonic()
         log.info("shipper started", extra={"pid": self._proc.pid})
         for clog, attach in self._attached.values():
             self._send(attach)
@@ -115,8 +120,14 @@ class Shipper:
                     self._stats_at = time.monotonic()
         code = await proc.wait()
         if not self._closing:
-            log.error("shipper exited; starting it again", extra={"code": code})
-            await asyncio.sleep(RESTART_DELAY_SECONDS)
+            # Quick deaths in a row back off (1, 2, 4 ... 30 s); a long run resets the pace.
+            lived = time.monotonic() - self._spawned_at
+            self._restarts = 0 if lived > RESTART_MAX_DELAY_SECONDS else self._restarts + 1
+            delay = min(RESTART_DELAY_SECONDS * 2 ** max(self._restarts - 1, 0),
+                        RESTART_MAX_DELAY_SECONDS)
+            log.error("shipper exited; starting it again",
+                      extra={"code": code, "in_seconds": delay})
+            await asyncio.sleep(delay)
             if not self._closing:
                 await self._spawn()
 
@@ -346,7 +357,7 @@ async def _serve() -> None:
     sys.stdout.flush()
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int | None) -> None:
     """SIGKILL this process when the plugin dies (Linux prctl PR_SET_PDEATHSIG), so a plugin
     killed with SIGKILL and restarted never finds the old shipper still sending."""
     import ctypes
@@ -356,15 +367,15 @@ def _die_with_parent() -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() == 1:  # the plugin was gone before prctl took effect
+    if parent is not None and os.getppid() != parent:  # gone before prctl took effect
         os._exit(1)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     from .cli import setup_logging
 
-    args = list(sys.argv[1:] if argv is None else argv)  # [niceness, log level]
-    _die_with_parent()
+    args = list(sys.argv[1:] if argv is None else argv)  # [niceness, log level, plugin pid]
+    _die_with_parent(int(args[2]) if len(args) > 2 else None)
     with contextlib.suppress(OSError):
         os.nice(int(args[0]) if args else NICE)
     setup_logging(args[1] if len(args) > 1 else "info")

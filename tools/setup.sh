@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepares a machine (Debian bookworm, as root) to run and test logdriver. Idempotent: safe to rerun.
 #   - Debian packages docker.io (Docker Engine 20.10: dockerd, containerd, runc), busybox-static
-#     (the only binary of the end-to-end tests' container image) and openssl (the TLS tests make
-#     certificates with it), installed only if missing;
+#     (the only binary of the end-to-end tests' container image), openssl (the TLS tests make
+#     certificates with it) and debootstrap (plugin/build.sh --offline builds the managed plugin's
+#     rootfs with it, and the end-to-end tests build it that way), installed only if missing;
 #   - a virtualenv at .venv in the repo root, with the project installed editable with its test extra.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,7 +15,7 @@ installed() { # installed PKG: true if dpkg has PKG fully installed
 }
 
 missing=()
-for pkg in docker.io busybox-static openssl; do
+for pkg in docker.io busybox-static openssl debootstrap; do
     installed "$pkg" || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -5,6 +5,7 @@ conftest.py) and the benchmark (bench/run.py). Standard library only.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import tarfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from .helpers import Docker, tail_of, terminate
@@ -48,15 +50,16 @@ def unmount_all(root: Path) -> None:
 
 
 class Daemon:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, config: Mapping[str, object] | None = None) -> None:
         self.root = root
+        self.config = dict(config or {})  # daemon.json
         self.sock = root / "docker.sock"
         self.host = f"unix://{self.sock}"
         self.log_path = root / "dockerd.log"
         self.pidfile = root / "docker.pid"
         self.exec_root = root / "exec"
         self.proc: subprocess.Popen[bytes] | None = None
-        ns = f"logdriver-e2e-{os.getpid()}"
+        ns = f"logdriver-e2e-{os.getpid()}-{root.name}"
         self.cmd = [
             DOCKERD,
             *DOCKERD_FLAGS,
@@ -78,7 +81,7 @@ class Daemon:
         ]
 
     def start(self, docker: Docker, timeout: float = 60) -> None:
-        (self.root / "daemon.json").write_text("{}\n")
+        (self.root / "daemon.json").write_text(json.dumps(self.config) + "\n")
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 self.cmd,

@@ -104,7 +104,8 @@ async def test_the_shipper_dies_with_the_plugin(tmp_path: Path) -> None:
     # EOF without "close" is how a shipper sees its plugin killed: it must exit at once, not
     # flush, so that the plugin's next start never has two shippers at the same history.
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "logdriver.shipper", "0", "info", stdin=asyncio.subprocess.PIPE,
+        sys.executable, "-m", "logdriver.shipper", "0", "info", str(os.getpid()),
+        stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     assert proc.stdin is not None
     proc.stdin.close()

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Builds the managed plugin and creates it: plugin/build.sh [--offline] [NAME]
+#
+#   NAME       the plugin's name for `docker plugin create` (default logdriver)
+#   --offline  build the rootfs from Debian with debootstrap and pip, for machines that cannot
+#              pull images (needs root, debootstrap, and Debian and PyPI mirrors reachable);
+#              without it the rootfs is plugin/Dockerfile's image, exported.
+#
+# Leaves the plugin disabled; then: docker plugin enable --timeout 0 NAME
+# (--timeout 0: a managed plugin's calls are otherwise cut after 30 s, ending `docker logs -f`).
+# Environment: DEBIAN_MIRROR (default http://deb.debian.org/debian), BUILD_DIR (default
+# plugin/build), DOCKER (default docker).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+OFFLINE=0
+if [ "${1:-}" = "--offline" ]; then OFFLINE=1; shift; fi
+NAME="${1:-logdriver}"
+DOCKER="${DOCKER:-docker}"
+BUILD_DIR="${BUILD_DIR:-plugin/build}"
+MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+ROOTFS="$BUILD_DIR/rootfs"
+
+rm -rf "$BUILD_DIR"
+mkdir -p "$ROOTFS"
+cp plugin/config.json "$BUILD_DIR/config.json"
+
+if [ "$OFFLINE" = 1 ]; then
+    command -v debootstrap >/dev/null || { echo "build.sh: --offline needs debootstrap" >&2; exit 1; }
+    echo "build.sh: debootstrap bookworm into $ROOTFS"
+    debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+        bookworm "$ROOTFS" "$MIRROR" >"$BUILD_DIR/debootstrap.log" 2>&1 \
+        || { tail -20 "$BUILD_DIR/debootstrap.log" >&2; exit 1; }
+    # pip inside the chroot uses the host's pip configuration and CA bundle.
+    for f in /etc/pip.conf /root/.config/pip/pip.conf; do
+        if [ -f "$f" ]; then mkdir -p "$ROOTFS$(dirname "$f")"; cp "$f" "$ROOTFS$f"; fi
+    done
+    if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+        cp /etc/ssl/certs/ca-certificates.crt "$ROOTFS/etc/ssl/certs/ca-certificates.crt"
+    fi
+    cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
+    mkdir -p "$ROOTFS/src"
+    cp -r pyproject.toml README.md logdriver sinks proto "$ROOTFS/src/"
+    find "$ROOTFS/src" -name __pycache__ -prune -exec rm -rf {} +
+    echo "build.sh: pip install into $ROOTFS/opt/logdriver"
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+        PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_DEFAULT_TIMEOUT=180 \
+        ${PIP_CERT:+PIP_CERT=/etc/ssl/certs/ca-certificates.crt} \
+        chroot "$ROOTFS" sh -c 'python3 -m venv /opt/logdriver &&
+            /opt/logdriver/bin/pip install --no-cache-dir -q /src 2>&1 | grep -v "is ignored" || true
+            /opt/logdriver/bin/logdriver --help >/dev/null'
+    rm -rf "$ROOTFS/src" "$ROOTFS/var/cache/apt/archives"/*.deb "$ROOTFS/etc/resolv.conf"
+    rm -f "$ROOTFS/etc/pip.conf" "$ROOTFS/root/.config/pip/pip.conf"
+    mkdir -p "$ROOTFS/var/lib/logdriver" "$ROOTFS/run/docker/plugins"
+else
+    tag="logdriver-rootfs:build"
+    "$DOCKER" build -q -t "$tag" -f plugin/Dockerfile .
+    cid=$("$DOCKER" create "$tag" true)
+    "$DOCKER" export "$cid" | tar -x -C "$ROOTFS"
+    "$DOCKER" rm "$cid" >/dev/null
+fi
+
+echo "build.sh: docker plugin create $NAME $BUILD_DIR"
+"$DOCKER" plugin create "$NAME" "$BUILD_DIR"
+echo "build.sh: created $NAME (disabled); enable it with: $DOCKER plugin enable --timeout 0 $NAME"
