@@ -157,6 +157,15 @@ async def get_metrics(request: web.Request) -> web.Response:
     return resp
 
 
+def build_metrics_app(driver: Driver) -> web.Application:
+    """Only /metrics and /status: what the optional TCP listener serves."""
+    app = web.Application(client_max_size=1024)
+    app[DRIVER_KEY] = driver
+    app.router.add_get("/status", get_status)
+    app.router.add_get("/metrics", get_metrics)
+    return app
+
+
 def build_app(driver: Driver) -> web.Application:
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[DRIVER_KEY] = driver

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .api import build_app
+from .api import build_app, build_metrics_app
 from .driver import FIFO_ROOT, Driver, state_lock
 from .options import OptionError, parse_size
 from .ring import Store
@@ -30,6 +30,7 @@ PLUGIN_SOCKET_DIR = "/run/docker/plugins"
 SHUTDOWN_SECONDS = 10.0  # SIGTERM -> exit, at most
 HTTP_CLOSE_SECONDS = 3.0  # of which: stop serving calls (follow streams end first)
 LOG_LEVELS = ("debug", "info", "warning", "error")
+METRICS_HOST = "127.0.0.1"
 SYNC_SECONDS = 1.0  # how often written history is flushed to disk (in the background)
 
 
@@ -41,6 +42,7 @@ class Settings:
     disk_budget: int = 1 << 30
     fifo_root: str = FIFO_ROOT
     log_level: str = "info"
+    metrics_port: int = 0  # 0: no TCP listener; else /metrics and /status on 127.0.0.1:PORT
 
     @property
     def socket_path(self) -> Path:
@@ -57,6 +59,7 @@ class Settings:
             "disk_budget": env.get("LOGDRIVER_DISK_BUDGET"),
             "fifo_root": env.get("LOGDRIVER_FIFO_ROOT"),
             "log_level": env.get("LOGDRIVER_LOG_LEVEL") or env.get("LOG_LEVEL"),
+            "metrics_port": env.get("LOGDRIVER_METRICS_PORT"),
         }
         raw.update({k: v for k, v in overrides.items() if v is not None})
         name = raw["name"] or DEFAULT_NAME
@@ -67,6 +70,9 @@ class Settings:
                                 binary=True)
         except OptionError as exc:
             raise ValueError(str(exc)) from exc
+        port_text = raw["metrics_port"] or "0"
+        if not port_text.isdigit() or int(port_text) > 65535:
+            raise ValueError(f"metrics port {port_text!r}: a TCP port number (0: off)")
         level = (raw["log_level"] or "info").lower()
         if level not in LOG_LEVELS:
             raise ValueError(f"log level {level!r}: use one of {', '.join(LOG_LEVELS)}")
@@ -77,6 +83,7 @@ class Settings:
             disk_budget=budget,
             fifo_root=raw["fifo_root"] or FIFO_ROOT,
             log_level=level,
+            metrics_port=int(port_text),
         )
 
 
@@ -126,6 +133,7 @@ class Plugin:
         self.store.on_remove = self.shipper.forget
         self.driver = Driver(self.store, delivery=self.shipper, fifo_root=settings.fifo_root)
         self._runner: web.AppRunner | None = None
+        self._metrics_runner: web.AppRunner | None = None
         self._lock_fd = -1
         self._sync_task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
@@ -146,6 +154,15 @@ class Plugin:
         sock = _bind_unix(self.settings.socket_path)
         site = web.SockSite(self._runner, sock)
         await site.start()
+        if self.settings.metrics_port:
+            # Prometheus scrapes over TCP; loopback only: the status names containers.
+            self._metrics_runner = web.AppRunner(build_metrics_app(self.driver), access_log=None,
+                                                 handle_signals=False)
+            await self._metrics_runner.setup()
+            await web.TCPSite(self._metrics_runner, METRICS_HOST,
+                              self.settings.metrics_port).start()
+            log.info("metrics listener", extra={"address": f"{METRICS_HOST}:"
+                                                           f"{self.settings.metrics_port}"})
         self._sync_task = asyncio.create_task(self._sync_loop(), name="sync")
         log.info("serving", extra={"socket": str(self.settings.socket_path),
                                    "state_dir": str(self.settings.state_dir),
@@ -175,6 +192,9 @@ class Plugin:
             self._sync_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sync_task
+        if self._metrics_runner is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._metrics_runner.cleanup(), 1.0)
         if self._runner is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._runner.cleanup(), HTTP_CLOSE_SECONDS)
