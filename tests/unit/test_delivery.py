@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -350,3 +351,18 @@ async def test_status_names_a_failing_sink_and_its_backlog_without_secrets(h: Ha
     text = observe.metrics_text(driver).decode()
     assert f'logdriver_sink_requests_total{{container="{CID}",sink="splunk",status="503"}}' in text
     assert "s3cr3t" not in json.dumps(doc) and "s3cr3t" not in text
+
+
+async def test_every_metric_the_dashboard_uses_is_served(h: Harness) -> None:
+    from logdriver import observe
+
+    from .test_docs import dashboard_metrics
+
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path)
+    h.write(path, frames(10))
+    await until(lambda: len(h.receiver.lines) >= 10)
+    text = observe.metrics_text(driver).decode()
+    served = set(re.findall(r"^(logdriver_[a-z_]+)", text, re.M))
+    assert dashboard_metrics() <= served, dashboard_metrics() - served
