@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import os
+import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
