@@ -20,7 +20,7 @@ from tests.fakes import FakeHec
 
 from .corpus import Seq, script
 from .daemon import Daemon
-from .helpers import Docker
+from .helpers import Docker, plugin_command
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "managed-plugin-token"
@@ -76,6 +76,13 @@ def test_managed_plugin_lifecycle(docker: Docker, dockerd: Daemon, managed: str,
         assert hec.lines() == want
         # The token came from the plugin's settings, not from the container's options.
         assert TOKEN not in json.dumps(docker.inspect(c)["HostConfig"]["LogConfig"])
+        # `logdriver status` finds a managed plugin's socket by the plugin's name.
+        cid = docker.inspect(c)["Id"]
+        status = subprocess.run([*plugin_command(), "status", "--name", name, "--json"],
+                                env=docker.env, capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0, status.stderr
+        (row,) = [r for r in json.loads(status.stdout)["containers"] if r["id"] == cid]
+        assert row["received_lines"] == n
 
         # docker plugin set of an environment value: disable, set, enable; the plugin's own log
         # (dockerd's log, tagged with the plugin's id) shows the new level at work.
