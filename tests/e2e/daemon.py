@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -59,7 +60,9 @@ class Daemon:
         self.pidfile = root / "docker.pid"
         self.exec_root = root / "exec"
         self.proc: subprocess.Popen[bytes] | None = None
-        ns = f"logdriver-e2e-{os.getpid()}-{root.name}"
+        # One namespace per daemon (a test may run a second one); containerd allows only
+        # [A-Za-z0-9] runs joined by single separators, so the root is named by a hash.
+        ns = f"logdriver-e2e-{os.getpid()}-{zlib.crc32(str(root).encode()):08x}"
         self.cmd = [
             DOCKERD,
             *DOCKERD_FLAGS,
