@@ -5,7 +5,7 @@ The figure is the time from `docker run` until the receiver holds every line, un
 (splunk-verify-connection=false) against the same receiver, measured in the same run, in
 alternating order over ROUNDS rounds. Goal (issue #3): at most 1.0.
 
-    sudo bench/run.sh --hec [--lines 1000000] [--rounds 3]
+    sudo .venv/bin/python bench/hec.py [--lines 1000000] [--rounds 3]
 """
 
 from __future__ import annotations

@@ -1,12 +1,20 @@
-"""A minimal loopback Splunk HEC for the delivery benchmark: accepts every POST to the event
-endpoint, counts the envelopes (`{"event":` starts each one, in Docker's format and ours), and
-answers GET /count. Same cost for both drivers; it keeps nothing.
+"""A minimal loopback receiver for the delivery benchmarks: accepts every POST and counts what it
+carries, at the same cost for every sender; it keeps nothing.
 
-    python bench/hec_receiver.py   # prints its port on the first line
+- Splunk HEC (``/services/collector/event/1.0`` and friends): envelopes, counted by ``{"event":``
+  (Docker's splunk driver and logdriver alike);
+- Datadog (``/api/v2/logs``): items of the JSON array, counted by ``"message":``;
+- HTTP ndjson (``/in``): lines.
+
+GET /count answers ``{"events": HEC, "datadog": N, "http": N, "requests": N}``; POST /reset zeroes
+it. Prints its port on the first line of stdout.
+
+    python bench/hec_receiver.py
 """
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import sys
 
@@ -16,15 +24,26 @@ OK = b'{"text":"Success","code":0}'
 
 
 def main() -> None:
-    count = {"events": 0, "requests": 0}
+    count = {"events": 0, "datadog": 0, "http": 0, "requests": 0}
 
-    async def event(request: web.Request) -> web.Response:
+    async def body_of(request: web.Request) -> bytes:
         body = await request.read()
         if request.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
-        count["events"] += body.count(b'{"event":')
         count["requests"] += 1
+        return body
+
+    async def hec(request: web.Request) -> web.Response:
+        count["events"] += (await body_of(request)).count(b'{"event":')
         return web.Response(body=OK, content_type="application/json")
+
+    async def datadog(request: web.Request) -> web.Response:
+        count["datadog"] += (await body_of(request)).count(b'"message":')
+        return web.Response(status=202, body=b"{}", content_type="application/json")
+
+    async def http(request: web.Request) -> web.Response:
+        count["http"] += (await body_of(request)).count(b"\n")
+        return web.Response(status=200)
 
     async def health(request: web.Request) -> web.Response:
         return web.Response(body=b'{"text":"HEC is healthy","code":17}',
@@ -34,35 +53,30 @@ def main() -> None:
         return web.json_response(count)
 
     async def reset(request: web.Request) -> web.Response:
-        count.update(events=0, requests=0)
+        for key in count:
+            count[key] = 0
         return web.json_response(count)
 
     app = web.Application(client_max_size=1 << 30)
     for path in ("/services/collector/event/1.0", "/services/collector/event",
                  "/services/collector"):
-        app.router.add_post(path, event)
+        app.router.add_post(path, hec)
+    app.router.add_post("/api/v2/logs", datadog)
+    app.router.add_post("/in", http)
     app.router.add_route("OPTIONS", "/services/collector/event/1.0", health)
     app.router.add_get("/services/collector/health/1.0", health)
     app.router.add_get("/count", get_count)
     app.router.add_post("/reset", reset)
-
-    async def on_start(app: web.Application) -> None:
-        site_port = runner_sites[0]._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        print(site_port, flush=True)
-
-    runner_sites: list[web.TCPSite] = []
 
     async def serve() -> None:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        runner_sites.append(site)
-        await on_start(app)
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        print(port, flush=True)
         while True:
             await asyncio.sleep(3600)
-
-    import asyncio
 
     asyncio.run(serve())
 

@@ -9,7 +9,7 @@ Medians and ratios (logdriver / local) go to stdout and to bench/results/<time>.
 plugin's CPU seconds and peak RSS. It starts its own isolated dockerd and plugin (the end-to-end
 suite's harness), so any root shell on a machine set up by tools/setup.sh can rerun it:
 
-    sudo bench/run.sh [--lines 1000000] [--rounds 3]
+    sudo .venv/bin/python bench/run.py [--lines 1000000] [--rounds 3]
 """
 
 from __future__ import annotations

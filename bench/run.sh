@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# Reruns a benchmark on this machine (as root): sets up, then bench/run.py "$@" (the local-history
-# benchmark) or, with --hec first, bench/hec.py "$@" (delivery to a loopback HEC).
+# Reruns the benchmarks on this machine (as root): sets up (tools/setup.sh, plus matplotlib for the
+# chart), then bench/suite.py "$@": every case of issue #5 in one run, with the peers measured in
+# the same run. bench/run.py (history vs local) and bench/hec.py (HEC vs splunk) run one case alone.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash tools/setup.sh
-if [ "${1:-}" = "--hec" ]; then
-    shift
-    exec .venv/bin/python bench/hec.py "$@"
-fi
-exec .venv/bin/python bench/run.py "$@"
+.venv/bin/pip install -q -e '.[bench]'
+exec .venv/bin/python bench/suite.py "$@"

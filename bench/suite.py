@@ -1,0 +1,315 @@
+"""Every benchmark of issue #5 in one run, on one machine, against Docker's own drivers.
+
+    sudo bench/run.sh [--lines 1000000] [--rounds 3] [--cases run,hec,sinks,mixed,memory]
+
+It starts an isolated dockerd with the busybox image, `logdriver serve` (with its shipper) and a
+loopback receiver that only counts (bench/hec_receiver.py), then runs, each case ROUNDS times in
+alternating driver order:
+
+  run     a container printing LINES lines of 100 bytes: its run time (StartedAt -> FinishedAt)
+          under logdriver, `local` and `json-file`; then `docker logs` of the whole history and
+          `--tail 10` under logdriver and `local`; the plugin's (+ shipper's) CPU per million lines
+  hec     time from `docker run` until the receiver holds every line, logdriver vs Docker's
+          `splunk` (splunk-verify-connection=false); and the no-sink floor (bench/hec.py)
+  sinks   the same for logdriver's Datadog and HTTP (ndjson) sinks (no Docker peer exists)
+  mixed   20 containers at once, each printing LINES/20 lines of 10 B to 20 KB (lines over 16 KiB
+          arrive as partial entries): wall time until all have exited, logdriver vs `local`
+  memory  20 containers x 100,000 lines with the HEC sink down the whole run: peak memory of the
+          plugin and its shipper (fresh processes), and that the backlog is on disk
+
+Prints a progress line per step, then a table of medians and ratios against the targets, and
+writes bench/results/suite-<time>.json and a PNG chart next to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hec
+import run as history
+from common import REPO, Docker, PluginProcess, awk_program, cpu_and_rss, environment
+
+TARGETS = {"run vs local": 1.25, "hec vs splunk": 1.0, "logs vs local": 1.5}
+TAIL_LIMIT_S = 0.1
+MEMORY_LIMIT = 150 * 2**20
+MIXED_CONTAINERS = 20
+MEMORY_CONTAINERS, MEMORY_LINES = 20, 100_000
+SIZES = (10, 100, 1000, 5000, 20000)  # bytes per line, newline included
+
+
+def progress(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def mixed_program(lines: int) -> str:
+    sizes = " ".join(map(str, SIZES))
+    return ('BEGIN{s=sprintf("%20000s","");gsub(/ /,"x",s);'
+            f'n=split("{sizes}",L," ");'
+            f'for(i=0;i<{lines};i++){{k=L[i%n+1];printf "%06d %s\\n",i,substr(s,1,k-8)}}}}')
+
+
+def wait_all(docker: Docker, names: list[str]) -> None:
+    for name in names:
+        docker.wait(name, timeout=1800)
+
+
+def case_run(docker: Docker, plugin: PluginProcess, lines: int, rounds: int,
+             out: dict[str, Any]) -> None:
+    drivers = [plugin.name, "local", "json-file"]
+    raw: dict[str, list[dict[str, float]]] = {d: [] for d in drivers}
+    cpu = 0.0
+    for r in range(rounds):
+        for driver in drivers[r % 3:] + drivers[: r % 3]:
+            progress(f"run: round {r + 1}/{rounds}, {driver}")
+            c0, _ = cpu_and_rss(plugin.pid)
+            res = history.one(docker, driver, lines, r + 1) if driver != "json-file" else \
+                _run_only(docker, driver, lines, r + 1)
+            cpu += cpu_and_rss(plugin.pid)[0] - c0 if driver == plugin.name else 0.0
+            raw[driver].append(res)
+    ours, local, jf = raw[plugin.name], raw["local"], raw["json-file"]
+    out["run"] = {
+        "seconds": {d: [x["run"] for x in raw[d]] for d in drivers},
+        "ratio vs local": statistics.median(o["run"] / lo["run"] for o, lo in zip(ours, local,
+                                                                                  strict=True)),
+        "ratio vs json-file": statistics.median(o["run"] / j["run"] for o, j in zip(ours, jf,
+                                                                                   strict=True)),
+        "logs seconds": {d: [x["logs"] for x in raw[d]] for d in (plugin.name, "local")},
+        "logs ratio": statistics.median(o["logs"] / lo["logs"] for o, lo in zip(ours, local,
+                                                                               strict=True)),
+        "tail10 seconds": {d: [x["tail"] for x in raw[d]] for d in (plugin.name, "local")},
+        "plugin cpu seconds per million lines": cpu / rounds / (lines / 1e6),
+    }
+
+
+def _run_only(docker: Docker, driver: str, lines: int, n: int) -> dict[str, float]:
+    name = f"bench-{driver}-{n}"
+    docker("run", "-d", "--name", name, "--network", "none", "--log-driver", driver,
+           "--log-opt", "max-size=100m", docker.image, "awk", awk_program(lines), timeout=60)
+    docker.wait(name, timeout=900)
+    state = docker.inspect(name)["State"]
+    run_s = (history.parse_ts(state["FinishedAt"]) - history.parse_ts(state["StartedAt"])) / 1e9
+    docker("rm", "-f", name, timeout=120)
+    return {"run": run_s}
+
+
+def case_hec(docker: Docker, plugin: PluginProcess, url: str, lines: int, rounds: int,
+             out: dict[str, Any]) -> None:
+    times: dict[str, list[float]] = {"splunk": [], plugin.name: []}
+    floors: list[float] = []
+    for r in range(rounds):
+        for driver in (["splunk", plugin.name] if r % 2 == 0 else [plugin.name, "splunk"]):
+            progress(f"hec: round {r + 1}/{rounds}, {driver}")
+            times[driver].append(hec.one(docker, driver, url, lines, r + 1))
+        progress(f"hec: round {r + 1}/{rounds}, no-sink floor")
+        floors.append(hec.floor(docker, plugin.name, lines, r + 1))
+    out["hec"] = {
+        "seconds": times, "no sink seconds": floors,
+        "ratio vs splunk": statistics.median(o / s for o, s in zip(times[plugin.name],
+                                                                   times["splunk"], strict=True)),
+        "floor ratio": statistics.median(f / s for f, s in zip(floors, times["splunk"],
+                                                               strict=True)),
+    }
+
+
+def deliver(docker: Docker, driver: str, url: str, opts: dict[str, str], key: str, lines: int,
+            name: str) -> float:
+    hec.call(url + "/reset", "POST")
+    args = ["run", "-d", "--name", name, "--network", "none", "--log-driver", driver]
+    for k, v in opts.items():
+        args += ["--log-opt", f"{k}={v}"]
+    t0 = time.perf_counter()
+    docker(*args, docker.image, "awk", awk_program(lines), timeout=60)
+    while (got := hec.call(url + "/count")[key]) < lines:
+        if time.perf_counter() - t0 > hec.TIMEOUT_S:
+            raise RuntimeError(f"{driver}/{key}: only {got} of {lines} lines arrived")
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - t0
+    docker("rm", "-f", name, timeout=300)
+    return elapsed
+
+
+def case_sinks(docker: Docker, plugin: PluginProcess, url: str, lines: int, rounds: int,
+               out: dict[str, Any]) -> None:
+    sinks = {
+        "datadog": {"datadog-url": url, "datadog-api-key": "bench"},
+        "http": {"http-url": url + "/in", "http-format": "ndjson"},
+    }
+    res: dict[str, list[float]] = {k: [] for k in sinks}
+    for r in range(rounds):
+        for key, opts in sinks.items():
+            progress(f"sinks: round {r + 1}/{rounds}, {key}")
+            res[key].append(deliver(docker, plugin.name, url, opts, key, lines,
+                                    f"sink-{key}-{r}"))
+    out["sinks"] = {"seconds": res}
+
+
+def case_mixed(docker: Docker, plugin: PluginProcess, lines: int, rounds: int,
+               out: dict[str, Any]) -> None:
+    per = max(lines // MIXED_CONTAINERS, 1)
+    times: dict[str, list[float]] = {"local": [], plugin.name: []}
+    for r in range(rounds):
+        for driver in (["local", plugin.name] if r % 2 == 0 else [plugin.name, "local"]):
+            progress(f"mixed: round {r + 1}/{rounds}, {driver}, {MIXED_CONTAINERS} containers")
+            names = [f"mixed-{driver}-{r}-{i}" for i in range(MIXED_CONTAINERS)]
+            t0 = time.perf_counter()
+            for name in names:
+                docker("run", "-d", "--name", name, "--network", "none", "--log-driver", driver,
+                       "--log-opt", "max-size=100m", docker.image, "awk", mixed_program(per),
+                       timeout=60)
+            wait_all(docker, names)
+            times[driver].append(time.perf_counter() - t0)
+            docker.remove(*names)
+    out["mixed"] = {
+        "lines per container": per, "seconds": times,
+        "ratio vs local": statistics.median(o / lo for o, lo in zip(times[plugin.name],
+                                                                    times["local"], strict=True)),
+    }
+
+
+def case_memory(docker: Docker, plugin: PluginProcess, out: dict[str, Any]) -> None:
+    progress("memory: fresh plugin, sink down, "
+             f"{MEMORY_CONTAINERS} containers x {MEMORY_LINES} lines")
+    plugin.stop()
+    plugin.start()
+    names = [f"mem-{i}" for i in range(MEMORY_CONTAINERS)]
+    for name in names:
+        docker("run", "-d", "--name", name, "--network", "none", "--log-driver", plugin.name,
+               "--log-opt", "splunk-url=http://127.0.0.1:9", "--log-opt", "splunk-token=t",
+               "--log-opt", "splunk-verify-connection=false", "--log-opt", "max-size=50m",
+               docker.image, "awk", awk_program(MEMORY_LINES), timeout=60)
+    wait_all(docker, names)
+    time.sleep(3)  # let the shipper retry with everything stored
+    cpu, rss = cpu_and_rss(plugin.pid)
+    store = sum(p.stat().st_size for p in (plugin.state_dir / "containers").rglob("*.log"))
+    docker.remove(*names)
+    out["memory"] = {"peak rss bytes (plugin + shipper)": rss, "store bytes": store,
+                     "expected bytes at least": MEMORY_CONTAINERS * MEMORY_LINES * 100}
+
+
+def chart(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bars: list[tuple[str, float, float | None]] = []
+    if "run" in report:
+        bars += [("run vs local", report["run"]["ratio vs local"], TARGETS["run vs local"]),
+                 ("run vs json-file", report["run"]["ratio vs json-file"], None),
+                 ("logs vs local", report["run"]["logs ratio"], TARGETS["logs vs local"])]
+    if "hec" in report:
+        bars += [("hec vs splunk", report["hec"]["ratio vs splunk"], TARGETS["hec vs splunk"]),
+                 ("hec floor", report["hec"]["floor ratio"], None)]
+    if "mixed" in report:
+        bars.append(("20 mixed vs local", report["mixed"]["ratio vs local"], None))
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.bar([b[0] for b in bars], [b[1] for b in bars], color="#4477aa")
+    for i, (_, _, target) in enumerate(bars):
+        if target is not None:
+            ax.hlines(target, i - 0.4, i + 0.4, colors="#cc3311", linestyles="dashed")
+    ax.axhline(1.0, color="grey", linewidth=0.5)
+    ax.set_ylabel("logdriver / peer (lower is better; dashed: target)")
+    ax.set_title(f"logdriver bench {report['when']} ({report['lines']:,} lines, "
+                 f"{report['rounds']} rounds)")
+    fig.autofmt_xdate(rotation=20)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--cases", default="run,hec,sinks,mixed,memory")
+    args = ap.parse_args()
+    cases = args.cases.split(",")
+    report: dict[str, Any] = {"when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                              "lines": args.lines, "rounds": args.rounds}
+    proc, url = hec.receiver()
+    try:
+        with environment("logdriver-bench") as (docker, plugin):
+            progress("warm-up")
+            hec.one(docker, plugin.name, url, 10_000, 0)
+            hec.one(docker, "splunk", url, 10_000, 0)
+            steps: dict[str, Callable[[], None]] = {
+                "run": lambda: case_run(docker, plugin, args.lines, args.rounds, report),
+                "hec": lambda: case_hec(docker, plugin, url, args.lines, args.rounds, report),
+                "sinks": lambda: case_sinks(docker, plugin, url, args.lines, args.rounds,
+                                            report),
+                "mixed": lambda: case_mixed(docker, plugin, args.lines, args.rounds, report),
+                "memory": lambda: case_memory(docker, plugin, report),
+            }
+            for case in cases:
+                steps[case]()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    out = REPO / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    stem = out / f"suite-{report['when'].replace(':', '')}"
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2))
+    return summarize(report, stem)
+
+
+def summarize(report: dict[str, Any], stem: Path) -> int:
+    rows: list[tuple[str, str, str, bool | None]] = []
+    med = statistics.median
+    if "run" in report:
+        r = report["run"]
+        s = r["seconds"]
+        names = list(s)
+        rows += [
+            ("run time vs local", f"{med(s[names[0]]):.2f} s vs {med(s['local']):.2f} s",
+             f"{r['ratio vs local']:.2f} (<= 1.25)", r["ratio vs local"] <= 1.25),
+            ("run time vs json-file", f"{med(s[names[0]]):.2f} s vs {med(s['json-file']):.2f} s",
+             f"{r['ratio vs json-file']:.2f}", None),
+            ("docker logs, whole history", "", f"{r['logs ratio']:.2f} (<= 1.5)",
+             r["logs ratio"] <= 1.5),
+            ("docker logs --tail 10", f"{med(r['tail10 seconds'][names[0]]):.3f} s", "< 0.1 s",
+             med(r["tail10 seconds"][names[0]]) < TAIL_LIMIT_S),
+            ("plugin CPU per million lines", f"{r['plugin cpu seconds per million lines']:.2f} s",
+             "", None),
+        ]
+    if "hec" in report:
+        h = report["hec"]
+        names = list(h["seconds"])
+        rows += [("HEC delivery vs splunk", f"{med(h['seconds'][names[1]]):.2f} s vs "
+                  f"{med(h['seconds']['splunk']):.2f} s", f"{h['ratio vs splunk']:.2f} (<= 1.0)",
+                  h["ratio vs splunk"] <= 1.0),
+                 ("  floor (no sink)", "", f"{h['floor ratio']:.2f}", None)]
+    if "sinks" in report:
+        for k, v in report["sinks"]["seconds"].items():
+            rows.append((f"{k} delivery", f"{med(v):.2f} s", "", None))
+    if "mixed" in report:
+        m = report["mixed"]
+        rows.append((f"{MIXED_CONTAINERS} containers, 10 B-20 KB lines", "",
+                     f"{m['ratio vs local']:.2f}", None))
+    if "memory" in report:
+        m = report["memory"]
+        rss = m["peak rss bytes (plugin + shipper)"]
+        rows.append(("peak memory, sink down", f"{rss / 2**20:.0f} MiB",
+                     "< 150 MiB", rss < MEMORY_LIMIT))
+        rows.append(("  backlog on disk", f"{m['store bytes'] / 1e6:.0f} MB", "", None))
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'case':{width}}  {'medians':28}  {'ratio (target)':16}  met")
+    for name, medians, ratio, ok in rows:
+        mark = "" if ok is None else ("yes" if ok else "NO")
+        print(f"{name:{width}}  {medians:28}  {ratio:16}  {mark}")
+    try:
+        chart(report, stem.with_suffix(".png"))
+        print(f"\nwritten: {stem.with_suffix('.json')}, {stem.with_suffix('.png')}")
+    except ImportError:
+        print(f"\nwritten: {stem.with_suffix('.json')} (no chart: matplotlib missing)")
+    return 0 if all(ok is not False for *_, ok in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
