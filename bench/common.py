@@ -17,8 +17,8 @@ if str(REPO) not in sys.path:
 from tests.e2e.daemon import Daemon, build_image  # noqa: E402
 from tests.e2e.helpers import Docker, PluginProcess, parse_ts  # noqa: E402
 
-__all__ = ["REPO", "Docker", "PluginProcess", "awk_program", "cpu_and_rss", "environment",
-           "parse_ts"]
+__all__ = ["REPO", "Docker", "PluginProcess", "awk_program", "children", "cpu_and_rss",
+           "environment", "parse_ts"]
 
 
 def awk_program(lines: int) -> str:
@@ -61,7 +61,7 @@ def _one(pid: int) -> tuple[float, int]:
     return cpu, rss
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
             return [int(c) for c in f.read().split()]
@@ -69,11 +69,11 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def cpu_and_rss(pid: int) -> tuple[float, int]:
+def cpu_and_rss(pid: int, *, with_children: bool = True) -> tuple[float, int]:
     """CPU seconds used so far by process ``pid`` and its live children (the plugin and its
     shipper), and the sum of their peak resident memory (bytes)."""
     cpu, rss = 0.0, 0
-    for p in [pid, *_children(pid)]:
+    for p in [pid, *(children(pid) if with_children else [])]:
         with contextlib.suppress(OSError):
             c, r = _one(p)
             cpu, rss = cpu + c, rss + r

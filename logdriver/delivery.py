@@ -192,6 +192,7 @@ class RecordReader:
             else:
                 self._frames_from(data, here)
             self.pos = nxt
+        self._recs, self._ends = Records(), []  # the caller owns these now
         return recs, ends
 
     def _frames_from(self, data: bytes, base: int) -> None:
@@ -261,7 +262,9 @@ class RecordReader:
             for source, p in list(self._partial.items()):
                 del self._partial[source]
                 self._emit(Record(p.time_ns, source, b"".join(p.parts)), here)
-        return self._recs, self._ends
+        recs, ends = self._recs, self._ends
+        self._recs, self._ends = Records(), []
+        return recs, ends
 
     def _skipped(self, start: Position) -> None:
         """The store dropped segments this reader had not reached: count what was lost."""
@@ -297,6 +300,7 @@ class Worker:
         self.task: asyncio.Task[None] | None = None
         self.closing = False
         self._inflight: deque[tuple[asyncio.Task[None], Position]] = deque()
+        self._failing = False  # the last answer asked for a retry
         self._broken = False
 
     # ----------------------------------------------------------------- cursor
@@ -327,6 +331,10 @@ class Worker:
     async def run(self) -> None:
         try:
             while not self.closing:
+                if self._inflight and self._failing and not self._broken:
+                    # The sink is failing: hold one batch, not one more read ahead behind it.
+                    await asyncio.wait([self._inflight[0][0]])
+                    continue
                 batch = await self._collect()
                 if batch is None:
                     break
@@ -430,6 +438,7 @@ class Worker:
             else:
                 answer = Answer(Outcome.OK, reason="nothing to send")
             answer = settle_split(answer, len(payload))
+            self._failing = answer.outcome is Outcome.RETRY
             if answer.outcome is Outcome.OK:
                 self.stats.delivered_events += len(payload)
                 self.stats.delivered_batches += 1

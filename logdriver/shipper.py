@@ -372,13 +372,13 @@ def _die_with_parent(parent: int | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from .cli import setup_logging
+    from .logs import setup_logging
 
     args = list(sys.argv[1:] if argv is None else argv)  # [niceness, log level, plugin pid]
     _die_with_parent(int(args[2]) if len(args) > 2 else None)
     with contextlib.suppress(OSError):
         os.nice(int(args[0]) if args else NICE)
-    setup_logging(args[1] if len(args) > 1 else "info")
+    setup_logging(args[1] if len(args) > 1 else "info", sys.stderr)
     asyncio.run(_serve())
 
 

@@ -112,7 +112,15 @@ class TLSOptions:
         return cls(keys, ca_file, ca_pem, cert_file, key_file, server_name, skip)
 
     def ssl_context(self) -> ssl.SSLContext:
-        """Build the context, reading the files now; raises SinkOptionError naming the key."""
+        """Build the context, reading the files now; raises SinkOptionError naming the key.
+
+        With the system's CAs and no client certificate (the usual case), containers share one
+        context per server name and verify setting: each costs about 1 MB of CA store."""
+        if self.ca_file is None and self.ca_pem is None and self.cert_file is None:
+            return _shared_default_context(self)
+        return self._build()
+
+    def _build(self) -> ssl.SSLContext:
         ctx = _ServerNameContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.server_name = self.server_name
         try:
@@ -140,3 +148,8 @@ class TLSOptions:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
         return ctx
+
+
+@functools.lru_cache(maxsize=16)
+def _shared_default_context(opts: TLSOptions) -> ssl.SSLContext:
+    return opts._build()

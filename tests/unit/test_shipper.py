@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from logdriver.delivery import RecordReader
 from logdriver.ring import ContainerLog
 from logdriver.shipper import Shipper, StoreView, _state
@@ -117,3 +119,26 @@ def test_state_lists_whole_frames_only(tmp_path: Path) -> None:
     data = frames(3)
     write(clog, data[:-5])  # the last frame is incomplete: stored raw, not yet told
     assert _state(clog)["segments"] == [[0, len(frames(2))]]
+
+
+async def test_the_shippers_own_log_reaches_the_plugins_output(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Its stdout carries counters to the plugin; its log lines go to the stderr it shares with
+    # the plugin, so an operator sees "sink retry" wherever the plugin's log goes.
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    clog.running_fifos.add("fifo")
+    opts = {"splunk-url": "http://127.0.0.1:9", "splunk-token": "s3cr3t-tok-9",
+            "splunk-verify-connection": "false", "batch-wait": "50ms"}
+    shipper = Shipper({**os.environ, "PYTHONPATH": str(Path.cwd())})
+    await shipper.start()
+    shipper.attach(clog, [], JoinConfig(), {"ContainerID": CID, "Config": opts}, opts)
+    write(clog, frames(5))
+    for _ in range(100):
+        if shipper.retries:
+            break
+        await asyncio.sleep(0.1)
+    await shipper.close()
+    err = capfd.readouterr().err
+    assert "WARNING logdriver.delivery: sink retry" in err and CID in err
+    assert "s3cr3t" not in err

@@ -145,3 +145,14 @@ async def test_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
         assert direct is client._transport
     finally:
         await client.aclose()
+
+
+def test_sinks_with_the_system_cas_share_one_context() -> None:
+    # Each context holds the whole CA store (about 1 MB): hundreds of containers must not
+    # each build one. Settings that differ get their own.
+    keys = TLSKeys.with_prefix("http")
+    a = TLSOptions.from_options({}, keys).ssl_context()
+    assert TLSOptions.from_options({}, keys).ssl_context() is a
+    skip = TLSOptions.from_options({"http-tls-skip-verify": "true"}, keys).ssl_context()
+    assert skip is not a and skip.verify_mode == ssl.CERT_NONE
+    assert a.verify_mode == ssl.CERT_REQUIRED
