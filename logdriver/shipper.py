@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 NICE = 10  # the shipper's niceness: the container's own path gets the CPU first
 STATE_EVERY_SECONDS = 0.01  # a container's growth is told at most this often
 STATS_EVERY_SECONDS = 1.0
+STATS_LINE_LIMIT = 64 << 20  # bytes; a worker's counters take about 400
 RESTART_DELAY_SECONDS = 1.0  # a dead shipper is started again after this pause, doubled for
 RESTART_MAX_DELAY_SECONDS = 30.0  # each quick death in a row up to this
 _TOTALS = ("delivered_events", "retries", "dead_letters", "dropped_bytes")
@@ -102,6 +103,7 @@ class Shipper:
             sys.executable, "-m", "logdriver.shipper", str(self.nice), self.log_level,
             str(os.getpid()),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=self.env,
+            limit=STATS_LINE_LIMIT,  # one stats line lists every worker: hundreds of containers
         )
         self._spawned_at = time.monotonic()
         log.info("shipper started", extra={"pid": self._proc.pid})

@@ -142,3 +142,24 @@ async def test_the_shippers_own_log_reaches_the_plugins_output(
     err = capfd.readouterr().err
     assert "WARNING logdriver.delivery: sink retry" in err and CID in err
     assert "s3cr3t" not in err
+
+
+async def test_counters_of_hundreds_of_containers_reach_the_plugin(tmp_path: Path) -> None:
+    # One stats line lists every worker (~400 bytes each): well past asyncio's 64 KiB default.
+    n = 250
+    shipper = Shipper({**os.environ, "PYTHONPATH": str(Path.cwd())})
+    await shipper.start()
+    opts = {"http-url": "http://127.0.0.1:9/in", "batch-wait": "50ms"}
+    for i in range(n):
+        cid = f"{i:064x}"
+        clog = ContainerLog.open(tmp_path / cid, cid)
+        clog.running_fifos.add("fifo")
+        shipper.attach(clog, [], JoinConfig(), {"ContainerID": cid, "Config": opts}, opts)
+    seen = 0
+    for _ in range(150):
+        seen = len(shipper.snapshot().get("workers") or [])
+        if seen == n:
+            break
+        await asyncio.sleep(0.1)
+    await shipper.close()
+    assert seen == n
