@@ -114,7 +114,13 @@ class Shipper:
 
     async def _read_stats(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
-        while line := await proc.stdout.readline():
+        while True:
+            try:
+                line = await proc.stdout.readline()
+            except ValueError:  # a line over the limit (readline drops it): keep reading, or
+                continue  # the shipper would block writing its next counters
+            if not line:
+                break
             with contextlib.suppress(ValueError):
                 msg = json.loads(line)
                 if isinstance(msg, dict) and msg.get("op") == "stats":
