@@ -102,6 +102,31 @@ def write_json(path: Path, obj: Any, *, durable: bool = True) -> None:
     os.replace(tmp, path)
 
 
+class Waiters:
+    """Tasks waiting for a change, all woken at once (followers, delivery workers)."""
+
+    def __init__(self) -> None:
+        self._futs: list[asyncio.Future[None]] = []
+
+    async def wait(self, timeout: float | None = None) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._futs.append(fut)
+        try:
+            await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            pass
+        finally:
+            with contextlib.suppress(ValueError):
+                self._futs.remove(fut)
+
+    def wake(self) -> None:
+        if self._futs:
+            futs, self._futs = self._futs, []
+            for fut in futs:
+                if not fut.done():
+                    fut.set_result(None)
+
+
 class ContainerLog:
     """The history of one container: segments on disk plus the in-memory index."""
 
@@ -125,7 +150,7 @@ class ContainerLog:
         self.dropped_segments = 0
         self._fd = -1
         self._idx_fd = -1
-        self._waiters: list[asyncio.Future[None]] = []
+        self._waiters = Waiters()
         self._on_grow = on_grow
         self._closed = False
         self.dirty = False  # appended since the last sync
@@ -590,24 +615,12 @@ class ContainerLog:
     # ----------------------------------------------------------------- follow
     async def wait_change(self, timeout: float | None = None) -> None:
         """Wait until something is appended or the container stops."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
-        try:
-            await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            pass
-        finally:
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(fut)
+        await self._waiters.wait(timeout)
 
     def _notify(self) -> None:
         if self.on_change is not None:
             self.on_change(self)
-        if self._waiters:
-            waiters, self._waiters = self._waiters, []
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(None)
+        self._waiters.wake()
 
     def mark_stopped(self, *, record_time: bool = True) -> None:
         """A FIFO of this container stopped: followers end; eviction order uses the time."""

@@ -40,7 +40,7 @@ import sinks
 from sinks import JoinConfig, SinkConfig
 
 from .delivery import SHUTDOWN_FLUSH_SECONDS, Delivery
-from .ring import READ_BYTES, ContainerLog, Position, _whole_frames
+from .ring import READ_BYTES, ContainerLog, Position, Waiters, _whole_frames
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +217,7 @@ class StoreView:
         self.running = True
         self.segments: list[tuple[int, int]] = []  # (seq, size of whole frames)
         self._sizes: dict[int, int] = {}  # every segment's last known size, kept after removal
-        self._waiters: list[asyncio.Future[None]] = []
+        self._waiters = Waiters()
 
     def update(self, segments: Sequence[Sequence[int]], running: bool) -> None:
         self.segments = [(int(seq), int(size)) for seq, size in segments]
@@ -279,22 +279,10 @@ class StoreView:
         return total
 
     async def wait_change(self, timeout: float | None = None) -> None:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
-        try:
-            await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            pass
-        finally:
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(fut)
+        await self._waiters.wait(timeout)
 
     def _notify(self) -> None:
-        if self._waiters:
-            waiters, self._waiters = self._waiters, []
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(None)
+        self._waiters.wake()
 
 
 class _Shipping:
