@@ -252,3 +252,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault suite's table of lines written / delivered / duplicated / dropped."""
+    from . import report
+
+    if not report.ROWS:
+        return
+    text = report.table()
+    terminalreporter.write_sep("=", "fault report")
+    terminalreporter.write(text)
+    try:
+        Path(report.REPORT_PATH).write_text(text)
+    except OSError as exc:
+        terminalreporter.write_line(f"(could not write {report.REPORT_PATH}: {exc})")

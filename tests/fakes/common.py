@@ -19,6 +19,7 @@ import ipaddress
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -204,6 +205,9 @@ class FakeServer:
         self._wake: asyncio.Event | None = None
         self._stopping = False
         self._record_file: Any = None
+        # Serve HTTPS with this context from the next start() on (None: plain HTTP). A test may
+        # swap it between stop() and start() to change the certificate the clients see.
+        self.ssl_context: ssl.SSLContext | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
     @property
@@ -214,7 +218,8 @@ class FakeServer:
     @property
     def url(self) -> str:
         """scheme://host:port, no path (what Docker's splunk-url and our sinks take)."""
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -296,7 +301,8 @@ class FakeServer:
             shutdown_timeout=0.5,
         )
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self._port, reuse_address=True)
+        site = web.TCPSite(runner, self.host, self._port, reuse_address=True,
+                           ssl_context=self.ssl_context)
         try:
             await site.start()
         except BaseException:

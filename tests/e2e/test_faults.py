@@ -1,0 +1,215 @@
+"""The fault suite: a real dockerd, real containers, the plugin and loopback receivers that fail in
+every way a network can, for minutes. What each container wrote must reach the sink (at least
+once, in order), the container must never wait on the sink, and retries must stay few.
+
+Each test adds a row to the fault report (tests/e2e/report.py) printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.fakes import FakeHec
+
+from . import report
+from .corpus import Seq, script
+from .helpers import Docker, PluginProcess, parse_ts, unique_name
+
+TOKEN = "fault-suite-hec-token-4711"
+FAULT_SECONDS = 120  # "for minutes"
+RETRY_AFTER = 10
+LINES = 20_000
+SLOW_SECONDS = 3.0
+SLOW_BATCH = 1000
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def make_pki(d: Path) -> Path:
+    """A CA, a server certificate it signed for 127.0.0.1, and a self-signed impostor."""
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=fault-ca", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign", cwd=d)
+    openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=hec",
+            cwd=d)
+    (d / "server.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext",
+            cwd=d)
+    openssl("req", "-x509", *ec, "-keyout", "impostor.key", "-out", "impostor.pem", "-days",
+            "2", "-subj", "/CN=impostor", "-addext", "subjectAltName=IP:127.0.0.1", cwd=d)
+    return d
+
+
+def server_context(pki: Path, name: str) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pki / f"{name}.pem", pki / f"{name}.key")
+    return ctx
+
+
+def wait_file_script(lines: int, first: int = 1) -> str:
+    """Waits for /sync/go, then writes numbered lines as fast as awk can."""
+    return "while [ ! -e /sync/go ]; do sleep 0.05; done\n" + script(
+        [Seq("stdout", "line %06d", first, first + lines - 1)])
+
+
+def finished_at(docker: Docker, name: str) -> float:
+    return parse_ts(docker.inspect(name)["State"]["FinishedAt"]) / 1e9
+
+
+def metrics_of(plugin: PluginProcess) -> str:
+    with httpx.Client(transport=httpx.HTTPTransport(uds=str(plugin.socket_path)),
+                      trust_env=False, timeout=30) as client:
+        return client.get("http://plugin/metrics").text
+
+
+def metric_value(text: str, name: str, container: str) -> float:
+    total = 0.0
+    for m in re.finditer(rf'^{name}\{{([^}}]*)\}} (\S+)$', text, re.M):
+        if f'container="{container}"' in m.group(1) or f'container_id="{container}"' in m.group(1):
+            total += float(m.group(2))
+    return total
+
+
+@dataclass
+class Fault:
+    label: str
+    hec: FakeHec
+    begin: Callable[[], object]
+    end: Callable[[], object]
+    opts: dict[str, str] = field(default_factory=dict)
+    name: str = ""
+    # Requests the receiver saw while failing, and the most it may see: no request storm.
+    max_requests: int | None = None
+    min_gap: float = 0.0  # seconds between two failed requests (Retry-After honoured)
+
+
+def count_delivery(hec: FakeHec, n: int) -> tuple[int, int, int]:
+    """(distinct numbered lines, duplicates, missing) of `line 000001`..`line n`."""
+    got = hec.lines()
+    distinct = set(got)
+    want = {f"line {i:06d}" for i in range(1, n + 1)}
+    return len(distinct & want), len(got) - len(distinct), len(want - distinct)
+
+
+def test_sink_failing_every_way_for_minutes_loses_nothing_and_never_slows_the_container(
+    docker: Docker, plugin: PluginProcess, tmp_path: Path
+) -> None:
+    pki = make_pki(tmp_path)
+    sync = tmp_path / "sync"
+    sync.mkdir()
+    busy = json.dumps({"text": "Server is busy", "code": 9})
+    with contextlib.ExitStack() as stack:
+        def fake(tls: bool = False) -> FakeHec:
+            hec = FakeHec(TOKEN)
+            if tls:
+                hec.ssl_context = server_context(pki, "impostor")
+            stack.callback(hec.close)
+            return hec.start()
+
+        h503, h429, refused, hung, slow = (fake() for _ in range(5))
+        tls = fake(tls=True)
+
+        def tls_fixed() -> None:
+            tls.stop()
+            tls.ssl_context = server_context(pki, "server")
+            tls.start()
+
+        def refused_back() -> None:
+            if not refused.running:
+                refused.start()
+
+        faults = [
+            Fault("HEC answers 503 + Retry-After 10 s for 120 s", h503,
+                  lambda: h503.fail_with(503, busy, {"Retry-After": str(RETRY_AFTER)},
+                                         for_seconds=FAULT_SECONDS), h503.clear_faults,
+                  max_requests=FAULT_SECONDS // RETRY_AFTER + 3, min_gap=RETRY_AFTER * 0.9),
+            Fault("HEC answers 429 + Retry-After 10 s for 120 s", h429,
+                  lambda: h429.fail_with(429, busy, {"Retry-After": str(RETRY_AFTER)},
+                                         for_seconds=FAULT_SECONDS), h429.clear_faults,
+                  max_requests=FAULT_SECONDS // RETRY_AFTER + 3, min_gap=RETRY_AFTER * 0.9),
+            Fault("HEC refuses connections for 120 s", refused, refused.stop, refused_back),
+            Fault("HEC accepts, never answers for 120 s", hung,
+                  lambda: hung.hang(FAULT_SECONDS), hung.clear_faults,
+                  max_requests=FAULT_SECONDS // 30 + 3),
+            Fault(f"HEC answers in {SLOW_SECONDS:.0f} s per request", slow,
+                  lambda: slow.slow(SLOW_SECONDS), lambda: None,
+                  opts={"batch-size": str(SLOW_BATCH)}),
+            Fault("HEC fails TLS verification for 120 s", tls, lambda: None, tls_fixed,
+                  opts={"splunk-capath": str(pki / "ca.pem")}),
+        ]
+        for f in faults:
+            f.begin()
+        began = time.monotonic()
+        timer = threading.Timer(FAULT_SECONDS, lambda: [f.end() for f in faults])
+        timer.start()
+        stack.callback(timer.cancel)
+        baseline = docker.run_container("local", wait_file_script(LINES),
+                                        extra=["-v", f"{sync}:/sync:ro"])
+        for f in faults:
+            f.name = docker.run_container(
+                plugin.name, wait_file_script(LINES),
+                {"splunk-url": f.hec.url, "splunk-token": TOKEN, "batch-wait": "200ms",
+                 "splunk-verify-connection": "false", **f.opts},
+                name=unique_name("fault"), extra=["-v", f"{sync}:/sync:ro"])
+        go = time.time()
+        (sync / "go").touch()
+        codes = docker.wait_all([baseline] + [f.name for f in faults], timeout=120)
+        assert codes == [0] * (len(faults) + 1), codes
+        base_s = finished_at(docker, baseline) - go
+        assert time.monotonic() - began < FAULT_SECONDS - 10, "the machine is too slow for this test"
+        ran_s = {}
+        for f in faults:
+            ran = ran_s[f.name] = finished_at(docker, f.name) - go
+            # Written while the sink fails: as fast as the container that logs to `local`.
+            assert ran <= max(3 * base_s, base_s + 3.0), (f.label, ran, base_s)
+            if f.hec is not slow:
+                assert not f.hec.events, f"{f.label}: something arrived during the fault"
+
+        # The retry counters, read just before the faults end (a finished container's worker
+        # leaves once it has delivered everything, and its counters with it).
+        time.sleep(max(0.0, began + FAULT_SECONDS - 4 - time.monotonic()))
+        during = metrics_of(plugin)
+        retries = {f.name: metric_value(during, "logdriver_sink_retries_total",
+                                        docker.inspect(f.name)["Id"]) for f in faults}
+        deadline = began + FAULT_SECONDS + 240
+        for f in faults:
+            f.hec.wait_for(lambda f=f: count_delivery(f.hec, LINES)[0] >= LINES,
+                           max(1.0, deadline - time.monotonic()), what=f"{f.label}: every line")
+        time.sleep(2)  # a duplicate would arrive now
+        metrics = metrics_of(plugin)
+        for f in faults:
+            delivered, duplicated, missing = count_delivery(f.hec, LINES)
+            failed = [r for r in f.hec.requests if r.status != 200]
+            report.record(f.label, f"{LINES} lines of 12 B, 6 containers at once",
+                          written=LINES, delivered=delivered, duplicated=duplicated,
+                          dropped=missing,
+                          note=f"container ran {ran_s[f.name]:.1f} s (local: {base_s:.1f} s); "
+                               f"{len(failed)} failed requests seen by the receiver, "
+                               f"{retries[f.name]:.0f} retries in {FAULT_SECONDS - 4} s")
+            assert missing == 0 and duplicated <= SLOW_BATCH, (f.label, missing, duplicated)
+            assert f.hec.lines() == [f"line {i:06d}" for i in range(1, LINES + 1)] or duplicated
+            if f.max_requests is not None:
+                assert len(failed) <= f.max_requests, (f.label, len(failed), f.hec.describe())
+            if f.min_gap:
+                times = [r.time for r in failed]
+                gaps = [b - a for a, b in zip(times, times[1:])]
+                assert gaps and min(gaps) >= f.min_gap, (f.label, gaps)
+            # No request storm whatever the fault: exponential backoff, capped at 60 s.
+            assert 0 < retries[f.name] <= 40 or f.hec is slow, (f.label, retries[f.name])
+            assert TOKEN not in metrics and TOKEN not in during
+        docker.remove(baseline, *[f.name for f in faults])
