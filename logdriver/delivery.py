@@ -302,6 +302,7 @@ class Worker:
         self._inflight: deque[tuple[asyncio.Task[None], Position]] = deque()
         self._failing = False  # the last answer asked for a retry
         self._broken = False
+        self._cursor_warned_at = -1e9
 
     # ----------------------------------------------------------------- cursor
     def load_cursor(self) -> Position:
@@ -319,7 +320,16 @@ class Worker:
         return pos
 
     def _save_cursor(self, pos: Position) -> None:
-        write_json(self.cursor_path, {"seq": pos[0], "off": pos[1]}, durable=False)
+        try:
+            write_json(self.cursor_path, {"seq": pos[0], "off": pos[1]}, durable=False)
+        except OSError as exc:
+            # Delivery goes on from the cursor kept in memory; a restart before the next saved
+            # cursor sends again what was delivered since (at least once, never lost).
+            now = time.monotonic()
+            if now - self._cursor_warned_at >= 10.0:
+                self._cursor_warned_at = now
+                log.warning("cannot save the delivery cursor", extra={
+                    "container": self.clog.id, "sink": self.name, "error": exc.strerror})
         self.cursor = pos
 
     # ----------------------------------------------------------------- the loop

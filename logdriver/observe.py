@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["CONTENT_TYPE_LATEST", "BEHIND_SECONDS", "metrics_text", "status"]
 
 BEHIND_SECONDS = 60.0  # a sink whose oldest undelivered line is older than this is behind
+DISK_FULL_RECENT_SECONDS = 300.0  # a container whose lines were dropped this recently is warned of
 
 
 def _sinks_of(driver: Driver) -> dict[str, list[dict[str, Any]]]:
@@ -83,10 +84,14 @@ def status(driver: Driver) -> dict[str, Any]:
             elif r["state"] == "behind":
                 warnings.append(f"{who}: behind by {r['oldest_undelivered_seconds']:.0f} s "
                                 f"({r['backlog_events']} lines)")
+        if clog.disk_full_at and time.time() - clog.disk_full_at < DISK_FULL_RECENT_SECONDS:
+            warnings.append(f"{name or clog.id[:12]}: the state dir is full; "
+                            f"{clog.dropped_lines} lines dropped, not stored or shipped")
         containers.append({
             "id": clog.id, "name": name, "running": clog.running, "store_bytes": clog.size,
             "received_lines": clog.received_lines, "received_bytes": clog.received_bytes,
-            "corrupt_frames": clog.corrupt_frames, "sinks": rows,
+            "corrupt_frames": clog.corrupt_frames, "dropped_lines": clog.dropped_lines,
+            "sinks": rows,
         })
     return {
         "shipper": "up" if driver.delivery.live else "down",
@@ -117,6 +122,8 @@ class _Collector:
                                 "Bytes read from containers' FIFOs", c)
         corrupt = family(CounterMetricFamily, "logdriver_corrupt_frames",
                          "Frames that were not Docker log entries, skipped", c)
+        dropped = family(CounterMetricFamily, "logdriver_dropped_lines",
+                         "Log entries received but not stored: the state dir was full", c)
         stored = family(GaugeMetricFamily, "logdriver_store_bytes",
                         "History kept on disk per container", c)
         running = family(GaugeMetricFamily, "logdriver_container_running",
@@ -126,9 +133,10 @@ class _Collector:
             received.add_metric(lab, clog.received_lines)
             received_bytes.add_metric(lab, clog.received_bytes)
             corrupt.add_metric(lab, clog.corrupt_frames)
+            dropped.add_metric(lab, clog.dropped_lines)
             stored.add_metric(lab, clog.size)
             running.add_metric(lab, 1 if clog.running else 0)
-        yield from (received, received_bytes, corrupt, stored, running)
+        yield from (received, received_bytes, corrupt, dropped, stored, running)
         yield GaugeMetricFamily("logdriver_store_bytes_total", "History on disk, all containers",
                                 value=store.total_bytes)
         yield GaugeMetricFamily("logdriver_disk_budget_bytes", "The store's disk budget",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -58,6 +59,16 @@ DEFAULT_MAX_FILE = 5  # Docker's `local` driver default max-file
 
 Position = tuple[int, int]  # (segment sequence number, byte offset of a frame in it)
 
+# The state dir's file system is full (or the quota is): the entries that do not fit are dropped and
+# counted, the FIFO is still read (a container must never wait on our disk), and the next write
+# tries again, so storing resumes by itself once there is room.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+DISK_FULL_WARN_SECONDS = 10.0  # at most one "disk full" warning per container this often
+
+
+def is_disk_full(exc: OSError) -> bool:
+    return exc.errno in DISK_FULL_ERRNOS
+
 
 @dataclass(slots=True)
 class Block:
@@ -94,12 +105,17 @@ def write_json(path: Path, obj: Any, *, durable: bool = True) -> None:
     it the new content survives a crash of the plugin, which is all a delivery cursor needs."""
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f)
-        if durable:
-            f.flush()
-            os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 class Waiters:
@@ -162,6 +178,12 @@ class ContainerLog:
         self.received_lines = 0  # entries stored since the plugin started (for /metrics)
         self.received_bytes = 0
         self.corrupt_frames = 0
+        self.stored_entries = 0  # entries written to segments since the plugin started
+        self.dropped_lines = 0  # entries received but not stored: the disk was full
+        self.dropped_bytes = 0
+        self.disk_full_at = 0.0  # time.time() of the last entry dropped for a full disk
+        self._disk_warned_at = 0.0
+        self._scanned: ScanResult | None = None  # the chunk ingest() is storing, once scanned
         # Called after every change a reader could wait for (the shipper process is told).
         self.on_change: Callable[[ContainerLog], None] | None = None
 
@@ -252,7 +274,14 @@ class ContainerLog:
         self.meta["max_size"] = self.max_size
         self.meta["max_file"] = self.max_file
         self.meta["fifos"] = sorted(self.running_fifos)
-        write_json(self.path / "meta.json", self.meta)
+        try:
+            write_json(self.path / "meta.json", self.meta)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            # The old meta.json stays; what it misses (a FIFO, a stop time) is found again from
+            # the daemon's next calls or costs a `docker logs -f` an extra wait after a restart.
+            log.warning("cannot save meta.json: the disk is full", extra={"container": self.id})
 
     @property
     def running(self) -> bool:
@@ -330,6 +359,43 @@ class ContainerLog:
         rotation (the usual case), it is already in place and only the index changes. Otherwise
         the raw bytes are taken back and the valid frames are written properly.
         """
+        stored_before = self.stored_entries
+        self._scanned = None
+        try:
+            return self._ingest(owner, scanner, chunk)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            res = self._scanned
+            if res is None:  # the chunk's first write failed: scan it all the same, so the
+                res = scanner.feed(chunk)  # frame boundaries hold when storing resumes
+            self._disk_full(res, self.stored_entries - stored_before)
+            return res
+        finally:
+            self._scanned = None
+
+    def _disk_full(self, res: ScanResult, stored: int) -> None:
+        """A write failed for want of space: put the files back to their last consistent state
+        (whole frames only), count what was not stored, warn now and then."""
+        with contextlib.suppress(OSError):
+            if self.segments:
+                seg = self.segments[-1]
+                self._ensure_fds(seg)
+                os.ftruncate(self._fd, seg.size)
+        # The scanner still holds the incomplete frame in memory; nothing of it is on disk now.
+        self.tail = b""
+        self.tail_owner = None
+        lost = max(0, res.count - stored)
+        self.dropped_lines += lost
+        self.dropped_bytes += max(0, len(res.data) - len(res.rest))
+        now = time.time()
+        self.disk_full_at = now
+        if lost and now - self._disk_warned_at >= DISK_FULL_WARN_SECONDS:
+            self._disk_warned_at = now
+            log.warning("the state dir is full: log entries dropped",
+                        extra={"container": self.id, "dropped_lines": self.dropped_lines})
+
+    def _ingest(self, owner: object, scanner: Scanner, chunk: bytes) -> ScanResult:
         seg = self._active()
         self._ensure_fds(seg)
         if self.tail and self.tail_owner is not owner:
@@ -338,7 +404,7 @@ class ContainerLog:
             os.ftruncate(self._fd, seg.size)
             self.tail = b""
         _write_all(self._fd, chunk)
-        res = scanner.feed(chunk)
+        res = self._scanned = scanner.feed(chunk)
         runs = res.runs
         fits = not runs or (
             len(runs) == 1 and runs[0].start == 0 and seg.size + runs[0].ends[-1] <= self.max_size
@@ -348,6 +414,7 @@ class ContainerLog:
                 ends = runs[0].ends
                 self._index(seg, res.data, 0, ends, 0, len(ends))
                 seg.size += ends[-1]
+                self.stored_entries += len(ends)
                 self._wrote(ends[-1])
         else:
             os.ftruncate(self._fd, seg.size)
@@ -392,6 +459,7 @@ class ContainerLog:
                 _write_all(self._fd, view[start:end])
                 self._index(seg, data, start, ends, i, j)
                 seg.size += end - start
+                self.stored_entries += j - i
                 written += end - start
                 start, i = end, j
         if written:
@@ -433,7 +501,13 @@ class ContainerLog:
         must never wait on the disk's flush), or waiting for it with ``wait``."""
         if not self.segments or self._fd < 0:
             return
-        self._persist_blocks(self.segments[-1])
+        try:
+            self._persist_blocks(self.segments[-1])
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            # The index is a cache of the segment: a restart rebuilds what it lacks from frames.
+            log.debug("index not saved: the disk is full", extra={"container": self.id})
         self.dirty = False
         fds = [os.dup(self._fd), os.dup(self._idx_fd)]
         job = _SYNCER.submit(_fdatasync_and_close, fds)

@@ -225,3 +225,48 @@ def test_tiny_chunks_make_the_same_store(tmp_path: Path, chunk: int) -> None:
     clog = open_log(tmp_path)
     write(clog, frames(300), chunk=chunk)
     assert lines(clog) == [b"line %06d" % i for i in range(300)]
+
+
+@pytest.mark.parametrize("fail_after", [0, 1, 2])  # which write of a chunk fails (fits / append)
+def test_a_full_disk_drops_and_counts_entries_then_storing_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_after: int
+) -> None:
+    import errno
+
+    import logdriver.ring as ring
+
+    frame_len = len(encode_entry(entry(0)))
+    clog = open_log(tmp_path, max_size=frame_len * 150, max_file=100)  # rotates in the outage
+    owner = object()
+    sc = Scanner()
+    data = frames(1000)
+    chunk = frame_len * 37 + 5  # chunks end mid-frame
+    full = {"on": False, "writes": 0}
+    real = ring._write_all
+
+    def write_all(fd: int, view: bytes | memoryview) -> None:
+        if full["on"]:
+            full["writes"] += 1
+            if full["writes"] > fail_after:
+                real(fd, bytes(view)[: len(view) // 2])  # a partial write, as ENOSPC leaves it
+                raise OSError(errno.ENOSPC, "No space left on device")
+        real(fd, view)
+
+    monkeypatch.setattr(ring, "_write_all", write_all)
+    chunks = [data[i : i + chunk] for i in range(0, len(data), chunk)]
+    received = 0
+    for k, piece in enumerate(chunks):
+        full["on"] = 8 <= k < 16
+        full["writes"] = 0
+        received += clog.ingest(owner, sc, piece).count
+    got = lines(clog)
+    assert received == 1000
+    assert clog.dropped_lines > 0 and clog.disk_full_at > 0
+    assert len(got) + clog.dropped_lines == 1000  # every entry either stored or counted
+    numbers = [int(ln.split()[1]) for ln in got]
+    assert numbers == sorted(numbers) and numbers[-1] == 999  # resumed, in order, no garbage
+    # The files hold only whole frames: a restart finds exactly the same history.
+    clog.sync(wait=True)
+    clog.release_fds()
+    again = ContainerLog.open(tmp_path / CID, CID)
+    assert lines(again) == got and not again.tail
