@@ -409,7 +409,11 @@ class ContainerLog:
         fits = not runs or (
             len(runs) == 1 and runs[0].start == 0 and seg.size + runs[0].ends[-1] <= self.max_size
         )
-        if fits and len(res.data) == len(self.tail) + len(chunk):
+        # In place only if the disk holds exactly the frames then the scanner's rest: garbage it
+        # skipped (even with no frame found yet) must not stay on disk in front of later frames.
+        taken = runs[0].ends[-1] if runs else 0
+        if (fits and len(res.data) == len(self.tail) + len(chunk)
+                and len(res.rest) == len(res.data) - taken):
             if runs:
                 ends = runs[0].ends
                 self._index(seg, res.data, 0, ends, 0, len(ends))
