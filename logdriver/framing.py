@@ -148,6 +148,21 @@ class Scanner:
                 append(end)
                 pos = end
                 continue
+            if ends and ends[-1] == pos:
+                # The frame just taken ends where no frame starts: it may be a truncated one
+                # whose length swallowed real frames. Take those instead of it.
+                prev = ends[-2] if len(ends) > 1 else run_start
+                inner = self._resync(data, prev + 1)
+                if 0 <= inner < pos and _straddles(data, inner, pos):
+                    ends.pop()
+                    corrupt += 1
+                    if ends:
+                        runs.append(Run(run_start, ends))
+                        ends = []
+                        append = ends.append
+                    self._lost = False
+                    run_start = pos = inner
+                    continue
             # Alignment lost: close the run so far and look for the next good frame.
             if not self._lost:
                 corrupt += 1  # one count per stretch of garbage, however it is chunked
@@ -201,6 +216,17 @@ class Scanner:
             return 1
         self._rest = b""
         return 0
+
+
+def _straddles(data: bytes, start: int, pos: int) -> bool:
+    """Whether a chain of believable frames from ``start`` runs across ``pos`` (not onto it)."""
+    while start < pos:
+        (length,) = _unpack_len(data, start)
+        if not (MIN_ENTRY_BYTES <= length <= MAX_FRAME_BYTES
+                and data.startswith(_RESYNC_MARKER, start + HEADER_BYTES)):
+            return False
+        start += HEADER_BYTES + length
+    return start > pos
 
 
 def frame_time(data: bytes, start: int, end: int) -> int:
