@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from tests.fakes import FakeHec
+from tests.fakes.common import wait_for
 
 from . import report
 from .corpus import Seq, script
-from .helpers import Docker, PluginProcess, parse_ts, unique_name
+from .helpers import Docker, PluginProcess, parse_ts, plugin_command, unique_name
 
 TOKEN = "fault-suite-hec-token-4711"
 FAULT_SECONDS = 120  # "for minutes"
@@ -213,3 +215,99 @@ def test_sink_failing_every_way_for_minutes_loses_nothing_and_never_slows_the_co
             assert 0 < retries[f.name] <= 40 or f.hec is slow, (f.label, retries[f.name])
             assert TOKEN not in metrics and TOKEN not in during
         docker.remove(baseline, *[f.name for f in faults])
+
+
+def plugin_status(plugin: PluginProcess) -> dict:  # type: ignore[type-arg]
+    out = subprocess.run([*plugin_command(), "status", "--name", plugin.name, "--json"],
+                         capture_output=True, text=True, timeout=30, check=True)
+    return json.loads(out.stdout)
+
+
+@contextlib.contextmanager
+def own_plugin(root: Path, state: Path, **env: str) -> Iterator[PluginProcess]:
+    """A second plugin process of our own (its own name, socket and state dir)."""
+    p = PluginProcess(unique_name("ldfault"), state, root / "plugin-own.log", extra_env=env)
+    p.start()
+    try:
+        yield p
+    finally:
+        if p.stop() not in (0, None):
+            print(f"own plugin exit: see {p.log_path}:\n{p.log_tail(4000)}")
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str) -> Iterator[Path]:
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
+                   check=True, capture_output=True, timeout=30)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
+
+
+def test_state_dir_full_never_blocks_the_container_drops_are_counted_and_it_recovers(
+    docker: Docker, tmp_path: Path
+) -> None:
+    full_lines, later_lines = 100_000, 20_000
+    sync = tmp_path / "sync"
+    sync.mkdir()
+    two_phases = (
+        script([Seq("stdout", "line %06d", 1, full_lines)])
+        + "\ntouch /sync/phase1\nwhile [ ! -e /sync/go ]; do sleep 0.05; done\n"
+        + script([Seq("stdout", "line %06d", full_lines + 1, full_lines + later_lines)])
+    )
+    baseline = docker.run_container("local", script([Seq("stdout", "line %06d", 1, full_lines)]))
+    docker.wait(baseline)
+    base_s = finished_at(docker, baseline) - parse_ts(
+        docker.inspect(baseline)["State"]["StartedAt"]) / 1e9
+    with tmpfs(tmp_path / "state", "24m") as state, FakeHec(TOKEN) as hec, \
+            own_plugin(tmp_path, state) as plugin:
+        free = os.statvfs(state).f_bavail * os.statvfs(state).f_frsize
+        filler = state / "filler"
+        with open(filler, "wb") as f:
+            f.write(b"\0" * (free - 256 * 1024))
+        name = docker.run_container(
+            plugin.name, two_phases,
+            {"splunk-url": hec.url, "splunk-token": TOKEN, "batch-wait": "200ms"},
+            extra=["-v", f"{sync}:/sync"])
+        started = parse_ts(docker.inspect(name)["State"]["StartedAt"]) / 1e9
+        wait_for(lambda: (sync / "phase1").exists(), 60, what="phase 1 written on a full disk")
+        ran = (sync / "phase1").stat().st_mtime - started
+        assert ran <= max(3 * base_s, base_s + 3.0), (ran, base_s)  # never blocked
+        assert plugin.alive
+
+        def row() -> dict:  # type: ignore[type-arg]
+            doc = plugin_status(plugin)
+            return next(c for c in doc["containers"] if c["name"] == name)
+
+        wait_for(lambda: row()["received_lines"] >= full_lines, 30, 0.5, what="every line received")
+        r = row()
+        doc = plugin_status(plugin)
+        assert r["dropped_lines"] > 0, r
+        assert any("state dir is full" in w for w in doc["warnings"]), doc["warnings"]
+        assert "logdriver_dropped_lines_total" in metrics_of(plugin)
+
+        filler.unlink()  # space returns
+        (sync / "go").touch()
+        assert docker.wait(name) == 0
+        out, _err = docker.logs(name)
+        stored = out.decode().splitlines()
+        numbers = [int(s.split()[1]) for s in stored]
+        assert numbers == sorted(set(numbers)), "history out of order or repeated"
+        phase1 = [n for n in numbers if n <= full_lines]
+        assert len(phase1) + row()["dropped_lines"] == full_lines  # every drop counted
+        assert numbers[len(phase1):] == list(range(full_lines + 1, full_lines + later_lines + 1))
+        hec.wait_for(lambda: len(hec.events) >= len(stored), 120, what="the stored lines")
+        time.sleep(1)
+        delivered = hec.lines()
+        assert delivered == stored  # what was stored is shipped, once, in order
+        dropped = full_lines - len(phase1)
+        report.record("state dir full (24 MB tmpfs, 256 KB free), then space returns",
+                      f"{full_lines} lines on the full disk, then {later_lines}",
+                      written=full_lines + later_lines, delivered=len(delivered),
+                      duplicated=len(delivered) - len(set(delivered)), dropped=dropped,
+                      note=f"by design: {dropped} lines did not fit and were counted "
+                           f"(logdriver_dropped_lines_total, status warning); the container "
+                           f"ran {ran:.1f} s (local {base_s:.1f} s); all {later_lines} after")
+        docker.remove(name, baseline)
