@@ -52,11 +52,11 @@ def parse_size(key: str, value: str, *, binary: bool = False) -> int:
         raise OptionError(f"invalid value for log-opt {key!r}: {value!r} is not a size like 20m")
     try:
         number = float(m.group(1))
-    except ValueError as exc:
+        unit = (m.group(2) or "").lower()
+        scale = _UNITS if binary else _DECIMAL_UNITS
+        return int(number * scale.get(unit, 1))
+    except (ValueError, OverflowError) as exc:  # "1.2.3"; more digits than a float holds
         raise OptionError(f"invalid value for log-opt {key!r}: {value!r} is not a size") from exc
-    unit = (m.group(2) or "").lower()
-    scale = _UNITS if binary else _DECIMAL_UNITS
-    return int(number * scale.get(unit, 1))
 
 
 def parse_bool(key: str, value: str) -> bool:
@@ -129,7 +129,7 @@ class LogConfig:
             if key in opts:
                 try:
                     re.compile(opts[key])
-                except re.error as exc:
+                except (re.error, RecursionError, OverflowError) as exc:  # too deep or too big
                     raise OptionError(f"invalid value for log-opt {key!r}: {exc}") from exc
         return cls(
             store=StoreConfig(max_size=max_size, max_file=max_file, compress=compress),

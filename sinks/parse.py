@@ -11,6 +11,7 @@ from .errors import SinkOptionError
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})  # Go's strconv.ParseBool
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 _INT_RE = re.compile(r"[+-]?[0-9]+")
+_MAX_INT_CHARS = 20  # Go's ParseInt(.., 64): 19 digits and a sign; Python refuses >4300 digits
 # docker/go-units sizeRegex; the multiplier is decimal (FromHumanSize, as json-file and local
 # read max-size), so "5m" is exactly the 5,000,000 bytes vendors quote.
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
@@ -20,6 +21,7 @@ _DURATION_UNITS = {
     "ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
     "h": 3600.0,
 }
+_MAX_DURATION_SECONDS = (2**63 - 1) / 1e9  # Go's time.Duration: int64 nanoseconds (~292 years)
 _DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
 
 
@@ -50,6 +52,8 @@ def parse_int(where: str, value: str, *, minimum: int, maximum: int | None = Non
     """A base-10 integer (Go's ``strconv.ParseInt``: no spaces, no underscores) within bounds."""
     if not _INT_RE.fullmatch(value):
         raise invalid(where, f"{value!r} is not an integer")
+    if len(value) > _MAX_INT_CHARS:
+        raise invalid(where, f"{value[:_MAX_INT_CHARS]!r}... is out of range")
     number = int(value)
     if number < minimum or (maximum is not None and number > maximum):
         bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
@@ -64,9 +68,9 @@ def parse_size(where: str, value: str, *, minimum: int = 1) -> int:
         raise invalid(where, f"{value!r} is not a size like 1m or 512k")
     try:
         number = float(match.group(1))
-    except ValueError as exc:  # "1.2.3" passes Docker's regex and fails its ParseFloat too
-        raise invalid(where, f"{value!r} is not a size like 1m or 512k") from exc
-    size = int(number * _SIZE_UNITS.get((match.group(2) or "").lower(), 1))
+        size = int(number * _SIZE_UNITS.get((match.group(2) or "").lower(), 1))
+    except (ValueError, OverflowError) as exc:  # "1.2.3" (Docker's ParseFloat fails it too);
+        raise invalid(where, f"{value!r} is not a size like 1m or 512k") from exc  # 400 digits
     if size < minimum:
         raise invalid(where, f"{value!r} is below the minimum of {minimum} bytes")
     return size
@@ -90,6 +94,8 @@ def parse_duration(where: str, value: str, *, positive: bool = True) -> float:
             pos = match.end()
         if pos == 0:
             raise invalid(where, f"{value!r} is not a duration like 500ms, 5s or 1m")
+    if seconds > _MAX_DURATION_SECONDS:  # Go's int64 nanoseconds overflow: "invalid duration"
+        raise invalid(where, f"{value[:40]!r} is too long a duration")
     if positive and seconds <= 0:
         raise invalid(where, f"{value!r} must be longer than zero")
     return seconds
@@ -98,7 +104,7 @@ def parse_duration(where: str, value: str, *, positive: bool = True) -> float:
 def parse_regex(where: str, value: str) -> re.Pattern[str]:
     try:
         return re.compile(value)
-    except re.error as exc:
+    except (re.error, RecursionError, OverflowError) as exc:  # also: nested too deep, too big
         raise invalid(where, f"not a valid regular expression ({exc})") from exc
 
 
