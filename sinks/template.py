@@ -17,12 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .record import TagInfo
-from .template_funcs import FUNCS, TAG, Value, error, print_value, type_name
+from .template_funcs import FUNCS, MAX_TAG_CHARS, TAG, Value, error, print_value, type_name
 
 __all__ = ["DEFAULT_TEMPLATE", "TAG", "parse_template", "render_tag", "validate_tag"]
 
 DEFAULT_TEMPLATE = "{{.ID}}"  # moby loggerutils.DefaultTemplate
 SHORT_ID_CHARS = 12  # Info.ID() and Info.ImageID() keep this many leading characters
+MAX_NESTING = 100  # parentheses inside one action; deeper is abuse (and Python's stack)
+MAX_INT_CHARS = 20  # an int literal fits Go's int64: 19 digits and a sign
 
 
 _KEYWORDS = frozenset(
@@ -124,7 +126,10 @@ def _unquote(body: str) -> str:
             digits = body[i + 2:i + 2 + width]
             if len(digits) != width or not all(d in "0123456789abcdefABCDEF" for d in digits):
                 raise error("bad escape in string literal")
-            out.append(chr(int(digits, 16)))
+            code = int(digits, 16)
+            if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:  # Go: "invalid Unicode code point"
+                raise error("escape sequence is invalid Unicode code point")
+            out.append(chr(code))
             i += 2 + width
         elif e in "01234567":
             digits = body[i + 1:i + 4]
@@ -141,6 +146,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.depth = 0
 
     def parse(self) -> list[_Node]:
         nodes: list[_Node] = []
@@ -228,8 +234,14 @@ class _Parser:
         text, pos = self.text, self.pos
         c = text[pos]
         if c == "(":
+            if self.depth >= MAX_NESTING:
+                raise error(f"parentheses nested deeper than {MAX_NESTING}")
             self.pos += 1
-            return self._pipeline(inner=True)
+            self.depth += 1
+            try:
+                return self._pipeline(inner=True)
+            finally:
+                self.depth -= 1
         if c == '"':
             end = pos + 1
             while end < len(text) and text[end] != '"':
@@ -258,6 +270,8 @@ class _Parser:
         match = _NUMBER.match(text, pos)
         if match:
             self.pos = match.end()
+            if len(match.group(0)) > MAX_INT_CHARS or not -(2**63) <= int(match.group(0)) < 2**63:
+                raise error(f"number {match.group(0)[:MAX_INT_CHARS]}... overflows int")
             return _Const(int(match.group(0)))
         match = _IDENT.match(text, pos)
         if match:
@@ -299,7 +313,10 @@ class _Evaluator:
                 raise error(f"wrong number of args for {head.name}: want {want} got {len(args)}")
             if any(a is None for a in args):
                 raise error(f"{head.name}: invalid value; expected a value")
-            return impl(args)
+            result = impl(args)
+            if isinstance(result, str) and len(result) > MAX_TAG_CHARS:
+                raise error(f"{head.name}: the result is longer than {MAX_TAG_CHARS} characters")
+            return result
         if rest or has_final:
             if isinstance(head, _Field):
                 raise error(f"{'.'.join(head.names)} is not a method but has arguments")
@@ -353,8 +370,12 @@ def render_tag(template: str | None, info: TagInfo) -> str:
         return ""
     evaluator = _Evaluator(info)
     out: list[str] = []
+    size = 0
     for node in parse_template(template):
         out.append(node if isinstance(node, str) else print_value(evaluator.pipe(node)))
+        size += len(out[-1])
+        if size > MAX_TAG_CHARS:
+            raise error(f"the tag is longer than {MAX_TAG_CHARS} characters")
     return "".join(out)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from .errors import SinkOptionError
 
 TAG = "tag"
+MAX_TAG_CHARS = 65_536  # a tag names a container; a value longer than this is a runaway template
 Value = str | int | bool | list[str] | dict[str, str] | None  # None: Go's "<no value>"
 NO_VALUE_TEXT = "<no value>"
 
@@ -96,6 +97,7 @@ def _join(args: list[Value]) -> Value:
     elems, sep = args[0], _want_str("join", args[1])
     if not isinstance(elems, list):
         raise error(f"join: expected a list argument, got {type_name(elems)}")
+    _within("join", sum(map(len, elems)) + len(sep) * max(len(elems) - 1, 0))
     return sep.join(elems)
 
 
@@ -104,6 +106,7 @@ def _pad(args: list[Value]) -> Value:
     prefix, suffix = _want_int("pad", args[1]), _want_int("pad", args[2])
     if prefix < 0 or suffix < 0:
         raise error("pad: negative repeat count")
+    _within("pad", prefix + len(s) + suffix)
     return s if s == "" else " " * prefix + s + " " * suffix
 
 
@@ -115,6 +118,12 @@ def _truncate(args: list[Value]) -> Value:
     if length < 0:
         raise error("truncate: negative length")
     return raw[:length].decode("utf-8", errors="replace")
+
+
+def _within(func: str, chars: int) -> None:
+    """Refuse a result over MAX_TAG_CHARS before building it."""
+    if chars > MAX_TAG_CHARS:
+        raise error(f"{func}: the result would be longer than {MAX_TAG_CHARS} characters")
 
 
 def _index(args: list[Value]) -> Value:
@@ -141,7 +150,7 @@ def _printf(args: list[Value]) -> Value:
     """Go's printf for the verbs a tag needs: %s, %v, %d and %%."""
     fmt = _want_str("printf", args[0])
     values = iter(args[1:])
-    used = 0
+    used = size = 0
 
     def verb(match: re.Match[str]) -> str:
         nonlocal used
@@ -151,9 +160,11 @@ def _printf(args: list[Value]) -> Value:
         if value is None:
             raise error("printf: missing argument")
         used += 1
-        if match.group(1) == "d":
-            return str(_want_int("printf", value))
-        return print_value(value)
+        text = str(_want_int("printf", value)) if match.group(1) == "d" else print_value(value)
+        nonlocal size
+        size += len(text)
+        _within("printf", size)
+        return text
 
     if "%" in _VERB.sub("", fmt):
         raise error("printf: only the verbs %s, %v, %d and %% are supported")
