@@ -106,6 +106,11 @@ class LogConfig:
         for key, value in opts.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise OptionError(f"log-opt {key!r} must map a string to a string")
+            try:
+                key.encode()
+                value.encode()
+            except UnicodeEncodeError as exc:  # a lone surrogate: JSON "\udcff"
+                raise OptionError(f"log-opt {key!r}: not valid Unicode") from exc
             if key not in KNOWN_KEYS and not key.startswith(CACHE_PREFIX):
                 raise unknown_key_error(key)
         max_size = DEFAULT_MAX_SIZE

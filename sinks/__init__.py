@@ -51,6 +51,13 @@ def configure(opts: Mapping[str, str], env: Mapping[str, str]) -> list[SinkConfi
     ``http-url``). Every value of a key in SINK_OPTION_KEYS is checked, and ``tag`` when a sink
     is enabled; no I/O. Raises SinkOptionError naming the key, never quoting a secret.
     """
+    for key, value in opts.items():
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError as exc:  # a lone surrogate: JSON "\udcff"
+                raise SinkOptionError(f"invalid value for log-opt {key!r}: not valid Unicode"
+                                      ) from exc
     join_config(opts)
     configs: list[SinkConfig] = []
     if any(key in SPLUNK_KEYS for key in opts):
