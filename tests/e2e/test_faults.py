@@ -311,3 +311,59 @@ def test_state_dir_full_never_blocks_the_container_drops_are_counted_and_it_reco
                            f"(logdriver_dropped_lines_total, status warning); the container "
                            f"ran {ran:.1f} s (local {base_s:.1f} s); all {later_lines} after")
         docker.remove(name, baseline)
+
+
+def burst_script(bursts: int, per_burst: int, pause: float) -> str:
+    """Numbered lines in bursts (awk, as fast as it goes) with pauses between: a long run."""
+    return (
+        f"b=0; while [ $b -lt {bursts} ]; do\n"
+        f"  awk -v b=$b 'BEGIN {{ for (i = b * {per_burst} + 1; i <= (b + 1) * {per_burst}; i++) "
+        'printf "line %06d\\n", i }\'\n'
+        f"  b=$((b + 1)); sleep {pause}\n"
+        "done\n"
+    )
+
+
+def test_plugin_killed_9_repeatedly_while_containers_log_loses_no_line(
+    docker: Docker, plugin: PluginProcess
+) -> None:
+    kills, batch, containers = 6, 1000, 3
+    bursts, per_burst = 80, 4000  # at least 24 s of logging, whatever the machine
+    lines = bursts * per_burst
+    expected = b"".join(b"line %06d\n" % i for i in range(1, lines + 1))
+    with FakeHec(TOKEN) as hec:
+        hec.slow(0.02)  # delivery is under way at every kill
+        names = [docker.run_container(
+            plugin.name, burst_script(bursts, per_burst, 0.3),
+            {"splunk-url": hec.url, "splunk-token": TOKEN, "batch-wait": "200ms",
+             "batch-size": str(batch), "tag": f"c{k}"}) for k in range(containers)]
+        time.sleep(1.0)
+        for kill in range(kills):
+            assert all(docker.is_running(n) for n in names), f"a container ended before kill " \
+                f"#{kill + 1}: the load is too short to prove anything"
+            plugin.kill9()
+            time.sleep(0.5)  # the containers block once their pipes are full: expected
+            plugin.start()
+            time.sleep(1.5)
+        assert docker.wait_all(names, timeout=240) == [0] * containers
+        hec.slow(0)
+        total = containers * lines
+        hec.wait_for(lambda: len({(e["event"]["tag"], e["event"]["line"])
+                                  for e in hec.events}) >= total, 240, what="every line")
+        time.sleep(2)
+        events = hec.events
+        distinct = {(e["event"]["tag"], e["event"]["line"]) for e in events}
+        duplicated = len(events) - len(distinct)
+        report.record(f"plugin SIGKILLed {kills} times and restarted while logging",
+                      f"{containers} containers x {lines} lines (bursts of {per_burst}), "
+                      "HEC 20 ms per request",
+                      written=total, delivered=len(distinct), duplicated=duplicated,
+                      dropped=total - len(distinct),
+                      note=f"at least once: duplicates bounded by one batch ({batch}) per kill "
+                           "per container; docker logs byte-equal")
+        assert len(distinct) == total
+        assert duplicated <= kills * batch * containers, duplicated
+        for n in names:
+            out, _err = docker.logs(n, timeout=180)
+            assert out == expected, f"docker logs of {n} after {kills} kills differs"
+        docker.remove(*names)
