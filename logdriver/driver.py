@@ -53,7 +53,7 @@ class ReadRequest:
 
 
 def validate_container_id(value: Any) -> str:
-    if not isinstance(value, str) or not _ID_RE.match(value):
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
         raise RequestError("ContainerID must be 64 lowercase hex characters")
     return value
 
@@ -63,7 +63,9 @@ def validate_fifo_path(value: Any, root: str = FIFO_ROOT) -> str:
     if not isinstance(value, str) or not value:
         raise RequestError("File must be a path under " + root)
     head, name = os.path.split(value)
-    if os.path.normpath(head) != os.path.normpath(root) or not _FIFO_NAME_RE.match(name):
+    # Literally the root, not just normalised to it: the kernel resolves `..` after symlinks,
+    # so root/link/../<hex> may name a file anywhere.
+    if head != os.path.normpath(root) or not _FIFO_NAME_RE.fullmatch(name):
         raise RequestError(f"File must be {root}/<64 hex characters>")
     return value
 
@@ -93,6 +95,10 @@ class FifoReader:
         if not stat.S_ISFIFO(st.st_mode):
             raise RequestError("File is not a FIFO")
         self.fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+        if not stat.S_ISFIFO(os.fstat(self.fd).st_mode):  # replaced since the lstat
+            os.close(self.fd)
+            self.fd = -1
+            raise RequestError("File is not a FIFO")
         try:
             fcntl.fcntl(self.fd, F_SETPIPE_SZ, self.driver.pipe_bytes)
             self._pipe_big = True
