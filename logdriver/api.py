@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import datetime
 import json
 import logging
 import re
@@ -42,6 +43,10 @@ def parse_go_time(value: Any, field: str) -> int:
     year, mon, day, hh, mm, ss = (int(m.group(i)) for i in range(1, 7))
     if year <= 1:
         return 0
+    try:
+        datetime.datetime(year, mon, day, hh, mm, ss)  # as Go's time.Parse: fields in range
+    except ValueError as exc:
+        raise RequestError(f"Config.{field} is not a valid time: {value[:40]!r} ({exc})") from exc
     frac = (m.group(7) or "").ljust(9, "0")
     secs = calendar.timegm((year, mon, day, hh, mm, ss, 0, 0, 0))
     if m.group(9):
@@ -61,7 +66,10 @@ def error(message: str, status: int = 200) -> web.Response:
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:  # answered like any refusal, in Docker's shape
+        raise RequestError(f"request body too large (over {MAX_REQUEST_BYTES} bytes)") from exc
     if not raw.strip():
         return {}
     try:
