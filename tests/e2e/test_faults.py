@@ -13,6 +13,7 @@ import os
 import re
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.fakes import FakeHec
 from tests.fakes.common import wait_for
 
 from . import report
 from .corpus import Seq, script
+from .daemon import Daemon, build_image
 from .helpers import Docker, PluginProcess, parse_ts, plugin_command, unique_name
 
 TOKEN = "fault-suite-hec-token-4711"
@@ -367,3 +370,90 @@ def test_plugin_killed_9_repeatedly_while_containers_log_loses_no_line(
             out, _err = docker.logs(n, timeout=180)
             assert out == expected, f"docker logs of {n} after {kills} kills differs"
         docker.remove(*names)
+
+
+RESTART_BURSTS, RESTART_PER_BURST = 60, 2000
+
+
+def _restart_script() -> str:
+    """First run: numbered lines in bursts, the last whole burst's number in /sync/progress.
+    A second run (after the daemon stopped the first) writes `second NNNNNN` lines."""
+    return (
+        "if [ -e /sync/first-done ]; then\n"
+        + script([Seq("stdout", "second %06d", 1, 5000)]) + "\nexit 0\nfi\n"
+        "touch /sync/first-done\ntrap 'exit 0' TERM\n"
+        f"b=0; while [ $b -lt {RESTART_BURSTS} ]; do\n"
+        f"  awk -v b=$b 'BEGIN {{ for (i = b * {RESTART_PER_BURST} + 1; "
+        f"i <= (b + 1) * {RESTART_PER_BURST}; i++) printf \"line %06d\\n\", i }}'\n"
+        f"  b=$((b + 1)); echo $((b * {RESTART_PER_BURST})) > /sync/progress; sleep 0.25\n"
+        "done\n"
+    )
+
+
+@pytest.mark.parametrize("live_restore", [False, True], ids=["no-live-restore", "live-restore"])
+def test_dockerd_restarted_while_a_container_logs_ships_all_the_daemon_gave_us(
+    plugin: PluginProcess, tmp_path: Path, live_restore: bool
+) -> None:
+    root = Path(tempfile.mkdtemp(prefix="ld-e2e-dockerd-", dir="/tmp"))
+    daemon = Daemon(root, config={"live-restore": live_restore})
+    (root / "client-config").mkdir()
+    docker = Docker(daemon.host, root / "client-config")
+    sync = tmp_path / "sync"
+    sync.mkdir()
+    progress = sync / "progress"
+    try:
+        daemon.start(docker)
+        docker.image = build_image(docker)
+        with FakeHec(TOKEN) as hec:
+            name = docker.run_container(
+                plugin.name, _restart_script(),
+                {"splunk-url": hec.url, "splunk-token": TOKEN, "batch-wait": "200ms"},
+                extra=["-v", f"{sync}:/sync", "--stop-timeout", "2"])
+            wait_for(lambda: progress.exists() and progress.read_text().strip() and
+                     int(progress.read_text()) >= 5 * RESTART_PER_BURST, 60,
+                     what="the container under way")
+            daemon.stop()
+            at_stop = int(progress.read_text())
+            time.sleep(2)
+            daemon.start(docker)
+            if live_restore:
+                assert docker.wait(name, timeout=180) == 0
+                written = RESTART_BURSTS * RESTART_PER_BURST
+                assert int(progress.read_text()) == written  # it ran on through the restart
+            else:
+                assert not docker.is_running(name)  # the daemon stopped it
+                written = int(progress.read_text())
+                docker("start", name)
+                assert docker.wait(name, timeout=120) == 0
+                written += 5000
+            out, _err = docker.logs(name, timeout=120)
+            stored = out.decode().splitlines()
+            hec.wait_for(lambda: len(set(hec.lines())) >= len(set(stored)), 120,
+                         what="every stored line")
+            time.sleep(2)
+            delivered = hec.lines()
+            first = [s for s in stored if s.startswith("line ")]
+            numbers = [int(s.split()[1]) for s in first]
+            # The daemon gave us a gapless run of lines; it is what is stored and shipped.
+            assert numbers == list(range(1, len(numbers) + 1)), "gaps in the stored history"
+            assert len(numbers) >= at_stop
+            if not live_restore:
+                assert stored[len(first):] == [f"second {i:06d}" for i in range(1, 5001)]
+            assert sorted(set(delivered)) == sorted(set(stored))
+            duplicated = len(delivered) - len(set(delivered))
+            lost_by_docker = written - len(stored)
+            report.record(
+                f"dockerd restarted while logging ({'live-restore' if live_restore else 'no live-restore'})",
+                f"{RESTART_BURSTS} bursts of {RESTART_PER_BURST} lines"
+                + ("" if live_restore else ", then a second run of 5000"),
+                written=written, delivered=len(set(delivered)), duplicated=duplicated,
+                dropped=len(set(stored)) - len(set(delivered)),
+                note=f"{len(stored)} lines reached the plugin; {lost_by_docker} written lines "
+                     "never left the daemon (a burst cut by the stop), not ours to lose")
+            assert duplicated <= 20_000
+            docker.remove(name)
+    finally:
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            docker.remove_all_containers()
+        daemon.stop()
+        daemon.cleanup()
