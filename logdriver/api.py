@@ -7,6 +7,7 @@ import datetime
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -174,8 +175,20 @@ def build_metrics_app(driver: Driver) -> web.Application:
     return app
 
 
+@web.middleware
+async def timed(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every API call's answer time goes to /metrics (StopLogging must answer within 2 s)."""
+    started = time.monotonic()
+    try:
+        return await handler(request)  # type: ignore[no-any-return]
+    finally:
+        resource = request.match_info.route.resource
+        endpoint = resource.canonical if resource is not None else "other"
+        request.app[DRIVER_KEY].request_times.observe(endpoint, time.monotonic() - started)
+
+
 def build_app(driver: Driver) -> web.Application:
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[timed])
     app[DRIVER_KEY] = driver
     app.router.add_post("/Plugin.Activate", activate)
     app.router.add_post("/LogDriver.Capabilities", capabilities)

@@ -20,6 +20,7 @@ import sinks
 
 from .delivery import Delivery
 from .framing import ReadlogsFilter, Scanner
+from .observe import RequestTimes
 from .options import LogConfig, OptionError
 from .ring import ContainerLog, Store
 from .shipper import Shipper
@@ -212,6 +213,7 @@ class Driver:
         self.stop_eof_timeout = stop_eof_timeout
         self.readers: dict[str, FifoReader] = {}
         self.corrupt_frames = 0
+        self.request_times = RequestTimes()  # plugin API calls, for /metrics
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False

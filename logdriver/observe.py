@@ -7,11 +7,17 @@ are made, and options are never echoed.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -28,6 +34,32 @@ __all__ = ["CONTENT_TYPE_LATEST", "BEHIND_SECONDS", "metrics_text", "status"]
 
 BEHIND_SECONDS = 60.0  # a sink whose oldest undelivered line is older than this is behind
 DISK_FULL_RECENT_SECONDS = 300.0  # a container whose lines were dropped this recently is warned of
+
+API_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 30.0)
+
+
+class RequestTimes:
+    """How long the plugin took to answer each kind of API call (a histogram per endpoint)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, list[int]] = {}
+        self.sums: dict[str, float] = {}
+
+    def observe(self, endpoint: str, seconds: float) -> None:
+        counts = self.counts.setdefault(endpoint, [0] * (len(API_BUCKETS) + 1))
+        counts[next((i for i, b in enumerate(API_BUCKETS) if seconds <= b), len(API_BUCKETS))] += 1
+        self.sums[endpoint] = self.sums.get(endpoint, 0.0) + seconds
+
+    def family(self) -> HistogramMetricFamily:
+        hist = HistogramMetricFamily("logdriver_api_request_duration_seconds",
+                                     "Time to answer the daemon's (and operators') API calls",
+                                     labels=["endpoint"])
+        for endpoint, counts in sorted(self.counts.items()):
+            cumulative = [sum(counts[: i + 1]) for i in range(len(counts))]
+            bounds = [*map(str, API_BUCKETS), "+Inf"]
+            hist.add_metric([endpoint], list(zip(bounds, cumulative, strict=True)),
+                            sum_value=self.sums[endpoint])
+        return hist
 
 
 def _sinks_of(driver: Driver) -> dict[str, list[dict[str, Any]]]:
@@ -199,9 +231,17 @@ class _Collector:
         yield GaugeMetricFamily("logdriver_shipper_up",
                                 "1 if delivery counters are current (the shipper reports)",
                                 value=1 if driver.delivery.live else 0)
+        yield driver.request_times.family()
+        yield GaugeMetricFamily("logdriver_tasks", "asyncio tasks in the plugin process",
+                                value=len(asyncio.all_tasks()))
+        tasks = driver.delivery.snapshot().get("tasks")
+        if tasks is not None:
+            yield GaugeMetricFamily("logdriver_shipper_tasks",
+                                    "asyncio tasks in the shipper process", value=tasks)
 
 
 def metrics_text(driver: Driver) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collector(driver))
+    ProcessCollector(registry=registry)  # process_open_fds, process_resident_memory_bytes, ...
     return generate_latest(registry)

@@ -314,7 +314,7 @@ class _Shipping:
                 view.update([], False)
 
     def stats(self) -> dict[str, Any]:
-        return {"op": "stats", **self.delivery.snapshot()}
+        return {"op": "stats", **self.delivery.snapshot(), "tasks": len(asyncio.all_tasks())}
 
 
 async def _serve() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -327,3 +328,17 @@ async def test_status_and_metrics_are_served_on_the_socket(daemon: Daemon) -> No
     resp = await daemon.client.get("/metrics")
     assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/plain")
     assert f'logdriver_received_lines_total{{container="{CID}"}} 20.0' in await resp.text()
+
+
+async def test_metrics_time_every_api_call_and_show_the_process(daemon: Daemon) -> None:
+    path = daemon.fifo()
+    assert (await daemon.start(path))[0] == 200
+    await daemon.call("LogDriver.StopLogging", {"File": path})
+    await daemon.call("LogDriver.StopLogging", {"File": path})
+    text = await (await daemon.client.get("/metrics")).text()
+    assert ('logdriver_api_request_duration_seconds_count{endpoint="/LogDriver.StopLogging"} 2.0'
+            in text), text
+    assert 'logdriver_api_request_duration_seconds_count{endpoint="/LogDriver.StartLogging"} 1.0' \
+        in text
+    assert re.search(r"^logdriver_tasks \d+\.0$", text, re.M)
+    assert re.search(r"^process_open_fds \d+\.0$", text, re.M)
