@@ -20,6 +20,9 @@ MAX_ANSWER_BYTES = 64 * 1024  # we need status codes and small JSON; never buffe
 USER_AGENT = "logdriver"
 GZIP_WBITS = 31  # zlib window bits for a gzip container (16 + 15)
 REDACTED = "[redacted]"
+# A reason quotes at most REASON_BODY_CHARS of an answer, so a secret the server echoed may be cut
+# part-way: a run of a secret's first this-many characters is redacted as (part of) it.
+SECRET_HEAD_CHARS = 8
 
 
 def gzip_body(data: bytes, level: int) -> bytes:
@@ -62,6 +65,8 @@ class Exchange:
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
+            if len(secret) > SECRET_HEAD_CHARS:
+                text = _redact_heads(text, secret)
         return text
 
     def scrubbed(self, answer: Answer) -> Answer:
@@ -121,6 +126,19 @@ class Exchange:
         if not self._closed:
             self._closed = True
             await self.client.aclose()
+
+
+def _redact_heads(text: str, secret: str) -> str:
+    """Redact every run of ``text`` that is the start of ``secret`` (SECRET_HEAD_CHARS or more)."""
+    head = secret[:SECRET_HEAD_CHARS]
+    i = text.find(head)
+    while i >= 0:
+        n = len(head)
+        while i + n < len(text) and n < len(secret) and text[i + n] == secret[n]:
+            n += 1
+        text = text[:i] + REDACTED + text[i + n:]
+        i = text.find(head, i + len(REDACTED))
+    return text
 
 
 def transport_answer(exc: BaseException, scrub: Callable[[str], str] | None = None) -> Answer:
