@@ -99,6 +99,7 @@ class HttpConfig:
     format: str = FORMAT_JSON
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # auth included
     gzip: bool = False
+    password: str = field(default="", repr=False)  # http-password, only to scrub it from reasons
 
     @property
     def verify_on_start(self) -> bool:
@@ -128,6 +129,7 @@ class HttpConfig:
             format=fmt,
             headers=headers,
             gzip=parse_bool(opt(HTTP_GZIP), opts[HTTP_GZIP]) if HTTP_GZIP in opts else False,
+            password=opts.get(HTTP_PASSWORD, ""),
         )
 
     def create(self, *, transport: httpx.AsyncBaseTransport | None = None) -> HttpSink:
@@ -167,9 +169,12 @@ class HttpSink:
         self.config = config
         secrets = [v for k, v in config.headers.items() if k != "Content-Type"]
         secrets += [v.split(" ", 1)[1] for v in secrets if v.startswith(("Basic ", "Bearer "))]
+        if config.password:  # a server may quote the password it was sent, not its base64
+            secrets.append(config.password)
         query = urllib.parse.urlsplit(config.url).query
-        if query:  # a token in the query string must not reach a reason either
-            secrets.append(query)
+        if query:  # a token in the query string must not reach a reason either, nor its value
+            secrets.append(query)  # alone (what a server quotes back)
+            secrets += [item.partition("=")[2] for item in query.split("&")]
         self._exchange = Exchange(client, secrets)
         self._headers = dict(config.headers)
         if config.gzip:
