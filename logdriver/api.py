@@ -51,6 +51,8 @@ def parse_go_time(value: Any, field: str) -> int:
     frac = (m.group(7) or "").ljust(9, "0")
     secs = calendar.timegm((year, mon, day, hh, mm, ss, 0, 0, 0))
     if m.group(9):
+        if int(m.group(10)) > 23 or int(m.group(11)) > 59:  # as Go: "time zone offset out of range"
+            raise RequestError(f"Config.{field} has a zone offset out of range: {value[:40]!r}")
         offset = int(m.group(10)) * 3600 + int(m.group(11)) * 60
         secs -= offset if m.group(9) == "+" else -offset
     return secs * 1_000_000_000 + int(frac)

@@ -8,7 +8,9 @@ Proxies come from ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` through httpx's ``
 from __future__ import annotations
 
 import functools
+import os
 import ssl
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,6 +123,10 @@ class TLSOptions:
         return self._build()
 
     def _build(self) -> ssl.SSLContext:
+        for key, path in ((self.keys.ca, self.ca_file), (self.keys.cert, self.cert_file),
+                          (self.keys.key, self.key_file)):
+            if key and path is not None:
+                _check_file(key, path)
         ctx = _ServerNameContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.server_name = self.server_name
         try:
@@ -148,6 +154,18 @@ class TLSOptions:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
         return ctx
+
+
+def _check_file(key: str, path: str) -> None:
+    """A TLS file must be a regular file: a FIFO or a device would block the plugin's reads."""
+    if "\0" in path:
+        raise invalid(opt(key), "the path holds a NUL byte")
+    try:
+        st = os.stat(path)
+    except OSError:
+        return  # loading it reports that, naming the key
+    if not stat.S_ISREG(st.st_mode):
+        raise invalid(opt(key), "not a regular file")
 
 
 @functools.lru_cache(maxsize=16)

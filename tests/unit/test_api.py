@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from logdriver.api import build_app, parse_go_time
-from logdriver.driver import Driver
+from logdriver.driver import Driver, RequestError
 from logdriver.framing import Entry, decode_frames, encode_entry, to_entry
 from logdriver.ring import Store
 
@@ -133,6 +133,11 @@ async def test_tail_since_until(daemon: Daemon) -> None:
 async def test_zone_offsets_in_times_are_honoured() -> None:
     assert parse_go_time("2023-11-14T23:13:20.00005+01:00", "Since") == T0 + 50_000
     assert parse_go_time("0001-01-01T00:00:00Z", "Since") == 0
+    assert parse_go_time("2023-11-15T22:12:20.00005+23:59", "Since") == T0 + 50_000
+    for bad in ("2023-11-14T23:13:20+99:99", "2023-11-14T23:13:20-24:00",
+                "2023-11-14T23:13:20+01:60"):
+        with pytest.raises(RequestError, match="Since has a zone offset out of range"):
+            parse_go_time(bad, "Since")
 
 
 async def test_partial_pieces_come_back_joined_by_docker(daemon: Daemon) -> None:

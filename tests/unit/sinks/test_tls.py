@@ -156,3 +156,17 @@ def test_sinks_with_the_system_cas_share_one_context() -> None:
     skip = TLSOptions.from_options({"http-tls-skip-verify": "true"}, keys).ssl_context()
     assert skip is not a and skip.verify_mode == ssl.CERT_NONE
     assert a.verify_mode == ssl.CERT_REQUIRED
+
+
+@pytest.mark.parametrize("path", ["fifo", "/dev/zero", "with\0nul"])
+def test_a_tls_file_that_is_not_a_regular_file_is_refused_naming_the_key(
+    tmp_path: Path, path: str
+) -> None:
+    import os
+
+    if path == "fifo":
+        path = str(tmp_path / "fifo")
+        os.mkfifo(path)  # reading it would block the plugin until a writer came
+    opts = TLSOptions.from_options({"splunk-capath": path}, SPLUNK_TLS_KEYS)
+    with pytest.raises(SinkOptionError, match="splunk-capath"):
+        opts.ssl_context()
