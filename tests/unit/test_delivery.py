@@ -366,3 +366,24 @@ async def test_every_metric_the_dashboard_uses_is_served(h: Harness) -> None:
     text = observe.metrics_text(driver).decode()
     served = set(re.findall(r"^(logdriver_[a-z_]+)", text, re.M))
     assert dashboard_metrics() <= served, dashboard_metrics() - served
+
+
+async def test_a_cursor_that_cannot_be_saved_for_a_full_disk_does_not_stop_delivery(
+    h: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import errno
+
+    import logdriver.delivery as delivery_module
+
+    def full(path: Path, obj: object, *, durable: bool = True) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    await h.start()
+    path = h.fifo()
+    await h.start_logging(path)  # the first cursor is saved at attach
+    monkeypatch.setattr(delivery_module, "write_json", full)
+    h.write(path, frames(500))
+    await until(lambda: len(h.receiver.lines) >= 500)
+    await asyncio.sleep(0.2)
+    assert h.receiver.lines == [f"line {i:06d}" for i in range(500)]
+    assert "cannot save the delivery cursor" in caplog.text
