@@ -180,7 +180,6 @@ class ContainerLog:
         self.corrupt_frames = 0
         self.stored_entries = 0  # entries written to segments since the plugin started
         self.dropped_lines = 0  # entries received but not stored: the disk was full
-        self.dropped_bytes = 0
         self.disk_full_at = 0.0  # time.time() of the last entry dropped for a full disk
         self._disk_warned_at = 0.0
         self._scanned: ScanResult | None = None  # the chunk ingest() is storing, once scanned
@@ -387,7 +386,6 @@ class ContainerLog:
         self.tail_owner = None
         lost = max(0, res.count - stored)
         self.dropped_lines += lost
-        self.dropped_bytes += max(0, len(res.data) - len(res.rest))
         now = time.time()
         self.disk_full_at = now
         if lost and now - self._disk_warned_at >= DISK_FULL_WARN_SECONDS:
