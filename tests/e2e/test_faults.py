@@ -485,7 +485,7 @@ def test_200_containers_churning_leave_no_fds_tasks_or_memory_behind_and_stop_fa
         opts = {"splunk-url": hec.url, "splunk-token": TOKEN, "batch-wait": "200ms",
                 "splunk-verify-connection": "false"}
         churn = ("awk 'BEGIN { for (i = 1; i <= %d; i++) printf \"line %%06d\\n\", i }'\n"
-                 "sleep 3\necho done >&2\n" % lines)  # 200 of these take minutes
+                 "sleep 6\necho done >&2\n" % lines)  # 200 of these take several minutes
         expected_total = 0
         figures: dict[str, dict[str, float]] = {}
         started = time.monotonic()
