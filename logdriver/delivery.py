@@ -302,7 +302,6 @@ class Worker:
         self._inflight: deque[tuple[asyncio.Task[None], Position]] = deque()
         self._failing = False  # the last answer asked for a retry
         self._broken = False
-        self._cursor_warned_at = -1e9
 
     # ----------------------------------------------------------------- cursor
     def load_cursor(self) -> Position:
@@ -325,9 +324,7 @@ class Worker:
         except OSError as exc:
             # Delivery goes on from the cursor kept in memory; a restart before the next saved
             # cursor sends again what was delivered since (at least once, never lost).
-            now = time.monotonic()
-            if now - self._cursor_warned_at >= 10.0:
-                self._cursor_warned_at = now
+            if self.stats.should_log("cursor"):
                 log.warning("cannot save the delivery cursor", extra={
                     "container": self.clog.id, "sink": self.name, "error": exc.strerror})
         self.cursor = pos

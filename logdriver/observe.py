@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from bisect import bisect_left
+from itertools import accumulate
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +49,7 @@ class RequestTimes:
 
     def observe(self, endpoint: str, seconds: float) -> None:
         counts = self.counts.setdefault(endpoint, [0] * (len(API_BUCKETS) + 1))
-        counts[next((i for i, b in enumerate(API_BUCKETS) if seconds <= b), len(API_BUCKETS))] += 1
+        counts[bisect_left(API_BUCKETS, seconds)] += 1
         self.sums[endpoint] = self.sums.get(endpoint, 0.0) + seconds
 
     def family(self) -> HistogramMetricFamily:
@@ -55,11 +57,14 @@ class RequestTimes:
                                      "Time to answer the daemon's (and operators') API calls",
                                      labels=["endpoint"])
         for endpoint, counts in sorted(self.counts.items()):
-            cumulative = [sum(counts[: i + 1]) for i in range(len(counts))]
-            bounds = [*map(str, API_BUCKETS), "+Inf"]
-            hist.add_metric([endpoint], list(zip(bounds, cumulative, strict=True)),
+            hist.add_metric([endpoint], _buckets(API_BUCKETS, counts),
                             sum_value=self.sums[endpoint])
         return hist
+
+
+def _buckets(bounds: tuple[float, ...], counts: list[int]) -> list[tuple[str, int]]:
+    """Prometheus histogram buckets (cumulative, ending at +Inf) from per-bucket counts."""
+    return list(zip([*map(str, bounds), "+Inf"], accumulate(counts), strict=True))
 
 
 def _sinks_of(driver: Driver) -> dict[str, list[dict[str, Any]]]:
@@ -222,11 +227,7 @@ class _Collector:
                                      "Time per request to the sink, retries counted each",
                                      labels=["sink"])
         for sink, (counts, total) in sorted(latency.items()):
-            buckets, running_total = [], 0
-            for bound, n in zip([*map(str, LATENCY_BUCKETS), "+Inf"], counts, strict=True):
-                running_total += n
-                buckets.append((bound, running_total))
-            hist.add_metric([sink], buckets, sum_value=total)
+            hist.add_metric([sink], _buckets(LATENCY_BUCKETS, counts), sum_value=total)
         yield hist
         yield GaugeMetricFamily("logdriver_shipper_up",
                                 "1 if delivery counters are current (the shipper reports)",
