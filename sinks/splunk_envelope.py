@@ -62,8 +62,8 @@ class Envelope:
             prefix += f"{key}={ctx.attrs[key]} "
         self._raw_prefix = prefix
         # The usual inline event as one bytes template per source: a plain line (see
-        # ``PLAIN_BYTES``) needs no escaping and no decoding, and Python's "%f" is Go's.
-        self._inline_templates: dict[str, str] = {}
+        # ``PLAIN_CHARS``) needs no escaping and no decoding, and Python's "%f" is Go's.
+        self._inline_templates: dict[str, bytes] = {}
         self._inline_tail = self._tail.replace("%", "%%")
 
     def _source_part(self, source: str) -> str:
@@ -72,34 +72,34 @@ class Envelope:
             part = self._event_source[source] = ',"source":' + go_string(source) + self._event_extra
         return part
 
-    def _inline_template(self, source: str) -> str:
+    def _inline_template(self, source: str) -> bytes:
         template = self._inline_templates.get(source)
         if template is None:
             part = self._source_part(source).replace("%", "%%")
             template = self._inline_templates[source] = (
-                '{"event":{"line":"%s"' + part + "%f" + self._inline_tail + "\0")
+                '{"event":{"line":"%s"' + part + "%f" + self._inline_tail + "\0").encode()
         return template
 
     def encode_many(self, recs: Records) -> list[bytes]:
         """``[encode(r) for r in recs]``, several times faster for inline records whose lines are
         all plain (printable ASCII that needs no escaping, see ``PLAIN_CHARS``): the whole batch
-        is one ``%`` format of per-source templates (Python's "%f" is Go's), cut apart at a NUL
-        that plain lines and Go-escaped fields cannot contain."""
+        is one bytes ``%`` format of per-source templates (Python's "%f" is Go's), cut apart at a
+        NUL that plain lines and Go-escaped fields cannot contain. The lines go in as they are:
+        no decoding to str and back."""
         if self.fmt != FORMAT_INLINE or not recs:
             return [self.encode(r) for r in recs]
         times, sources, lines = recs.times, recs.sources, recs.lines
-        joined = b"\n".join(lines)
-        if len(joined.translate(None, PLAIN_CHARS)) != len(lines) - 1:
+        if b"".join(lines).translate(None, PLAIN_CHARS):
             return [self.encode(r) for r in recs]  # something to escape (or a NUL) somewhere
         templates = self._inline_templates
         if len(templates) < 2:
             for source in set(sources):
                 self._inline_template(source)
         args: list[object] = [None] * (2 * len(recs))
-        args[0::2] = joined.decode("ascii").split("\n")
+        args[0::2] = lines
         args[1::2] = map(truediv, times, repeat(1e9))
-        body = "".join(map(templates.__getitem__, sources)) % tuple(args)
-        return body.encode().split(b"\0")[:-1]
+        body = b"".join(map(templates.__getitem__, sources)) % tuple(args)
+        return body.split(b"\0")[:-1]
 
     def encode(self, rec: Record) -> bytes:
         """One envelope; ``b""`` for a record the raw format skips (blank line), as moby does."""
