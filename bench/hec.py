@@ -18,11 +18,16 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
+from contextlib import nullcontext
+from typing import Any
 
-from common import REPO, Docker, awk_program, cpu_and_rss, environment
+from common import REPO, Docker, awk_program, cpu_and_rss, environment, parse_ts
+from cpu import Account
 
 TOKEN = "bench-token"
 TIMEOUT_S = 900.0
+CONTAINER_COMM = "awk"  # the benchmark container's process (busybox awk)
 
 
 def receiver() -> tuple[subprocess.Popen[bytes], str]:
@@ -40,35 +45,54 @@ def call(url: str, method: str = "GET") -> dict[str, int]:
         return json.loads(resp.read())  # type: ignore[no-any-return]
 
 
-def one(docker: Docker, driver: str, url: str, lines: int, n: int) -> float:
+def one(docker: Docker, driver: str, url: str, lines: int, n: int,
+        details: dict[str, Any] | None = None, names: Mapping[int, str] | None = None) -> float:
+    """Seconds from `docker run` until the receiver holds all ``lines``. With ``details``, also
+    fills in when the container exited (seconds after `docker run`) and, by process, the CPU
+    every process on the machine used meanwhile (``cpu.Account``; ``names``: pid -> name)."""
     call(url + "/reset", "POST")
     name = f"hec-{driver}-{n}"
     opts = {"splunk-url": url, "splunk-token": TOKEN, "splunk-verify-connection": "false"}
     args = ["run", "-d", "--name", name, "--network", "none", "--log-driver", driver]
     for k, v in opts.items():
         args += ["--log-opt", f"{k}={v}"]
-    t0 = time.perf_counter()
-    docker(*args, docker.image, "awk", awk_program(lines), timeout=60)
-    deadline = t0 + TIMEOUT_S
-    while (got := call(url + "/count")["events"]) < lines:
-        if time.perf_counter() > deadline:
-            raise RuntimeError(f"{driver}: only {got} of {lines} lines arrived")
-        time.sleep(0.05)
-    elapsed = time.perf_counter() - t0
+    with Account(names or {}, CONTAINER_COMM) if details is not None else nullcontext() as acct:
+        t0, wall0 = time.perf_counter(), time.time()
+        docker(*args, docker.image, "awk", awk_program(lines), timeout=60)
+        deadline = t0 + TIMEOUT_S
+        while (got := call(url + "/count")["events"]) < lines:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{driver}: only {got} of {lines} lines arrived")
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - t0
+    if details is not None and acct is not None:
+        details.update(_exited(docker, name, wall0), cpu=acct.result())
     docker("rm", "-f", name, timeout=300)
     return elapsed
 
 
-def floor(docker: Docker, driver: str, lines: int, n: int) -> float:
+def _exited(docker: Docker, name: str, wall0: float) -> dict[str, float]:
+    docker("wait", name, timeout=TIMEOUT_S)
+    state = docker.inspect(name)["State"]
+    return {"container exited after seconds": parse_ts(state["FinishedAt"]) / 1e9 - wall0,
+            "container ran seconds": (parse_ts(state["FinishedAt"])
+                                      - parse_ts(state["StartedAt"])) / 1e9}
+
+
+def floor(docker: Docker, driver: str, lines: int, n: int,
+          details: dict[str, Any] | None = None, names: Mapping[int, str] | None = None) -> float:
     """The same container under logdriver with no sink: from `docker run` until it has exited.
     Delivery cannot end before the container's last line is stored, so this is the figure a
-    shipper costing nothing would reach."""
+    shipper costing nothing would reach. ``details`` and ``names`` as for ``one``."""
     name = f"floor-{n}"
-    t0 = time.perf_counter()
-    docker("run", "-d", "--name", name, "--network", "none", "--log-driver", driver,
-           docker.image, "awk", awk_program(lines), timeout=60)
-    docker("wait", name, timeout=TIMEOUT_S)
-    elapsed = time.perf_counter() - t0
+    with Account(names or {}, CONTAINER_COMM) if details is not None else nullcontext() as acct:
+        t0 = time.perf_counter()
+        docker("run", "-d", "--name", name, "--network", "none", "--log-driver", driver,
+               docker.image, "awk", awk_program(lines), timeout=60)
+        docker("wait", name, timeout=TIMEOUT_S)
+        elapsed = time.perf_counter() - t0
+    if details is not None and acct is not None:
+        details["cpu"] = acct.result()
     docker("rm", "-f", name, timeout=300)
     return elapsed
 

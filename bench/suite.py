@@ -36,6 +36,7 @@ from typing import Any
 import hec
 import run as history
 from common import REPO, Docker, PluginProcess, awk_program, children, cpu_and_rss, environment
+from cpu import GROUPS
 
 
 def _one_rss(pid: int) -> int:
@@ -46,6 +47,7 @@ TAIL_LIMIT_S = 0.1
 MEMORY_LIMIT = 150 * 2**20
 MIXED_CONTAINERS = 20
 MEMORY_CONTAINERS, MEMORY_LINES = 20, 100_000
+CPU_GROUPS = (*GROUPS, "other")
 SIZES = (10, 100, 1000, 5000, 20000)  # bytes per line, newline included
 
 
@@ -110,22 +112,29 @@ def _run_only(docker: Docker, driver: str, lines: int, name: str) -> dict[str, f
     return {"run": run_s}
 
 
-def case_hec(docker: Docker, plugin: PluginProcess, url: str, lines: int, rounds: int,
-             out: dict[str, Any]) -> None:
+def case_hec(docker: Docker, plugin: PluginProcess, url: str, receiver_pid: int, lines: int,
+             rounds: int, out: dict[str, Any]) -> None:
     times: dict[str, list[float]] = {"splunk": [], plugin.name: []}
     floors: list[float] = []
+    details: dict[str, list[dict[str, Any]]] = {"splunk": [], plugin.name: [], "no sink": []}
     for r in range(rounds):
+        names = {plugin.pid: "plugin", receiver_pid: "receiver",
+                 **{pid: "shipper" for pid in children(plugin.pid)}}
         for driver in (["splunk", plugin.name] if r % 2 == 0 else [plugin.name, "splunk"]):
             progress(f"hec: round {r + 1}/{rounds}, {driver}")
-            times[driver].append(hec.one(docker, driver, url, lines, r + 1))
+            details[driver].append({})
+            times[driver].append(hec.one(docker, driver, url, lines, r + 1, details[driver][-1],
+                                         names))
         progress(f"hec: round {r + 1}/{rounds}, no-sink floor")
-        floors.append(hec.floor(docker, plugin.name, lines, r + 1))
+        details["no sink"].append({})
+        floors.append(hec.floor(docker, plugin.name, lines, r + 1, details["no sink"][-1], names))
     out["hec"] = {
         "seconds": times, "no sink seconds": floors,
         "ratio vs splunk": statistics.median(o / s for o, s in zip(times[plugin.name],
                                                                    times["splunk"], strict=True)),
         "floor ratio": statistics.median(f / s for f, s in zip(floors, times["splunk"],
                                                                strict=True)),
+        "rounds": details,
     }
 
 
@@ -255,7 +264,8 @@ def main() -> int:
             hec.one(docker, "splunk", url, 10_000, 0)
             steps: dict[str, Callable[[], None]] = {
                 "run": lambda: case_run(docker, plugin, args.lines, args.rounds, report),
-                "hec": lambda: case_hec(docker, plugin, url, args.lines, args.rounds, report),
+                "hec": lambda: case_hec(docker, plugin, url, proc.pid, args.lines, args.rounds,
+                                         report),
                 "sinks": lambda: case_sinks(docker, plugin, url, args.lines, args.rounds,
                                             report),
                 "mixed": lambda: case_mixed(docker, plugin, args.lines, args.rounds, report),
@@ -271,6 +281,29 @@ def main() -> int:
     stem = out / f"suite-{report['when'].replace(':', '')}"
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2))
     return summarize(report, stem)
+
+
+def print_cpu(rounds: dict[str, list[dict[str, Any]]]) -> None:
+    """Where the CPU went during the HEC case: medians over the rounds, per process group."""
+    med = statistics.median
+    cols = list(rounds)
+
+    def cell(col: str, pick: Callable[[dict[str, Any]], float | None]) -> str:
+        values = [v for v in map(pick, rounds[col]) if v is not None]
+        return f"{med(values):.2f}" if values else "-"
+
+    table = [(group, lambda d, g=group: d["cpu"]["cpu seconds"][g]) for group in CPU_GROUPS]
+    table += [
+        ("all processes", lambda d: sum(d["cpu"]["cpu seconds"].values())),
+        ("machine busy", lambda d: d["cpu"]["machine busy seconds"]),
+        ("machine offered", lambda d: d["cpu"]["offered seconds"]),
+        ("steal", lambda d: d["cpu"]["steal seconds"]),
+        ("container exited at (s)", lambda d: d.get("container exited after seconds")),
+    ]
+    print("\nHEC case, CPU seconds by process (medians; offered = wall time x CPUs):")
+    print(f"{'':24}" + "".join(f"{c:>17}" for c in cols))
+    for label, pick in table:
+        print(f"{label:24}" + "".join(f"{cell(c, pick):>17}" for c in cols))
 
 
 def summarize(report: dict[str, Any], stem: Path) -> int:
@@ -317,6 +350,8 @@ def summarize(report: dict[str, Any], stem: Path) -> int:
     for name, medians, ratio, ok in rows:
         mark = "" if ok is None else ("yes" if ok else "NO")
         print(f"{name:{width}}  {medians:28}  {ratio:16}  {mark}")
+    if "rounds" in report.get("hec", {}):
+        print_cpu(report["hec"]["rounds"])
     try:
         chart(report, stem.with_suffix(".png"))
         print(f"\nwritten: {stem.with_suffix('.json')}, {stem.with_suffix('.png')}")
