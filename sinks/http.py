@@ -216,7 +216,7 @@ class HttpSink:
         return [self.encode(ctx, rec) for rec in recs]
 
     async def send(self, encoded: Sequence[bytes]) -> Answer:
-        events = [e for e in encoded if e]
+        events = list(filter(None, encoded))
         if not events:
             return Answer(Outcome.OK, None, None, "nothing to send")
         if self.config.format == FORMAT_JSON:

@@ -198,7 +198,7 @@ class SplunkSink:
         return self._envelope_for(ctx).encode_many(recs)
 
     async def send(self, encoded: Sequence[bytes]) -> Answer:
-        events = [e for e in encoded if e]
+        events = list(filter(None, encoded))
         if not events:
             return Answer(Outcome.OK, None, None, "nothing to send")
         body = b"".join(events)
