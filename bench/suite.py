@@ -332,6 +332,11 @@ def summarize(report: dict[str, Any], stem: Path) -> int:
                   f"{med(h['seconds']['splunk']):.2f} s", f"{h['ratio vs splunk']:.2f} (<= 1.0)",
                   h["ratio vs splunk"] <= 1.0),
                  ("  floor (no sink)", "", f"{h['floor ratio']:.2f}", None)]
+        ours, theirs = h["seconds"][names[1]], h["seconds"]["splunk"]
+        spread = [o / t for o, t in zip(ours, theirs, strict=True)]
+        floors = [f / t for f, t in zip(h["no sink seconds"], theirs, strict=True)]
+        rows += [("  rounds (min-max)", "", f"{min(spread):.2f}-{max(spread):.2f}", None),
+                 ("  floor rounds (min-max)", "", f"{min(floors):.2f}-{max(floors):.2f}", None)]
     if "sinks" in report:
         for k, v in report["sinks"]["seconds"].items():
             rows.append((f"{k} delivery", f"{med(v):.2f} s", "", None))
