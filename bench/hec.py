@@ -11,6 +11,7 @@ alternating order over ROUNDS rounds. Goal (issue #3): at most 1.0.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import statistics
@@ -56,7 +57,7 @@ def one(docker: Docker, driver: str, url: str, lines: int, n: int,
     args = ["run", "-d", "--name", name, "--network", "none", "--log-driver", driver]
     for k, v in opts.items():
         args += ["--log-opt", f"{k}={v}"]
-    with Account(names or {}, CONTAINER_COMM) if details is not None else nullcontext() as acct:
+    with _account(details, names) as acct:
         t0, wall0 = time.perf_counter(), time.time()
         docker(*args, docker.image, "awk", awk_program(lines), timeout=60)
         deadline = t0 + TIMEOUT_S
@@ -69,6 +70,11 @@ def one(docker: Docker, driver: str, url: str, lines: int, n: int,
         details.update(_exited(docker, name, wall0), cpu=acct.result())
     docker("rm", "-f", name, timeout=300)
     return elapsed
+
+
+def _account(details: dict[str, Any] | None,
+             names: Mapping[int, str] | None) -> contextlib.AbstractContextManager[Account | None]:
+    return nullcontext() if details is None else Account(names or {}, CONTAINER_COMM)
 
 
 def _exited(docker: Docker, name: str, wall0: float) -> dict[str, float]:
@@ -85,7 +91,7 @@ def floor(docker: Docker, driver: str, lines: int, n: int,
     Delivery cannot end before the container's last line is stored, so this is the figure a
     shipper costing nothing would reach. ``details`` and ``names`` as for ``one``."""
     name = f"floor-{n}"
-    with Account(names or {}, CONTAINER_COMM) if details is not None else nullcontext() as acct:
+    with _account(details, names) as acct:
         t0 = time.perf_counter()
         docker("run", "-d", "--name", name, "--network", "none", "--log-driver", driver,
                docker.image, "awk", awk_program(lines), timeout=60)

@@ -35,7 +35,16 @@ from typing import Any
 
 import hec
 import run as history
-from common import REPO, Docker, PluginProcess, awk_program, children, cpu_and_rss, environment
+from common import (
+    REPO,
+    Docker,
+    PluginProcess,
+    awk_program,
+    children,
+    cpu_and_rss,
+    environment,
+    parse_ts,
+)
 from cpu import GROUPS
 
 
@@ -108,7 +117,7 @@ def _run_only(docker: Docker, driver: str, lines: int, name: str) -> dict[str, f
            awk_program(lines), timeout=60)
     docker.wait(name, timeout=900)
     state = docker.inspect(name)["State"]
-    run_s = (history.parse_ts(state["FinishedAt"]) - history.parse_ts(state["StartedAt"])) / 1e9
+    run_s = (parse_ts(state["FinishedAt"]) - parse_ts(state["StartedAt"])) / 1e9
     return {"run": run_s}
 
 
@@ -292,7 +301,10 @@ def print_cpu(rounds: dict[str, list[dict[str, Any]]]) -> None:
         values = [v for v in map(pick, rounds[col]) if v is not None]
         return f"{med(values):.2f}" if values else "-"
 
-    table = [(group, lambda d, g=group: d["cpu"]["cpu seconds"][g]) for group in CPU_GROUPS]
+    def group(name: str) -> Callable[[dict[str, Any]], float | None]:
+        return lambda d: d["cpu"]["cpu seconds"][name]
+
+    table = [(name, group(name)) for name in CPU_GROUPS]
     table += [
         ("all processes", lambda d: sum(d["cpu"]["cpu seconds"].values())),
         ("machine busy", lambda d: d["cpu"]["machine busy seconds"]),
