@@ -37,13 +37,13 @@ def _processes() -> dict[int, tuple[str, float]]:
     return out
 
 
-def _machine() -> tuple[float, float, float]:
-    """(busy, idle, steal) CPU seconds since boot, all CPUs together."""
+def _machine() -> tuple[float, float]:
+    """(busy, steal) CPU seconds since boot, all CPUs together: busy is user, nice, system, irq
+    and softirq time; steal is another tenant of the host running on our CPUs."""
     with open("/proc/stat") as f:
-        values = [int(v) for v in f.readline().split()[1:]]
-    idle = values[3] + values[4]
-    steal = values[7] if len(values) > 7 else 0
-    return (sum(values[:8]) - idle - steal) / TICK, idle / TICK, steal / TICK
+        fields = f.readline().split()[1:9]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields)
+    return (user + nice + system + irq + softirq) / TICK, steal / TICK
 
 
 class Account:
@@ -58,7 +58,7 @@ class Account:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._t0 = 0.0
         self._wall = 0.0
-        self._m0 = self._m1 = (0.0, 0.0, 0.0)
+        self._m0 = self._m1 = (0.0, 0.0)
 
     def __enter__(self) -> Account:
         start = _processes()
@@ -103,7 +103,7 @@ class Account:
         return {
             "cpu seconds": {k: round(v, 2) for k, v in groups.items()},
             "machine busy seconds": round(busy, 2),
-            "steal seconds": round(self._m1[2] - self._m0[2], 2),
+            "steal seconds": round(self._m1[1] - self._m0[1], 2),
             "offered seconds": round(self._wall * (os.cpu_count() or 1), 2),
             "wall seconds": round(self._wall, 2),
         }

@@ -137,12 +137,13 @@ def case_hec(docker: Docker, plugin: PluginProcess, url: str, receiver_pid: int,
         progress(f"hec: round {r + 1}/{rounds}, no-sink floor")
         details["no sink"].append({})
         floors.append(hec.floor(docker, plugin.name, lines, r + 1, details["no sink"][-1], names))
+    ratios = [o / s for o, s in zip(times[plugin.name], times["splunk"], strict=True)]
+    floor_ratios = [f / s for f, s in zip(floors, times["splunk"], strict=True)]
     out["hec"] = {
         "seconds": times, "no sink seconds": floors,
-        "ratio vs splunk": statistics.median(o / s for o, s in zip(times[plugin.name],
-                                                                   times["splunk"], strict=True)),
-        "floor ratio": statistics.median(f / s for f, s in zip(floors, times["splunk"],
-                                                               strict=True)),
+        "ratios": ratios, "floor ratios": floor_ratios,
+        "ratio vs splunk": statistics.median(ratios),
+        "floor ratio": statistics.median(floor_ratios),
         "rounds": details,
     }
 
@@ -344,11 +345,11 @@ def summarize(report: dict[str, Any], stem: Path) -> int:
                   f"{med(h['seconds']['splunk']):.2f} s", f"{h['ratio vs splunk']:.2f} (<= 1.0)",
                   h["ratio vs splunk"] <= 1.0),
                  ("  floor (no sink)", "", f"{h['floor ratio']:.2f}", None)]
-        ours, theirs = h["seconds"][names[1]], h["seconds"]["splunk"]
-        spread = [o / t for o, t in zip(ours, theirs, strict=True)]
-        floors = [f / t for f, t in zip(h["no sink seconds"], theirs, strict=True)]
-        rows += [("  rounds (min-max)", "", f"{min(spread):.2f}-{max(spread):.2f}", None),
-                 ("  floor rounds (min-max)", "", f"{min(floors):.2f}-{max(floors):.2f}", None)]
+        if "ratios" in h:
+            spread, floors = h["ratios"], h["floor ratios"]
+            rows += [("  rounds (min-max)", "", f"{min(spread):.2f}-{max(spread):.2f}", None),
+                     ("  floor rounds (min-max)", "", f"{min(floors):.2f}-{max(floors):.2f}",
+                      None)]
     if "sinks" in report:
         for k, v in report["sinks"]["seconds"].items():
             rows.append((f"{k} delivery", f"{med(v):.2f} s", "", None))

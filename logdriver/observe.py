@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 from bisect import bisect_left
-from itertools import accumulate
 from collections.abc import Iterator
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import httpx
@@ -176,7 +177,8 @@ def test_sink_failing_every_way_for_minutes_loses_nothing_and_never_slows_the_co
         codes = docker.wait_all([baseline] + [f.name for f in faults], timeout=120)
         assert codes == [0] * (len(faults) + 1), codes
         base_s = finished_at(docker, baseline) - go
-        assert time.monotonic() - began < FAULT_SECONDS - 10, "the machine is too slow for this test"
+        assert time.monotonic() - began < FAULT_SECONDS - 10, \
+            "the machine is too slow for this test"
         ran_s = {}
         for f in faults:
             ran = ran_s[f.name] = finished_at(docker, f.name) - go
@@ -212,7 +214,7 @@ def test_sink_failing_every_way_for_minutes_loses_nothing_and_never_slows_the_co
                 assert len(failed) <= f.max_requests, (f.label, len(failed), f.hec.describe())
             if f.min_gap:
                 times = [r.time for r in failed]
-                gaps = [b - a for a, b in zip(times, times[1:])]
+                gaps = [b - a for a, b in pairwise(times)]
                 assert gaps and min(gaps) >= f.min_gap, (f.label, gaps)
             # No request storm whatever the fault: exponential backoff, capped at 60 s.
             assert 0 < retries[f.name] <= 40 or f.hec is slow, (f.label, retries[f.name])
@@ -443,7 +445,8 @@ def test_dockerd_restarted_while_a_container_logs_ships_all_the_daemon_gave_us(
             duplicated = len(delivered) - len(set(delivered))
             lost_by_docker = written - len(stored)
             report.record(
-                f"dockerd restarted while logging ({'live-restore' if live_restore else 'no live-restore'})",
+                "dockerd restarted while logging "
+                f"({'live-restore' if live_restore else 'no live-restore'})",
                 f"{RESTART_BURSTS} bursts of {RESTART_PER_BURST} lines"
                 + ("" if live_restore else ", then a second run of 5000"),
                 written=written, delivered=len(set(delivered)), duplicated=duplicated,
@@ -484,8 +487,8 @@ def test_200_containers_churning_leave_no_fds_tasks_or_memory_behind_and_stop_fa
         (shipper,) = wait_for(lambda: _children(plugin.pid), 30, 0.2, what="the shipper")
         opts = {"splunk-url": hec.url, "splunk-token": TOKEN, "batch-wait": "200ms",
                 "splunk-verify-connection": "false"}
-        churn = ("awk 'BEGIN { for (i = 1; i <= %d; i++) printf \"line %%06d\\n\", i }'\n"
-                 "sleep 6\necho done >&2\n" % lines)  # 200 of these take several minutes
+        churn = (f"awk 'BEGIN {{ for (i = 1; i <= {lines}; i++) printf \"line %06d\\n\", i }}'\n"
+                 "sleep 6\necho done >&2\n")  # 200 of these take several minutes
         expected_total = 0
         figures: dict[str, dict[str, float]] = {}
         started = time.monotonic()
@@ -510,9 +513,8 @@ def test_200_containers_churning_leave_no_fds_tasks_or_memory_behind_and_stop_fa
                 assert len(hec.events) < expected_total  # it really was hung
                 hec.clear_faults()
 
-            def delivered_all() -> bool:
-                return len({(e["event"]["tag"], e["event"]["line"]) for e in hec.events}) \
-                    >= expected_total
+            def delivered_all(total: int = expected_total) -> bool:
+                return len({(e["event"]["tag"], e["event"]["line"]) for e in hec.events}) >= total
             wait_for(delivered_all, 180, 1.0, what=f"every line of round '{label}'")
             # Workers leave once their stopped container is delivered; give them a moment.
             text = ""

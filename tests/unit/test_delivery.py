@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import re
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import logdriver.delivery as delivery_module
 from logdriver.delivery import Delivery
 from logdriver.driver import Driver
 from logdriver.framing import Entry, encode_entry
@@ -371,10 +373,6 @@ async def test_every_metric_the_dashboard_uses_is_served(h: Harness) -> None:
 async def test_a_cursor_that_cannot_be_saved_for_a_full_disk_does_not_stop_delivery(
     h: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import errno
-
-    import logdriver.delivery as delivery_module
-
     def full(path: Path, obj: object, *, durable: bool = True) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
