@@ -43,6 +43,7 @@ from sinks.retry import settle_split
 
 from .framing import FrameReader, plain_columns
 from .ring import ContainerLog, Position, write_json
+from .spool import cursor_path
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,9 @@ class SinkStats:
     delivered_batches: int = 0
     retries: int = 0
     dead_letters: int = 0
-    dropped_bytes: int = 0  # history the store overwrote before this sink had it
+    dropped_bytes: int = 0  # undelivered data the store dropped before this sink had it
+    # ... by cause (spool.CAUSES): [entries, bytes]
+    dropped: dict[str, list[int]] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)  # by HTTP status, "error" for none
     # Request durations: counts per LATENCY_BUCKETS upper bound (the last is +Inf), and the sum.
     latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
@@ -151,6 +154,10 @@ class RecordReader:
         self.pos = pos  # next frame to read
         self.join = join
         self.dropped_bytes = 0
+        self.dropped: dict[str, list[int]] = {}  # cause -> [entries, bytes], taken by the worker
+        # Entries read so far of the segment ``self.pos`` is in (None: unknown, the reader began
+        # inside it), so a loss counts exactly the entries this reader never had.
+        self._seg_entries: int | None = 0 if pos[1] == 0 else None
         self._partial: dict[str, _Pending] = {}
         self._multi: dict[str, _Pending] = {}
         self._frames = FrameReader()
@@ -189,19 +196,25 @@ class RecordReader:
                 recs.extend_whole(times, sources, lines)
                 ends += accumulate(sizes, initial=here)
                 del ends[len(ends) - len(sizes) - 1]  # ``initial`` is where the block starts
+                n = len(sizes)
             else:
-                self._frames_from(data, here)
+                n = self._frames_from(data, here)
+            if self._seg_entries is not None:
+                self._seg_entries += n
             self.pos = nxt
         self._recs, self._ends = Records(), []  # the caller owns these now
         return recs, ends
 
-    def _frames_from(self, data: bytes, base: int) -> None:
+    def _frames_from(self, data: bytes, base: int) -> int:
         """Records for the frames of ``data`` (stored at packed position ``base``) one by one:
-        partial pieces, long lines and multi-line events, as well as plain lines."""
+        partial pieces, long lines and multi-line events, as well as plain lines. Returns the
+        number of frames."""
         plain = self.join.multiline_pattern is None
         limit = self.join.partial_max_size
         recs, ends = self._recs, self._ends
+        n = 0
         for off, length, msg in self._frames.frames(data):
+            n += 1
             end = base + off + length
             source = msg.source
             if not msg.partial:
@@ -221,6 +234,7 @@ class RecordReader:
                 del self._partial[source]
                 line = b"".join(p.parts)
                 self._line(source, p.time_ns, line, p.start, end)
+        return n
 
     def _line(self, source: str, t: int, line: bytes, start: int, end: int) -> None:
         limit = self.join.partial_max_size
@@ -267,11 +281,21 @@ class RecordReader:
         return recs, ends
 
     def _skipped(self, start: Position) -> None:
-        """The store dropped segments this reader had not reached: count what was lost."""
-        self.dropped_bytes += self.clog.bytes_between(self.pos, start)
+        """The data goes on at ``start``: the next segment, or, if the store dropped segments
+        this reader had not reached, the oldest one kept: count what was lost, by cause (the
+        store's drop ledger)."""
+        lost = self.clog.lost_between(self.pos, start, self._seg_entries)
+        self._seg_entries = 0 if start[1] == 0 else None
+        self.pos = start
+        if not lost:
+            return  # the next segment begins: nothing was lost on the way
+        for cause, (nbytes, entries) in lost.items():
+            acc = self.dropped.setdefault(cause, [0, 0])
+            acc[0] += entries
+            acc[1] += nbytes
+            self.dropped_bytes += nbytes
         self._partial.clear()
         self._multi.clear()
-        self.pos = start
 
 
 class Worker:
@@ -293,7 +317,7 @@ class Worker:
         self.ctx = ctx
         self.stats = SinkStats()
         self.name = config.name
-        self.cursor_path = clog.path / f"cursor-{self.name}.json"
+        self.cursor_path = cursor_path(clog.path, self.name)
         self.deadletter_path = clog.path / f"deadletter-{self.name}.ndjson"
         self.cursor: Position = (0, 0)  # where delivery stands (saved after each accepted batch)
         self.reader = RecordReader(clog, self.load_cursor(), join)
@@ -315,7 +339,7 @@ class Worker:
         except (OSError, ValueError, KeyError, TypeError):
             log.warning("unreadable delivery cursor: starting at the oldest history",
                         extra={"container": self.clog.id, "sink": self.name})
-            pos = self.cursor = self.clog.start
+            pos = self.cursor = self.clog.oldest
         return pos
 
     def _save_cursor(self, pos: Position) -> None:
@@ -396,14 +420,24 @@ class Worker:
         return batch
 
     def _count_dropped(self) -> None:
-        if self.reader.dropped_bytes:
-            self.stats.dropped_bytes += self.reader.dropped_bytes
-            self.delivery.dropped_bytes += self.reader.dropped_bytes
+        reader = self.reader
+        if reader.dropped_bytes or reader.dropped:
+            self.stats.dropped_bytes += reader.dropped_bytes
+            self.delivery.dropped_bytes += reader.dropped_bytes
+            for cause, (entries, nbytes) in reader.dropped.items():
+                mine = self.stats.dropped.setdefault(cause, [0, 0])
+                mine[0] += entries
+                mine[1] += nbytes
+                total = self.delivery.dropped.setdefault(cause, [0, 0])
+                total[0] += entries
+                total[1] += nbytes
             if self.stats.should_log("dropped"):
-                log.warning("history overwritten before this sink had it",
+                log.warning("the store dropped data before this sink had it",
                             extra={"container": self.clog.id, "sink": self.name,
-                                   "dropped_bytes_total": self.stats.dropped_bytes})
-            self.reader.dropped_bytes = 0
+                                   "dropped_bytes_total": self.stats.dropped_bytes,
+                                   "by_cause": {c: v[0] for c, v in self.stats.dropped.items()}})
+            reader.dropped_bytes = 0
+            reader.dropped = {}
 
     async def _ship(self, batch: _Batch) -> None:
         """Send ``batch`` as one or more requests, up to MAX_IN_FLIGHT on the wire at once (the
@@ -510,6 +544,7 @@ class Delivery:
         self.retries = 0
         self.dead_letters = 0
         self.dropped_bytes = 0
+        self.dropped: dict[str, list[int]] = {}  # cause -> [entries, bytes], all workers
         self._closing = asyncio.Event()
 
     def attach(
@@ -546,12 +581,14 @@ class Delivery:
                 "id": w.clog.id, "sink": w.name, "cursor": list(w.cursor),
                 "delivered_events": st.delivered_events, "retries": st.retries,
                 "dead_letters": st.dead_letters, "dropped_bytes": st.dropped_bytes,
+                "dropped": {c: list(v) for c, v in st.dropped.items()},
                 "requests": dict(st.requests), "latency_counts": list(st.latency_counts),
                 "latency_sum": st.latency_sum, "last_success": st.last_success,
                 "last_error": st.last_error, "last_error_at": st.last_error_at,
             })
         return {"delivered_events": self.delivered_events, "retries": self.retries,
                 "dead_letters": self.dead_letters, "dropped_bytes": self.dropped_bytes,
+                "dropped": {c: list(v) for c, v in self.dropped.items()},
                 "workers": workers}
 
     def forget(self, worker: Worker) -> None:

@@ -24,6 +24,7 @@ from .observe import RequestTimes
 from .options import LogConfig, OptionError
 from .ring import ContainerLog, Store
 from .shipper import Shipper
+from .spool import MAINTAIN_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +110,17 @@ class FifoReader:
 
     def _on_readable(self) -> None:
         try:
-            taken = self.read_available(READ_BUDGET)
+            taken = self.read_available(READ_BUDGET, until_blocked=True)
         except Exception:  # a bug here must not kill the loop or the other FIFOs
             log.exception("FIFO reader failed", extra={"fifo": self.path})
             self.close()
+            return
+        if self.fd >= 0 and self.clog.blocked:
+            # spool-when-full=block: leave the rest in the pipe, so the container waits, until
+            # delivery makes room (the store calls _unblocked).
+            self.driver.loop.remove_reader(self.fd)
+            if self._unblocked not in self.clog.on_unblock:
+                self.clog.on_unblock.append(self._unblocked)
             return
         if self.fd >= 0 and taken < self.driver.pipe_bytes // 8 and self._pipe_big:
             # Little was waiting: let the pipe fill a little before the next wake-up, so a fast
@@ -124,10 +132,19 @@ class FifoReader:
         if self.fd >= 0 and not self.closed:
             self.driver.loop.add_reader(self.fd, self._on_readable)
 
-    def read_available(self, budget: int | None = None) -> int:
-        """Read and store what the pipe holds now (up to ``budget`` bytes); returns bytes read."""
+    def _unblocked(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.clog.on_unblock.remove(self._unblocked)
+        self._resume()
+
+    def read_available(self, budget: int | None = None, *, until_blocked: bool = False) -> int:
+        """Read and store what the pipe holds now (up to ``budget`` bytes); returns bytes read.
+        ``until_blocked`` stops early once the container's spool is full under ``block`` (a
+        StopLogging or a shutdown drains the pipe regardless: what the daemon wrote is kept)."""
         taken = 0
         while self.fd >= 0 and (budget is None or taken < budget):
+            if until_blocked and self.clog.blocked:
+                break
             try:
                 chunk = os.read(self.fd, READ_CHUNK)
             except BlockingIOError:
@@ -172,7 +189,7 @@ class FifoReader:
 
     def _detach(self) -> None:
         if self.fd >= 0:
-            self.driver.loop.remove_reader(self.fd)
+            self.driver.loop.remove_reader(self.fd)  # (no-op when it was not registered)
             os.close(self.fd)
             self.fd = -1
 
@@ -188,6 +205,8 @@ class FifoReader:
         if self.closed:
             return
         self.closed = True
+        with contextlib.suppress(ValueError):
+            self.clog.on_unblock.remove(self._unblocked)
         self._detach()
         if not keep_pending:
             self.clog.drop_tail(self)
@@ -216,6 +235,7 @@ class Driver:
         self.request_times = RequestTimes()  # plugin API calls, for /metrics
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._maintainer: asyncio.Task[None] | None = None
         self._closing = False
 
     @property
@@ -248,6 +268,18 @@ class Driver:
             if set(fifos) != clog.running_fifos:
                 clog.save_meta()
             self._resume_delivery(clog)
+        self._maintainer = self._loop.create_task(self._maintain(), name="store-maintain")
+
+    async def _maintain(self) -> None:
+        """Release delivered spool segments, apply the disk budget, lift blocks: every
+        MAINTAIN_SECONDS (delivery moves cursors in another process, which never writes the
+        store)."""
+        while not self._closing:
+            await asyncio.sleep(MAINTAIN_SECONDS)
+            try:
+                self.store.maintain()
+            except OSError as exc:
+                log.warning("store maintenance failed", extra={"error": exc.strerror})
 
     def _resume_delivery(self, clog: ContainerLog) -> None:
         """Workers of a container from before the restart pick up at their cursors."""
@@ -258,6 +290,8 @@ class Driver:
         try:
             configs = sinks.configure(opts, self.delivery.env)
             join = sinks.join_config(opts)
+            if configs and not clog.sinks:  # a meta.json from before the spool
+                clog.sinks = tuple(c.name for c in configs)
             if configs:
                 self.delivery.attach(clog, configs, join, info, opts)
         except sinks.SinkOptionError as exc:
@@ -267,6 +301,8 @@ class Driver:
         """Take what the pipes hold now, give delivery a moment to send it, and close, keeping
         FIFO records and cursors for the next start."""
         self._closing = True
+        if self._maintainer is not None:
+            self._maintainer.cancel()
         for reader in list(self.readers.values()):
             with contextlib.suppress(OSError):
                 reader.read_available()
@@ -301,8 +337,9 @@ class Driver:
         first = not known or not known.segments
         await _check_sinks(sink_configs, self.delivery.transport, connect=first)
         clog = self.store.get(cid)
-        clog.max_size = cfg.store.max_size
-        clog.max_file = cfg.store.max_file
+        clog.configure(max_size=cfg.store.max_size, max_file=cfg.store.max_file,
+                       sinks=tuple(c.name for c in sink_configs),
+                       spool_max_size=cfg.store.spool_max_size, when_full=cfg.store.when_full)
         reader = FifoReader(self, path, clog)
         try:
             reader.open()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sinks import SINK_OPTION_KEYS
 
 from .ring import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE
+from .spool import DROP_OLDEST, WHEN_FULL
 
 # Docker's own keys: the daemon handles mode/max-buffer-size itself and passes every --log-opt on.
 MODE = "mode"
@@ -24,12 +25,16 @@ ENV = "env"
 ENV_REGEX = "env-regex"
 CACHE_PREFIX = "cache-"  # dual logging cache options (cache-disabled, cache-max-size, ...)
 CACHE_KEYS = ("cache-disabled", "cache-max-size", "cache-max-file", "cache-compress")
+# The delivery spool (spool.py): history rotated out of `docker logs` that a sink still needs.
+SPOOL_MAX_SIZE = "spool-max-size"
+SPOOL_WHEN_FULL = "spool-when-full"
+SPOOL_KEYS = (SPOOL_MAX_SIZE, SPOOL_WHEN_FULL)
 
 DOCKER_KEYS = (
     MODE, MAX_BUFFER_SIZE, MAX_SIZE, MAX_FILE, COMPRESS, TAG, LABELS, LABELS_REGEX, ENV, ENV_REGEX,
     *CACHE_KEYS,
 )
-KNOWN_KEYS: tuple[str, ...] = DOCKER_KEYS + tuple(sorted(SINK_OPTION_KEYS))
+KNOWN_KEYS: tuple[str, ...] = DOCKER_KEYS + SPOOL_KEYS + tuple(sorted(SINK_OPTION_KEYS))
 
 MIN_MAX_SIZE = 4096  # a segment must hold at least a few entries to be useful
 
@@ -91,6 +96,8 @@ class StoreConfig:
     max_size: int = DEFAULT_MAX_SIZE
     max_file: int = DEFAULT_MAX_FILE
     compress: bool = False
+    spool_max_size: int | None = None  # bytes kept for delivery past history; None: budget only
+    when_full: str = DROP_OLDEST  # spool.WHEN_FULL
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +131,13 @@ class LogConfig:
         if MAX_FILE in opts:
             max_file = parse_int(MAX_FILE, opts[MAX_FILE], minimum=1)
         compress = parse_bool(COMPRESS, opts[COMPRESS]) if COMPRESS in opts else False
+        spool_max_size = None
+        if SPOOL_MAX_SIZE in opts:
+            spool_max_size = parse_size(SPOOL_MAX_SIZE, opts[SPOOL_MAX_SIZE])
+        when_full = opts.get(SPOOL_WHEN_FULL, DROP_OLDEST)
+        if when_full not in WHEN_FULL:
+            raise OptionError(f"invalid value for log-opt {SPOOL_WHEN_FULL!r}: {when_full!r} "
+                              f"(use {' or '.join(WHEN_FULL)})")
         if MODE in opts and opts[MODE] not in ("blocking", "non-blocking"):
             raise OptionError(
                 f"invalid value for log-opt {MODE!r}: {opts[MODE]!r} (use blocking or non-blocking)"
@@ -137,6 +151,7 @@ class LogConfig:
                 except (re.error, RecursionError, OverflowError) as exc:  # too deep or too big
                     raise OptionError(f"invalid value for log-opt {key!r}: {exc}") from exc
         return cls(
-            store=StoreConfig(max_size=max_size, max_file=max_file, compress=compress),
+            store=StoreConfig(max_size=max_size, max_file=max_file, compress=compress,
+                              spool_max_size=spool_max_size, when_full=when_full),
             tag=opts.get(TAG),
         )

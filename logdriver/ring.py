@@ -2,13 +2,17 @@
 
 Layout of one container's directory::
 
-    meta.json        container Info, the FIFOs it is being read from, when it stopped
-    <seq>.log        a segment: validated frames exactly as Docker sent them, back to back
-    <seq>.idx        the segment's index: one fixed-size record per closed block
-    <fifo>.pending   an incomplete frame read from that FIFO, kept across a plugin crash
+    meta.json             container Info, the FIFOs it is being read from, when it stopped, its
+                          sinks, spool settings and the ledger of undelivered segments dropped
+    <seq>.log             a segment: validated frames exactly as Docker sent them, back to back
+    <seq>.idx             the segment's index: one fixed-size record per closed block
+    cursor-<sink>.json    where delivery to that sink stands (written by the delivery worker)
 
 A segment holds fewer than ``max-size`` bytes (a single larger frame gets a segment of its own), and
-at most ``max-file`` segments are kept, oldest dropped first, as Docker's ``local`` driver does.
+the last ``max-file`` segments are the history ``docker logs`` shows, as Docker's ``local`` driver
+keeps. Older segments that a sink still needs stay on disk as the delivery spool (see spool.py)
+until every sink has them. The active segment's file may end with an incomplete frame that the
+FIFO's reader is still receiving; a restarted plugin finds it there and completes it.
 Segment files only ever hold whole, validated frames, so any task can read any of them from any
 frame offset while the writer appends. Blocks (runs of frames of about ``BLOCK_BYTES``) carry an
 entry count and the smallest and largest entry time, so ``Tail`` walks the index backwards and
@@ -41,12 +45,24 @@ from .framing import (
     decode_frames,
     frame_time,
 )
+from .spool import (
+    BLOCK,
+    DISK_BUDGET,
+    DROP_OLDEST,
+    HISTORY_OVERWRITE,
+    RATE_WINDOW_SECONDS,
+    SPOOL_FULL,
+    Dropped,
+    delivery_floor,
+    load_ledger,
+    lost_between,
+    trim_ledger,
+)
 
 log = logging.getLogger(__name__)
 
 BLOCK_BYTES = 64 * 1024  # index granularity: Tail/Since read at most about this much extra
 READ_BYTES = 1 << 20  # one disk read of a reader
-DROPPED_SIZES_KEPT = 64  # sizes of rotated-away segments remembered for loss accounting
 BUDGET_CHECK_SECONDS = 1.0  # at most one full size recount per second while over the disk budget
 IDX = struct.Struct("<QIqqQ")  # block: offset, entry count, min time, max time, byte length
 # Docker timestamps stdout and stderr lines in two goroutines before they take turns writing the
@@ -56,8 +72,10 @@ REORDER_SLACK_NS = 10 * 1_000_000_000
 DEFAULT_MAX_SIZE = 20 * 1024 * 1024  # Docker's `local` driver default max-size (20 MiB, though an
 # explicit `max-size=20m` means 20,000,000 bytes there: units.FromHumanSize)
 DEFAULT_MAX_FILE = 5  # Docker's `local` driver default max-file
+  # every sink has everything (or there is no sink)
 
 Position = tuple[int, int]  # (segment sequence number, byte offset of a frame in it)
+NO_FLOOR: Position = (1 << 62, 0)  # every sink has everything (or there is no sink)
 
 # The state dir's file system is full (or the quota is): the entries that do not fit are dropped and
 # counted, the FIFO is still read (a container must never wait on our disk), and the next write
@@ -160,7 +178,19 @@ class ContainerLog:
         self.max_size = max_size
         self.max_file = max_file
         self.meta: dict[str, Any] = {}
-        self.segments: list[Segment] = []
+        self.segments: list[Segment] = []  # the history: what `docker logs` shows
+        self.spool: list[Segment] = []  # older segments kept only until every sink has them
+        self.sinks: tuple[str, ...] = ()  # names of the container's sinks (their cursor files)
+        self.spool_max_size: int | None = None  # bytes; None: bounded by the disk budget only
+        self.when_full = DROP_OLDEST
+        self.spool_blocked = False  # the spool is over spool-max-size and the policy is block
+        self.budget_blocked = False  # the store is over budget, this spool could give, policy block
+        self.ledger: dict[int, Dropped] = {}  # undelivered segments dropped, by sequence number
+        self.ledger_version = 0  # bumped at each change of ``ledger``
+        self.blocked_seconds = 0.0  # time its FIFOs were not read because the spool was full
+        self._blocked_at = 0.0
+        # Called when a block ends (the FIFO readers resume).
+        self.on_unblock: list[Callable[[], None]] = []
         self.running_fifos: set[str] = set()
         self.stop_count = 0  # bumped by every stop; followers end when it changes
         self.dropped_segments = 0
@@ -174,7 +204,7 @@ class ContainerLog:
         # FIFO reader that owns them (``tail_owner``), or, right after a restart, of nobody yet.
         self.tail = b""
         self.tail_owner: object | None = None
-        self._dropped_sizes: dict[int, int] = {}  # seq -> size of segments rotated away
+        self._deleted_sizes: dict[int, int] = {}  # seq -> size of delivered segments deleted
         self.received_lines = 0  # entries stored since the plugin started (for /metrics)
         self.received_bytes = 0
         self.corrupt_frames = 0
@@ -207,11 +237,29 @@ class ContainerLog:
                 self.meta = {}
         self.max_size = int(self.meta.get("max_size", DEFAULT_MAX_SIZE))
         self.max_file = int(self.meta.get("max_file", DEFAULT_MAX_FILE))
+        self.sinks = tuple(str(x) for x in self.meta.get("sinks") or ())
+        spool_max = self.meta.get("spool_max_size")
+        self.spool_max_size = int(spool_max) if spool_max is not None else None
+        self.when_full = BLOCK if self.meta.get("when_full") == BLOCK else DROP_OLDEST
+        self.ledger = load_ledger(self.meta.get("dropped"))
         seqs = sorted(int(p.stem) for p in path.glob("*.log") if p.stem.isdigit())
+        # Kept segments are consecutive; a gap means an older run whose rest was deleted.
+        while len(seqs) > 1 and any(b != a + 1 for a, b in zip(seqs, seqs[1:], strict=False)):
+            gap = next(i for i, (a, b) in enumerate(zip(seqs, seqs[1:], strict=False))
+                       if b != a + 1)
+            for seq in seqs[: gap + 1]:
+                for suffix in (".log", ".idx"):
+                    with contextlib.suppress(FileNotFoundError):
+                        (path / f"{seq:010d}{suffix}").unlink()
+            seqs = seqs[gap + 1 :]
+        kept: list[Segment] = []
         for seq in seqs:
             seg = Segment(seq, path / f"{seq:010d}.log")
             self._load_index(seg, last=(seq == seqs[-1]))
-            self.segments.append(seg)
+            kept.append(seg)
+        # The last max-file segments are the history; older ones are the delivery spool.
+        split = max(len(kept) - self.max_file, 0)
+        self.spool, self.segments = kept[:split], kept[split:]
         return self
 
     def _load_index(self, seg: Segment, *, last: bool) -> None:
@@ -273,6 +321,10 @@ class ContainerLog:
         self.meta["max_size"] = self.max_size
         self.meta["max_file"] = self.max_file
         self.meta["fifos"] = sorted(self.running_fifos)
+        self.meta["sinks"] = list(self.sinks)
+        self.meta["spool_max_size"] = self.spool_max_size
+        self.meta["when_full"] = self.when_full
+        self.meta["dropped"] = [d.to_json() for d in self.ledger.values()]
         try:
             write_json(self.path / "meta.json", self.meta)
         except OSError as exc:
@@ -282,13 +334,38 @@ class ContainerLog:
             # the daemon's next calls or costs a `docker logs -f` an extra wait after a restart.
             log.warning("cannot save meta.json: the disk is full", extra={"container": self.id})
 
+    def configure(
+        self, *, max_size: int, max_file: int, sinks: tuple[str, ...],
+        spool_max_size: int | None, when_full: str,
+    ) -> None:
+        """Apply a StartLogging's options (history limits, sinks, spool policy)."""
+        self.max_size, self.max_file = max_size, max_file
+        self.sinks = sinks
+        self.spool_max_size, self.when_full = spool_max_size, when_full
+        if self.spool:
+            self.check_spool_limit()
+
     @property
     def running(self) -> bool:
         return bool(self.running_fifos)
 
     @property
     def size(self) -> int:
+        """Bytes on disk: history plus spool."""
+        return self.history_bytes + self.spool_bytes
+
+    @property
+    def history_bytes(self) -> int:
         return sum(s.size for s in self.segments)
+
+    @property
+    def spool_bytes(self) -> int:
+        return sum(s.size for s in self.spool)
+
+    @property
+    def blocked(self) -> bool:
+        """The FIFO is not read: the spool is full and the policy is ``block``."""
+        return self.spool_blocked or self.budget_blocked
 
     @property
     def stopped_at(self) -> float:
@@ -325,16 +402,116 @@ class ContainerLog:
         self._persist_blocks(old, final=True)
         self.sync()
         seg = self._new_segment(old.seq + 1)
-        while len(self.segments) > self.max_file:
-            gone = self.segments.pop(0)
-            self.dropped_segments += 1
-            self._dropped_sizes[gone.seq] = gone.size
-            if len(self._dropped_sizes) > DROPPED_SIZES_KEPT:
-                del self._dropped_sizes[min(self._dropped_sizes)]
-            for p in (gone.path, gone.idx_path):
-                with contextlib.suppress(FileNotFoundError):
-                    p.unlink()
+        if len(self.segments) > self.max_file:
+            floor = self.delivery_floor()
+            while len(self.segments) > self.max_file:
+                gone = self.segments.pop(0)
+                if _delivered(gone, floor):
+                    self._delete(gone)
+                elif self.spool_max_size == 0:  # the spool is off: history is all there is
+                    self._drop(gone, HISTORY_OVERWRITE)
+                else:
+                    self.spool.append(gone)  # out of `docker logs`, kept for delivery
+            if self.spool:
+                self.release_delivered(floor)
+                self.check_spool_limit()
         return seg
+
+    # ----------------------------------------------------------------- spool
+    def delivery_floor(self) -> Position:
+        """The position before which every sink of this container has everything (read from
+        the cursor files; a sink with none yet needs everything)."""
+        if not self.sinks:
+            return NO_FLOOR
+        floor = delivery_floor(self.path, self.sinks)
+        return floor if floor is not None else (0, 0)
+
+    def release_delivered(self, floor: Position | None = None) -> int:
+        """Delete spool segments every sink has; returns bytes freed."""
+        if not self.spool:
+            return 0
+        floor = self.delivery_floor() if floor is None else floor
+        freed = 0
+        while self.spool and _delivered(self.spool[0], floor):
+            gone = self.spool.pop(0)
+            freed += gone.size
+            self._delete(gone)
+        if freed:
+            self.check_spool_limit()
+        return freed
+
+    def check_spool_limit(self) -> None:
+        """Apply ``spool-when-full`` to this container's own limit, ``spool-max-size``."""
+        limit = self.spool_max_size
+        over = limit is not None and self.spool_bytes > limit
+        if over and self.when_full == DROP_OLDEST:
+            while self.spool and self.spool_bytes > limit:  # type: ignore[operator]
+                self.drop_oldest_spooled(SPOOL_FULL)
+            over = False
+        self.set_blocked(spool=over and self.when_full == BLOCK)
+
+    def set_blocked(self, *, spool: bool | None = None, budget: bool | None = None) -> None:
+        was = self.blocked
+        if spool is not None:
+            self.spool_blocked = spool
+        if budget is not None:
+            self.budget_blocked = budget
+        if self.blocked and not was:
+            self._blocked_at = time.monotonic()
+            log.warning("the spool is full: not reading the container's output until delivery "
+                        "makes room (spool-when-full=block)",
+                        extra={"container": self.id, "spool_bytes": self.spool_bytes})
+        elif was and not self.blocked:
+            self.blocked_seconds += time.monotonic() - self._blocked_at
+            log.info("the spool has room again: reading the container's output",
+                     extra={"container": self.id})
+            for resume in list(self.on_unblock):
+                resume()
+
+    def drop_oldest_spooled(self, cause: str) -> int:
+        """Drop the oldest spool segment, undelivered, counted under ``cause``; bytes freed."""
+        if not self.spool:
+            return 0
+        gone = self.spool.pop(0)
+        self._drop(gone, cause)
+        return gone.size
+
+    def drop_oldest_kept(self, cause: str) -> int:
+        """Drop the oldest segment of spool or (closed) history; bytes freed. For a stopped
+        container only: a running one's history is its own ``max-size`` x ``max-file``."""
+        if self.spool:
+            return self.drop_oldest_spooled(cause)
+        if not self.segments:
+            return 0
+        gone = self.segments[0]
+        if gone is self.segments[-1]:
+            self._close_fds()
+        self.segments.pop(0)
+        if _delivered(gone, self.delivery_floor()):
+            self._delete(gone)
+        else:
+            self._drop(gone, cause)
+        return gone.size
+
+    def _drop(self, seg: Segment, cause: str) -> None:
+        """``seg`` leaves undelivered: the ledger tells each sink's reader what it lost, why."""
+        self.ledger[seg.seq] = Dropped(seg.seq, seg.size, seg.count, cause)
+        trim_ledger(self.ledger)
+        self.ledger_version += 1
+        self._delete(seg)
+        log.warning("dropped undelivered log data", extra={
+            "container": self.id, "cause": cause, "bytes": seg.size, "entries": seg.count})
+        self.save_meta()
+
+    def _delete(self, seg: Segment) -> None:
+        self.dropped_segments += 1
+        self._deleted_sizes[seg.seq] = seg.size
+        while len(self._deleted_sizes) > 64:
+            del self._deleted_sizes[min(self._deleted_sizes)]
+        for p in (seg.path, seg.idx_path):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        self._notify()
 
     def _persist_blocks(self, seg: Segment, *, final: bool = False) -> None:
         upto = len(seg.blocks) if final else len(seg.blocks) - 1
@@ -543,35 +720,66 @@ class ContainerLog:
 
     @property
     def start(self) -> Position:
+        """Where the history (what `docker logs` shows) begins."""
         if not self.segments:
             return (0, 0)
         return (self.segments[0].seq, 0)
 
+    @property
+    def oldest(self) -> Position:
+        """Where the oldest kept data (spool, else history) begins: where delivery can start."""
+        if self.spool:
+            return (self.spool[0].seq, 0)
+        if not self.segments and self.ledger:
+            return (max(self.ledger) + 1, 0)
+        return self.start
+
+    @property
+    def kept(self) -> list[Segment]:
+        """Spool then history: consecutive sequence numbers."""
+        return self.spool + self.segments if self.spool else self.segments
+
     def _segment(self, seq: int) -> Segment | None:
-        if not self.segments:
+        first = self.spool or self.segments
+        if not first:
             return None
-        i = seq - self.segments[0].seq
-        if 0 <= i < len(self.segments):
+        i = seq - first[0].seq
+        if i < 0:
+            return None
+        if i < len(self.spool):
+            return self.spool[i]
+        i -= len(self.spool)
+        if i < len(self.segments):
             return self.segments[i]
         return None
 
     def bytes_between(self, a: Position, b: Position) -> int:
-        """History bytes from ``a`` to ``b``, counting segments already rotated away (a reader that
-        jumped from ``a`` to ``b`` lost about this much)."""
+        """Bytes from ``a`` to ``b``, counting segments no longer kept."""
         total = 0
         for seq in range(a[0], b[0] + 1):
             seg = self._segment(seq)
-            size = seg.size if seg is not None else self._dropped_sizes.get(seq, 0)
+            if seg is not None:
+                size = seg.size
+            elif seq in self.ledger:
+                size = self.ledger[seq].size
+            else:
+                size = self._deleted_sizes.get(seq, 0)
             lo = a[1] if seq == a[0] else 0
             hi = b[1] if seq == b[0] else size
             total += max(hi - lo, 0)
         return total
 
+    def lost_between(
+        self, a: Position, b: Position, entries_before_a: int | None
+    ) -> dict[str, tuple[int, int]]:
+        """What a reader lost jumping from ``a`` to ``b``: (bytes, entries) by cause."""
+        return lost_between(a, b, self.ledger, self._deleted_sizes, entries_before_a)
+
     def entries_after(self, pos: Position) -> int:
-        """About how many entries are stored from ``pos`` on (exact at block boundaries; inside
+        """About how many entries are kept from ``pos`` on (exact at block boundaries; inside
         a block, its count in proportion to the bytes left). Reads only the index."""
         total = 0
-        for seg in self.segments:
+        for seg in self.kept:
             if seg.seq < pos[0]:
                 continue
             for b in seg.blocks:
@@ -638,12 +846,14 @@ class ContainerLog:
         while True:
             seg = self._segment(seq)
             if seg is None:
-                if self.segments and seq < self.segments[0].seq:
-                    seq, off = self.segments[0].seq, 0
-                    continue
+                oldest = self.oldest
+                if (seq, off) < oldest:
+                    seq, off = oldest
+                    if self._segment(seq) is not None:
+                        continue
                 return b"", (seq, off), (seq, off)
             if off >= seg.size:
-                if seg is self.segments[-1]:
+                if seg is self.kept[-1]:
                     return b"", (seq, off), (seq, off)
                 seq, off = seq + 1, 0
                 continue
@@ -725,6 +935,11 @@ def _fdatasync_and_close(fds: list[int]) -> None:
             os.close(fd)
 
 
+def _delivered(seg: Segment, floor: Position) -> bool:
+    """Every sink has all of ``seg`` (its cursor is at or past the segment's end)."""
+    return floor[0] > seg.seq or (floor[0] == seg.seq and floor[1] >= seg.size)
+
+
 def _whole_frames(data: bytes) -> int:
     """Length of the longest prefix of ``data`` made of whole frames."""
     pos = 0
@@ -740,7 +955,7 @@ def _whole_frames(data: bytes) -> int:
 
 
 class Store:
-    """All containers' histories under one state directory, within one disk budget."""
+    """All containers' histories and spools under one state directory, within one disk budget."""
 
     def __init__(self, root: Path, *, disk_budget: int) -> None:
         self.root = root
@@ -751,12 +966,16 @@ class Store:
         self.on_remove: Callable[[str], None] | None = None  # told before a history is removed
         self._total = 0
         self._checked = 0.0
+        self.written = 0  # bytes stored since the plugin started (the growth rate's source)
+        self._rate: list[tuple[float, int]] = []  # (monotonic time, written) samples
 
     def open(self) -> None:
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         for p in sorted(self.dir.iterdir()):
             if p.is_dir() and _is_container_id(p.name):
                 self.logs[p.name] = ContainerLog.open(p, p.name, on_grow=self._grew)
+        for lg in self.logs.values():
+            lg.check_spool_limit()
         self._total = sum(lg.size for lg in self.logs.values())
 
     def get(self, container_id: str) -> ContainerLog:
@@ -770,30 +989,96 @@ class Store:
     def total_bytes(self) -> int:
         return self._total
 
+    @property
+    def spool_bytes(self) -> int:
+        return sum(lg.spool_bytes for lg in self.logs.values())
+
     def _grew(self, lg: ContainerLog, nbytes: int) -> None:
         self._total += nbytes
+        self.written += nbytes
         now = time.monotonic()
         if self._total > self.disk_budget and now - self._checked > BUDGET_CHECK_SECONDS:
             self._checked = now
-            self._total = sum(x.size for x in self.logs.values())  # rotation frees space too
+            self.recount()
             if self._total > self.disk_budget:
                 self.evict()
 
+    def recount(self) -> int:
+        """Recompute the bytes on disk from the segments (rotation and delivery free space)."""
+        self._total = sum(x.size for x in self.logs.values())
+        return self._total
+
+    def maintain(self) -> None:
+        """Every MAINTAIN_SECONDS: release spool segments every sink has, apply the budget,
+        lift blocks that no longer hold, and sample the growth rate."""
+        now = time.monotonic()
+        self._rate.append((now, self.written))
+        while len(self._rate) > 2 and now - self._rate[1][0] >= RATE_WINDOW_SECONDS:
+            self._rate.pop(0)
+        for lg in list(self.logs.values()):
+            if lg.spool or lg.blocked:
+                lg.release_delivered()
+        self.recount()
+        if self._total > self.disk_budget:
+            self.evict()
+        for lg in self.logs.values():
+            if lg.budget_blocked and (self._total <= self.disk_budget or not lg.spool):
+                lg.set_blocked(budget=False)
+
+    @property
+    def growth_rate(self) -> float:
+        """Bytes stored per second over about the last RATE_WINDOW_SECONDS."""
+        if len(self._rate) < 2:
+            return 0.0
+        (t0, w0), (t1, w1) = self._rate[0], self._rate[-1]
+        return (w1 - w0) / (t1 - t0) if t1 > t0 else 0.0
+
+    def seconds_left(self) -> float | None:
+        """At the current growth rate, seconds until the disk budget is full (None: not
+        growing)."""
+        rate = self.growth_rate
+        if rate <= 0:
+            return None
+        return max(self.disk_budget - self._total, 0) / rate
+
     def evict(self) -> None:
-        """Drop whole histories of stopped containers, oldest stop first, until within budget."""
-        stopped = sorted(
-            (lg for lg in self.logs.values() if not lg.running), key=lambda lg: lg.stopped_at
-        )
+        """Bring the store within its disk budget, taking in this order: whole histories of
+        stopped containers whose sinks have everything (oldest stop first); the oldest
+        undelivered segments of stopped containers (cause ``disk_budget``); then running
+        containers' spools, each by its policy: ``drop-oldest`` drops its oldest segment (the
+        oldest data first, across containers), ``block`` stops reading its FIFO."""
+        stopped = sorted((lg for lg in self.logs.values() if not lg.running),
+                         key=lambda lg: lg.stopped_at)
         for lg in stopped:
             if self._total <= self.disk_budget:
+                return
+            if _delivered_all(lg):
+                self._total -= lg.size
+                self.remove(lg.id)
+                self.evicted += 1
+                log.warning("evicted a stopped container's history for the disk budget",
+                            extra={"container": lg.id})
+        for lg in stopped:
+            while self._total > self.disk_budget and lg.id in self.logs:
+                freed = lg.drop_oldest_kept(DISK_BUDGET)
+                self._total -= freed
+                if not lg.kept:
+                    self.remove(lg.id)
+                    self.evicted += 1
+                if not freed:
+                    break
+        running = [lg for lg in self.logs.values() if lg.running and lg.spool]
+        while self._total > self.disk_budget:
+            droppable = [lg for lg in running if lg.when_full == DROP_OLDEST and lg.spool]
+            if not droppable:
                 break
-            self._total -= lg.size
-            self.remove(lg.id)
-            self.evicted += 1
-            log.warning("evicted a stopped container's history for the disk budget",
-                        extra={"container": lg.id})
+            oldest = min(droppable, key=lambda lg: _mtime(lg.spool[0]))
+            self._total -= oldest.drop_oldest_spooled(SPOOL_FULL)
         if self._total > self.disk_budget:
-            log.warning("disk budget exceeded by running containers' history",
+            for lg in running:
+                if lg.when_full == BLOCK and lg.spool:
+                    lg.set_blocked(budget=True)
+            log.warning("disk budget exceeded by running containers' history and blocked spools",
                         extra={"bytes": self._total, "budget": self.disk_budget})
 
     def remove(self, container_id: str) -> None:
@@ -804,11 +1089,24 @@ class Store:
             lg.on_change = None
             lg.close()
             lg.segments = []
+            lg.spool = []
             shutil.rmtree(lg.path, ignore_errors=True)
 
     def close(self) -> None:
         for lg in self.logs.values():
             lg.close()
+
+
+def _delivered_all(lg: ContainerLog) -> bool:
+    """Every sink of ``lg`` has everything it stored (true with no sinks)."""
+    return lg.delivery_floor() >= lg.end
+
+
+def _mtime(seg: Segment) -> float:
+    try:
+        return seg.path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _is_container_id(s: str) -> bool:

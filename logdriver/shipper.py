@@ -11,9 +11,10 @@ shipper has a core of its own.
 The two talk over the shipper's stdin and stdout, one JSON object per line:
 
 - plugin -> shipper: ``attach`` (a container's sinks: its id, store path, log-opts and info),
-  ``state`` (its segments as ``[seq, size]`` of whole frames, and whether it is running; sent
-  again, coalesced, after each write), ``forget`` (its history was removed), ``close`` (flush
-  and exit);
+  ``state`` (its kept segments, spool then history, as ``[seq, size]`` of whole frames, whether
+  it is running, and its drop ledger ``[[seq, size, entries, cause], ...]``; sent again,
+  coalesced, after each write), ``forget`` (its history was removed), ``close`` (flush and
+  exit);
 - shipper -> plugin: ``stats`` (the delivery counters, every second).
 
 The shipper only reads a segment below the size it was told, which the plugin never rewrites. On
@@ -41,6 +42,7 @@ from sinks import JoinConfig, SinkConfig
 
 from .delivery import SHUTDOWN_FLUSH_SECONDS, Delivery
 from .ring import READ_BYTES, ContainerLog, Position, Waiters, _whole_frames
+from .spool import DISK_BUDGET, Dropped, load_ledger, lost_between
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +55,13 @@ RESTART_MAX_DELAY_SECONDS = 30.0  # each quick death in a row up to this
 _TOTALS = ("delivered_events", "retries", "dead_letters", "dropped_bytes")
 
 
-def _state(clog: ContainerLog) -> dict[str, Any]:
-    return {"op": "state", "id": clog.id, "running": clog.running,
-            "segments": [[s.seq, s.size] for s in clog.segments]}
+def _state(clog: ContainerLog, *, ledger: bool = True) -> dict[str, Any]:
+    """The ``state`` message; the drop ledger only with ``ledger`` (it changes rarely)."""
+    msg = {"op": "state", "id": clog.id, "running": clog.running,
+           "segments": [[s.seq, s.size] for s in clog.kept]}
+    if ledger:
+        msg["dropped"] = [d.to_json() for d in clog.ledger.values()]
+    return msg
 
 
 class Shipper:
@@ -78,6 +84,7 @@ class Shipper:
         self._restarts = 0
         self._attached: dict[str, tuple[ContainerLog, dict[str, Any]]] = {}
         self._dirty: set[str] = set()
+        self._ledger_told: dict[str, int] = {}  # ledger_version last sent, per container
         self._flush_pending = False
         self._proc: asyncio.subprocess.Process | None = None
         self._watch: asyncio.Task[None] | None = None
@@ -174,11 +181,22 @@ class Shipper:
         for cid in dirty:
             entry = self._attached.get(cid)
             if entry is not None:
-                self._send(_state(entry[0]))
+                clog = entry[0]
+                told = self._ledger_told.get(cid)
+                self._send(_state(clog, ledger=told != clog.ledger_version))
+                self._ledger_told[cid] = clog.ledger_version
 
     def forget(self, container_id: str) -> None:
-        if self._attached.pop(container_id, None) is not None:
-            self._send({"op": "forget", "id": container_id})
+        entry = self._attached.pop(container_id, None)
+        self._ledger_told.pop(container_id, None)
+        if entry is not None:
+            # Whatever the store still kept of it is lost to the sinks now: tell them what.
+            clog = entry[0]
+            ledger = dict(clog.ledger)
+            for seg in clog.kept:
+                ledger[seg.seq] = Dropped(seg.seq, seg.size, seg.count, DISK_BUDGET)
+            self._send({"op": "forget", "id": container_id,
+                        "dropped": [d.to_json() for d in ledger.values()]})
 
     async def start(self) -> None:
         await self._spawn()
@@ -215,23 +233,35 @@ class StoreView:
         self.id = container_id
         self.path = path
         self.running = True
-        self.segments: list[tuple[int, int]] = []  # (seq, size of whole frames)
+        self.segments: list[tuple[int, int]] = []  # (seq, size of whole frames), spool first
         self._sizes: dict[int, int] = {}  # every segment's last known size, kept after removal
+        self.ledger: dict[int, Dropped] = {}  # undelivered segments the store dropped
         self._waiters = Waiters()
 
-    def update(self, segments: Sequence[Sequence[int]], running: bool) -> None:
+    def update(self, segments: Sequence[Sequence[int]], running: bool,
+               dropped: Sequence[Any] | None = None) -> None:
         self.segments = [(int(seq), int(size)) for seq, size in segments]
         self._sizes.update(self.segments)
+        if dropped is not None:
+            self.ledger = load_ledger(list(dropped))
         self.running = running
         self._notify()
 
     @property
     def end(self) -> Position:
+        if not self.segments and self.ledger:
+            return (max(self.ledger) + 1, 0)
         return self.segments[-1] if self.segments else (0, 0)
 
     @property
     def start(self) -> Position:
         return (self.segments[0][0], 0) if self.segments else (0, 0)
+
+    @property
+    def oldest(self) -> Position:
+        if not self.segments and self.ledger:
+            return (max(self.ledger) + 1, 0)
+        return self.start
 
     def _size(self, seq: int) -> int | None:
         if self.segments and 0 <= seq - self.segments[0][0] < len(self.segments):
@@ -244,9 +274,11 @@ class StoreView:
         while True:
             size = self._size(seq)
             if size is None:
-                if self.segments and seq < self.segments[0][0]:
-                    seq, off = self.segments[0][0], 0  # rotated away: go on from the oldest
-                    continue
+                oldest = self.oldest
+                if (seq, off) < oldest:
+                    seq, off = oldest  # dropped: go on from the oldest kept
+                    if self._size(seq) is not None:
+                        continue
                 return b"", (seq, off), (seq, off)
             if off >= size:
                 if seq == self.segments[-1][0]:
@@ -278,6 +310,12 @@ class StoreView:
             total += max(hi - lo, 0)
         return total
 
+    def lost_between(
+        self, a: Position, b: Position, entries_before_a: int | None
+    ) -> dict[str, tuple[int, int]]:
+        """What a reader lost jumping from ``a`` to ``b``: (bytes, entries) by cause."""
+        return lost_between(a, b, self.ledger, self._sizes, entries_before_a)
+
     async def wait_change(self, timeout: float | None = None) -> None:
         await self._waiters.wait(timeout)
 
@@ -307,11 +345,12 @@ class _Shipping:
                 return
             self.delivery.attach(view, configs, join, msg.get("info") or {}, opts)  # type: ignore[arg-type]
         elif op == "state" and cid in self.views:
-            self.views[cid].update(msg.get("segments") or [], bool(msg.get("running")))
+            self.views[cid].update(msg.get("segments") or [], bool(msg.get("running")),
+                                   msg.get("dropped"))
         elif op == "forget":
             view = self.views.pop(cid, None)
             if view is not None:
-                view.update([], False)
+                view.update([], False, msg.get("dropped"))
 
     def stats(self) -> dict[str, Any]:
         return {"op": "stats", **self.delivery.snapshot(), "tasks": len(asyncio.all_tasks())}

@@ -1,0 +1,156 @@
+"""The delivery spool's rules: what sinks still need, when the spool is full, and what was lost.
+
+History and the spool are two limits. History is what ``docker logs`` shows: the last
+``max-file`` segments of at most ``max-size`` bytes, as Docker's ``local`` driver keeps. A
+segment that rotates out of history while a sink of the container has not yet accepted all of it
+stays on disk in the *spool*, invisible to ``docker logs``, until every sink has it. The spool is
+bounded per container by ``spool-max-size`` (optional) and, for all containers together, by the
+plugin's disk budget (``LOGDRIVER_DISK_BUDGET``, which counts history and spool).
+
+Invariants:
+
+- A container's kept segments (spool, then history) have consecutive sequence numbers: segments
+  only ever leave from the oldest end, whether delivered, dropped or evicted.
+- A sink's *cursor* (``cursor-<sink>.json`` in the container's directory, written by the delivery
+  worker after every accepted batch) is the position before which that sink has everything. A sink
+  with no readable cursor yet holds the whole spool: nothing is released on a guess.
+- A segment leaves the spool once every sink's cursor is past it, or when the spool is full and
+  the container's ``spool-when-full`` policy is ``drop-oldest``. Every undelivered segment that is
+  dropped is written to the container's drop ledger (in ``meta.json``) with its size, its entry
+  count and the cause, so each sink's reader counts exactly what it lost, and why, even across a
+  restart of the plugin or the shipper.
+
+``spool-when-full`` names what happens when a container's spool is full. The names follow
+Vector's buffer option ``when_full`` and say the action and its victim:
+
+- ``drop-oldest`` (the default): the oldest undelivered segment is deleted, and counted per sink
+  as dropped with cause ``spool_full``. The container never waits. Fluent Bit's filesystem
+  storage limit (``storage.total_limit_size``) behaves this way: the oldest chunks go.
+- ``block``: the plugin stops reading the container's FIFO until delivery makes room, so the
+  container's writes wait (its stdout blocks, as with Docker's own blocking drivers) and nothing
+  is lost. Reading resumes by itself.
+
+Disk-budget eviction takes, in this order: whole histories of stopped containers whose sinks have
+everything (oldest stop first), then the oldest undelivered segments of stopped containers (cause
+``disk_budget``), and only then the spool of running containers, each by its own policy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DROP_OLDEST = "drop-oldest"
+BLOCK = "block"
+WHEN_FULL = (DROP_OLDEST, BLOCK)
+
+# Causes of undelivered data lost, as counted per sink.
+HISTORY_OVERWRITE = "history_overwrite"  # rotated out of history with the spool off (size 0)
+SPOOL_FULL = "spool_full"  # the container's spool was full (spool-max-size or the disk budget)
+DISK_BUDGET = "disk_budget"  # a stopped container's undelivered data, evicted for the budget
+CAUSES = (HISTORY_OVERWRITE, SPOOL_FULL, DISK_BUDGET)
+
+LEDGER_KEPT = 256  # dropped segments remembered per container (a reader that is further behind
+# than this many dropped segments counts the older ones by bytes only)
+MAINTAIN_SECONDS = 1.0  # how often delivered spool segments are released and blocks re-checked
+RATE_WINDOW_SECONDS = 60.0  # the "time left" figures use the store's growth over about this long
+
+Position = tuple[int, int]  # (segment sequence number, byte offset of a frame in it)
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """One undelivered segment that left the store: its size in bytes, its entry count, why."""
+
+    seq: int
+    size: int
+    entries: int
+    cause: str
+
+    def to_json(self) -> list[Any]:
+        return [self.seq, self.size, self.entries, self.cause]
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Dropped | None:
+        try:
+            seq, size, entries, cause = raw
+            return cls(int(seq), int(size), int(entries), str(cause))
+        except (TypeError, ValueError):
+            return None
+
+
+def load_ledger(raw: Any) -> dict[int, Dropped]:
+    out: dict[int, Dropped] = {}
+    for item in raw if isinstance(raw, list) else []:
+        d = Dropped.from_json(item)
+        if d is not None:
+            out[d.seq] = d
+    return out
+
+
+def trim_ledger(ledger: dict[int, Dropped]) -> None:
+    while len(ledger) > LEDGER_KEPT:
+        del ledger[min(ledger)]
+
+
+def cursor_path(container_dir: Path, sink: str) -> Path:
+    """Where the delivery worker of ``sink`` keeps its cursor for this container."""
+    return container_dir / f"cursor-{sink}.json"
+
+
+def read_cursor(container_dir: Path, sink: str) -> Position | None:
+    """The saved cursor of ``sink``, or None when there is none (yet) or it is unreadable."""
+    try:
+        raw = json.loads(cursor_path(container_dir, sink).read_text())
+        return int(raw["seq"]), int(raw["off"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def delivery_floor(container_dir: Path, sinks: tuple[str, ...]) -> Position | None:
+    """The position before which every sink has everything; None if a sink has no cursor (it
+    may still need all of it). With no sinks, nothing is needed: ``(2**62, 0)``."""
+    floor: Position = (1 << 62, 0)
+    for sink in sinks:
+        pos = read_cursor(container_dir, sink)
+        if pos is None:
+            return None
+        floor = min(floor, pos)
+    return floor
+
+
+def lost_between(
+    a: Position,
+    b: Position,
+    ledger: dict[int, Dropped],
+    sizes: dict[int, int],
+    entries_before_a: int | None,
+) -> dict[str, tuple[int, int]]:
+    """What a reader lost jumping from ``a`` to ``b`` (the oldest position still kept): bytes and
+    entries by cause. ``entries_before_a`` is how many entries of segment ``a[0]`` lie before
+    ``a[1]`` (None if the reader does not know: the count is then prorated by bytes).
+    ``sizes`` holds sizes of segments missing from the ledger (counted as ``history_overwrite``)."""
+    out: dict[str, list[int]] = {}
+    for seq in range(a[0], b[0] + 1):
+        d = ledger.get(seq)
+        size = d.size if d is not None else sizes.get(seq, 0)
+        lo = a[1] if seq == a[0] else 0
+        hi = b[1] if seq == b[0] else size
+        nbytes = max(hi - lo, 0)
+        if not nbytes:
+            continue
+        cause = d.cause if d is not None else HISTORY_OVERWRITE
+        entries = 0
+        if d is not None:
+            if seq != a[0] or lo == 0:
+                entries = d.entries if hi >= size else round(d.entries * nbytes / max(size, 1))
+            elif entries_before_a is not None and hi >= size:
+                entries = max(d.entries - entries_before_a, 0)
+            else:
+                entries = round(d.entries * nbytes / max(size, 1))
+        acc = out.setdefault(cause, [0, 0])
+        acc[0] += nbytes
+        acc[1] += entries
+    return {cause: (v[0], v[1]) for cause, v in out.items()}

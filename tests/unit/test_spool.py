@@ -1,0 +1,315 @@
+"""The delivery spool: history rotated out of `docker logs` stays until every sink has it, within
+``spool-max-size`` and the disk budget, under the ``spool-when-full`` policy; drops are counted
+per sink and cause, exactly."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from logdriver.delivery import RecordReader
+from logdriver.framing import encode_entry
+from logdriver.ring import ContainerLog, Store
+from logdriver.shipper import StoreView, _state
+from logdriver.spool import DISK_BUDGET, HISTORY_OVERWRITE, SPOOL_FULL, cursor_path
+from sinks import JoinConfig
+
+from .helpers import entry, frames
+from .test_delivery import CID, OPTS, Harness, until
+from .test_ring import lines, write
+
+ALL = [f"line {i:06d}" for i in range(2000)]
+SMALL = OPTS | {"max-size": "8k", "max-file": "2"}  # a history of about 16 KB
+FRAME = len(encode_entry(entry(0)))
+
+
+def down(h: Harness) -> None:
+    h.receiver.answer = lambda r: httpx.Response(503, headers={"Retry-After": "0.2"})
+
+
+def up(h: Harness) -> None:
+    h.receiver.answer = lambda r: None
+
+
+def dropped(driver: object, cause: str) -> int:
+    return int(driver.delivery.dropped.get(cause, [0, 0])[0])  # type: ignore[attr-defined]
+
+
+async def test_history_rotated_before_delivery_is_spooled_and_all_of_it_arrives(
+    h: Harness,
+) -> None:
+    down(h)
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path, SMALL)
+    h.write(path, frames(2000))  # ~70 KB through a history of 16 KB
+    clog = driver.store.logs[CID]
+    await until(lambda: clog.received_lines == 2000)
+    assert clog.spool, "segments rotated out of history are kept for the sink"
+    assert clog.history_bytes <= 2 * 8000
+    # `docker logs` shows the history only: the last segments, as `local` would.
+    shown = lines(clog)
+    assert shown == [b"line %06d" % i for i in range(2000 - len(shown), 2000)]
+    up(h)
+    await until(lambda: len(h.receiver.lines) >= 2000)
+    assert h.receiver.lines == ALL
+    assert driver.delivery.dropped == {}
+    await until(lambda: not clog.spool, timeout=5)  # released once delivered
+    assert len(list(clog.path.glob("*.log"))) == len(clog.segments) <= 2
+
+
+async def test_with_the_spool_off_an_overwrite_is_counted_exactly(h: Harness) -> None:
+    down(h)
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path, SMALL | {"spool-max-size": "0"})
+    h.write(path, frames(2000))
+    clog = driver.store.logs[CID]
+    await until(lambda: clog.received_lines == 2000)
+    assert not clog.spool
+    up(h)
+    await until(lambda: bool(h.receiver.lines) and h.receiver.lines[-1] == ALL[-1])
+    await until(lambda: dropped(driver, HISTORY_OVERWRITE) > 0)
+    got = h.receiver.lines
+    assert got == sorted(set(got))  # in order, once
+    assert len(got) + dropped(driver, HISTORY_OVERWRITE) == 2000
+
+
+async def test_drop_oldest_counts_exactly_what_it_dropped_and_never_blocks(h: Harness) -> None:
+    down(h)
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path, SMALL | {"spool-max-size": "20k"})
+    h.write(path, frames(2000))
+    clog = driver.store.logs[CID]
+    await until(lambda: clog.received_lines == 2000)
+    assert not clog.blocked and clog.spool_bytes <= 20_000
+    up(h)
+    await until(lambda: bool(h.receiver.lines) and h.receiver.lines[-1] == ALL[-1])
+    got = h.receiver.lines
+    assert got == sorted(set(got))
+    assert dropped(driver, SPOOL_FULL) > 0
+    assert len(got) + dropped(driver, SPOOL_FULL) == 2000
+    w = next(iter(driver.delivery.workers.values()), None)
+    if w is not None:  # the per-sink counter says the same
+        assert w.stats.dropped[SPOOL_FULL][0] == 2000 - len(got)
+
+
+async def test_block_stops_reading_the_fifo_while_full_and_loses_nothing(h: Harness) -> None:
+    down(h)
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path, SMALL | {"spool-max-size": "10k", "spool-when-full": "block"})
+    clog = driver.store.logs[CID]
+    sent = 0
+    while not clog.blocked:  # the container writes on until the spool is full
+        assert sent < 2000, "the spool never filled"
+        h.write(path, frames(100, start=sent))
+        sent += 100
+        await asyncio.sleep(0.05)
+    held = clog.received_lines
+    h.write(path, frames(2000 - sent, start=sent))
+    await asyncio.sleep(0.5)
+    assert clog.received_lines == held < 2000  # the rest waits in the pipe, as would the writer
+    up(h)
+    await until(lambda: len(h.receiver.lines) >= 2000, timeout=20)
+    assert h.receiver.lines == ALL
+    await until(lambda: not clog.blocked, timeout=5)  # lifted once delivery makes room
+    assert clog.blocked_seconds > 0
+    assert driver.delivery.dropped == {}
+
+
+async def test_spooled_segments_and_cursors_survive_a_restart(h: Harness) -> None:
+    down(h)
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path, SMALL)
+    h.write(path, frames(2000))
+    clog = driver.store.logs[CID]
+    await until(lambda: clog.received_lines == 2000)
+    spooled = [s.seq for s in clog.spool]
+    assert spooled
+    await driver.close()
+    h.driver = None
+    # The plugin comes back: the spool is found again, invisible to `docker logs`.
+    up(h)
+    driver = await h.start()
+    clog = driver.store.logs[CID]
+    assert [s.seq for s in clog.spool] == spooled
+    assert lines(clog)[-1] == b"line 001999" and len(lines(clog)) < 2000
+    await until(lambda: len(h.receiver.lines) >= 2000)
+    assert h.receiver.lines == ALL
+
+
+def test_history_and_spool_split_again_on_open(tmp_path: Path) -> None:
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    clog.configure(max_size=FRAME * 50, max_file=2, sinks=("http",), spool_max_size=None,
+                   when_full="drop-oldest")
+    write(clog, frames(1000), chunk=3000)
+    assert len(clog.spool) > 10 and len(clog.segments) == 2
+    clog.save_meta()
+    clog.close()
+    again = ContainerLog.open(tmp_path / CID, CID)
+    assert [s.seq for s in again.spool] == [s.seq for s in clog.spool]
+    assert [s.seq for s in again.segments] == [s.seq for s in clog.segments]
+    # Delivery reads spool then history: everything, in order.
+    view = StoreView(CID, again.path)
+    st = _state(again)
+    view.update(st["segments"], False, st["dropped"])
+    reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
+    got: list[bytes] = []
+    while True:
+        recs, _ = reader.take(500)
+        if not len(recs):
+            break
+        got += recs.lines
+    assert got == [b"line %06d" % i for i in range(1000)]
+
+
+def test_a_sink_without_a_cursor_yet_holds_the_spool(tmp_path: Path) -> None:
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    clog.configure(max_size=FRAME * 50, max_file=2, sinks=("http",), spool_max_size=None,
+                   when_full="drop-oldest")
+    write(clog, frames(500), chunk=3000)
+    assert clog.spool[0].seq == 0
+    cursor_path(clog.path, "http").write_text('{"seq": 3, "off": 0}')
+    clog.release_delivered()
+    assert clog.spool[0].seq == 3  # what the sink has is released, the rest stays
+    assert not (clog.path / f"{2:010d}.log").exists()
+
+
+def test_the_shipper_view_counts_each_cause_from_the_ledger(tmp_path: Path) -> None:
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    clog.configure(max_size=FRAME * 50, max_file=2, sinks=("http",), spool_max_size=FRAME * 120,
+                   when_full="drop-oldest")
+    view = StoreView(CID, clog.path)
+    st = _state(clog)
+    view.update(st["segments"], True, st["dropped"])
+    reader = RecordReader(view, (0, 0), JoinConfig())  # type: ignore[arg-type]
+    recs, _ = reader.take(10)
+    assert not len(recs)
+    write(clog, frames(30), chunk=3000)
+    st = _state(clog)
+    view.update(st["segments"], True, st["dropped"])
+    recs, _ = reader.take(7)  # the reader is 7 entries into segment 0
+    assert len(recs) >= 7
+    have = len(recs)
+    write(clog, frames(970, start=30), chunk=3000)
+    st = _state(clog)
+    view.update(st["segments"], True, st["dropped"])
+    got = have
+    while True:
+        recs, _ = reader.take(500)
+        if not len(recs):
+            break
+        got += len(recs)
+    lost = reader.dropped[SPOOL_FULL][0]
+    assert got + lost == 1000
+    assert sum(d.entries for d in clog.ledger.values()) >= lost
+
+
+def _stopped(store: Store, cid: str, n: int, *, sinks: tuple[str, ...], delivered: bool,
+             stopped_at: float) -> ContainerLog:
+    clog = store.get(cid)
+    clog.configure(max_size=FRAME * 100, max_file=100, sinks=sinks, spool_max_size=None,
+                   when_full="drop-oldest")
+    write(clog, frames(n), chunk=FRAME * 10)
+    if delivered:
+        for s in sinks:
+            cursor_path(clog.path, s).write_text(f'{{"seq": {clog.end[0]}, "off": {clog.end[1]}}}')
+    else:
+        for s in sinks:
+            cursor_path(clog.path, s).write_text('{"seq": 0, "off": 0}')
+    clog.meta["stopped_at"] = stopped_at
+    return clog
+
+
+def test_budget_eviction_order(tmp_path: Path) -> None:
+    """Delivered history of stopped containers first, then undelivered data of stopped ones,
+    never a running container's undelivered spool under ``block``."""
+    store = Store(tmp_path, disk_budget=1 << 40)
+    store.open()
+    delivered_old = _stopped(store, "1" * 64, 300, sinks=("http",), delivered=True,
+                             stopped_at=1.0)
+    undelivered = _stopped(store, "2" * 64, 300, sinks=("http",), delivered=False,
+                           stopped_at=0.5)
+    no_sinks = _stopped(store, "3" * 64, 300, sinks=(), delivered=True, stopped_at=2.0)
+    running = store.get("4" * 64)
+    running.running_fifos.add("fifo")
+    running.configure(max_size=FRAME * 100, max_file=1, sinks=("http",), spool_max_size=None,
+                      when_full="block")
+    write(running, frames(300), chunk=FRAME * 10)
+    assert running.spool
+    total = store.recount()
+    # Over budget by less than one delivered container: only the oldest delivered goes, even
+    # though an undelivered one stopped earlier.
+    store.disk_budget = total - 10
+    store.evict()
+    assert "1" * 64 not in store.logs and undelivered.id in store.logs
+    # Then the other delivered one (no sinks), then undelivered data, oldest segments first.
+    store.disk_budget = store.recount() - no_sinks.size - FRAME * 150
+    store.evict()
+    assert no_sinks.id not in store.logs
+    assert undelivered.id in store.logs and undelivered.kept[0].seq > 0
+    assert undelivered.ledger and all(d.cause == DISK_BUDGET for d in undelivered.ledger.values())
+    assert running.spool and not running.blocked
+    # Only when nothing stopped is left does the running container's own policy act: block.
+    store.disk_budget = running.size - 1
+    store.evict()
+    assert undelivered.id not in store.logs
+    assert running.spool and running.blocked and running.budget_blocked
+    store.disk_budget = 1 << 40
+    store.maintain()
+    assert not running.blocked
+    del delivered_old
+
+
+def test_a_running_drop_oldest_spool_gives_way_to_the_budget(tmp_path: Path) -> None:
+    store = Store(tmp_path, disk_budget=1 << 40)
+    store.open()
+    clog = store.get(CID)
+    clog.running_fifos.add("fifo")
+    clog.configure(max_size=FRAME * 100, max_file=1, sinks=("http",), spool_max_size=None,
+                   when_full="drop-oldest")
+    write(clog, frames(1000), chunk=FRAME * 10)
+    spooled = len(clog.spool)
+    store.disk_budget = store.recount() - FRAME * 250
+    store.evict()
+    assert len(clog.spool) == spooled - 3 and not clog.blocked
+    assert [d.cause for d in clog.ledger.values()] == [SPOOL_FULL] * 3
+
+
+@pytest.mark.parametrize("value", ["lots", "-1"])
+def test_a_bad_spool_option_names_it(value: str) -> None:
+    from logdriver.options import LogConfig, OptionError
+
+    with pytest.raises(OptionError, match="spool-max-size"):
+        LogConfig.from_options({"spool-max-size": value})
+    with pytest.raises(OptionError, match="spool-when-full"):
+        LogConfig.from_options({"spool-when-full": "drop-newest"})
+
+
+async def test_what_waits_in_a_blocked_pipe_is_read_at_stop_logging(h: Harness) -> None:
+    """The container has exited: what it wrote is in the pipe, and StopLogging keeps it all,
+    even over the spool's limit (the pipe holds at most what it holds)."""
+    down(h)
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path, SMALL | {"spool-max-size": "10k", "spool-when-full": "block"})
+    clog = driver.store.logs[CID]
+    sent = 0
+    while not clog.blocked:
+        assert sent < 2000, "the spool never filled"
+        h.write(path, frames(100, start=sent))
+        sent += 100
+        await asyncio.sleep(0.05)
+    h.write(path, frames(2000 - sent, start=sent))
+    assert clog.received_lines < 2000
+    driver.stop_logging(path)
+    assert clog.received_lines == 2000
+    up(h)
+    await until(lambda: len(h.receiver.lines) >= 2000, timeout=20)
+    assert h.receiver.lines == ALL
