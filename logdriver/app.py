@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_NAME = "logdriver"
 DEFAULT_STATE_DIR = "/var/lib/logdriver"
-DEFAULT_DISK_BUDGET = "1g"
+DEFAULT_DISK_BUDGET = "4g"  # history and spool of all containers: see docs/operators.md
 PLUGIN_SOCKET_DIR = "/run/docker/plugins"
 SHUTDOWN_SECONDS = 10.0  # SIGTERM -> exit, at most
 HTTP_CLOSE_SECONDS = 3.0  # of which: stop serving calls (follow streams end first)
@@ -39,7 +39,7 @@ class Settings:
     name: str = DEFAULT_NAME
     state_dir: Path = Path(DEFAULT_STATE_DIR)
     socket: Path | None = None
-    disk_budget: int = 1 << 30
+    disk_budget: int = 4 << 30
     fifo_root: str = FIFO_ROOT
     log_level: str = "info"
     metrics_port: int = 0  # 0: no TCP listener; else /metrics and /status on 127.0.0.1:PORT

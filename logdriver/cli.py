@@ -20,9 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--state-dir", help="history and state [env LOGDRIVER_STATE_DIR, "
                                            "default /var/lib/logdriver]")
     serve.add_argument("--socket", help="listen here instead [env LOGDRIVER_SOCKET]")
-    serve.add_argument("--disk-budget", help="most bytes of history in the state dir; stopped "
-                                             "containers are evicted oldest first "
-                                             "[env LOGDRIVER_DISK_BUDGET, default 1g]")
+    serve.add_argument("--disk-budget", help="most bytes of history and delivery spool in the "
+                                             "state dir, all containers together "
+                                             "[env LOGDRIVER_DISK_BUDGET, default 4g]")
     serve.add_argument("--log-level", help="debug, info, warning, error [env LOGDRIVER_LOG_LEVEL]")
     status = sub.add_parser("status", help="what each container's sinks are doing, as a table")
     status.add_argument("--name", help="plugin name, as given to serve or docker plugin "

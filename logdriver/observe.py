@@ -77,8 +77,8 @@ def _sinks_of(driver: Driver) -> dict[str, list[dict[str, Any]]]:
         if clog is None:
             continue
         seq, off = w.get("cursor") or (0, 0)
-        # History rotated away before the sink had it is counted as dropped, not as behind.
-        pos = max((int(seq), int(off)), clog.start)
+        # Data the store dropped before the sink had it is counted as dropped, not as behind.
+        pos = max((int(seq), int(off)), clog.oldest)
         t = clog.time_at(pos) if pos < clog.end else 0
         oldest = max(now - t / 1e9, 0.0) if t else 0.0
         failing = w.get("last_error_at", 0) > w.get("last_success", 0)
@@ -91,6 +91,10 @@ def _sinks_of(driver: Driver) -> dict[str, list[dict[str, Any]]]:
             "retries": w.get("retries", 0),
             "dead_letters": w.get("dead_letters", 0),
             "dropped_bytes": w.get("dropped_bytes", 0),
+            # cause -> [entries, bytes] (spool.CAUSES)
+            "dropped": {str(k): list(v) for k, v in (w.get("dropped") or {}).items()},
+            # what of the spool (history rotated out of `docker logs`) this sink still needs
+            "spool_bytes": clog.bytes_between(pos, max(pos, clog.start)),
             "requests": w.get("requests") or {},
             "last_success": w.get("last_success", 0),
             "last_error": w.get("last_error", "") if failing else "",
@@ -121,11 +125,24 @@ def status(driver: Driver) -> dict[str, Any]:
             elif r["state"] == "behind":
                 warnings.append(f"{who}: behind by {r['oldest_undelivered_seconds']:.0f} s "
                                 f"({r['backlog_events']} lines)")
+        if clog.blocked:
+            warnings.append(f"{name or clog.id[:12]}: the spool is full "
+                            f"({clog.spool_bytes} bytes); its output is not read until "
+                            "delivery makes room (spool-when-full=block)")
+        for r in rows:
+            lost = sum(v[0] for v in r["dropped"].values())
+            if lost:
+                causes = ", ".join(f"{v[0]} {c}" for c, v in sorted(r["dropped"].items()))
+                warnings.append(f"{name or clog.id[:12]} -> {r['sink']}: {lost} lines dropped "
+                                f"before delivery ({causes})")
         if clog.disk_full_at and time.time() - clog.disk_full_at < DISK_FULL_RECENT_SECONDS:
             warnings.append(f"{name or clog.id[:12]}: the state dir is full; "
                             f"{clog.dropped_lines} lines dropped, not stored or shipped")
         containers.append({
             "id": clog.id, "name": name, "running": clog.running, "store_bytes": clog.size,
+            "history_bytes": clog.history_bytes, "spool_bytes": clog.spool_bytes,
+            "spool_max_size": clog.spool_max_size, "spool_when_full": clog.when_full,
+            "blocked": clog.blocked, "blocked_seconds": round(clog.blocked_seconds, 3),
             "received_lines": clog.received_lines, "received_bytes": clog.received_bytes,
             "corrupt_frames": clog.corrupt_frames, "dropped_lines": clog.dropped_lines,
             "sinks": rows,
@@ -133,11 +150,17 @@ def status(driver: Driver) -> dict[str, Any]:
     return {
         "shipper": "up" if driver.delivery.live else "down",
         "store": {"bytes": store.total_bytes, "disk_budget": store.disk_budget,
-                  "evicted": store.evicted},
+                  "spool_bytes": store.spool_bytes, "evicted": store.evicted,
+                  "growth_bytes_per_second": round(store.growth_rate, 1),
+                  "seconds_to_full": _round(store.seconds_left())},
         "corrupt_frames": driver.corrupt_frames,
         "containers": containers,
         "warnings": warnings,
     }
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
 
 
 class _Collector:
@@ -162,7 +185,13 @@ class _Collector:
         dropped = family(CounterMetricFamily, "logdriver_dropped_lines",
                          "Log entries received but not stored: the state dir was full", c)
         stored = family(GaugeMetricFamily, "logdriver_store_bytes",
-                        "History kept on disk per container", c)
+                        "Bytes kept on disk per container: history and spool", c)
+        spool = family(GaugeMetricFamily, "logdriver_spool_bytes",
+                       "Bytes rotated out of docker logs' history, kept until every sink has "
+                       "them", c)
+        blocked = family(GaugeMetricFamily, "logdriver_spool_blocked",
+                         "1 while the container's output is not read: its spool is full and "
+                         "spool-when-full is block", c)
         running = family(GaugeMetricFamily, "logdriver_container_running",
                          "1 while the container is logging", c)
         for clog in store.logs.values():
@@ -172,10 +201,23 @@ class _Collector:
             corrupt.add_metric(lab, clog.corrupt_frames)
             dropped.add_metric(lab, clog.dropped_lines)
             stored.add_metric(lab, clog.size)
+            spool.add_metric(lab, clog.spool_bytes)
+            blocked.add_metric(lab, 1 if clog.blocked else 0)
             running.add_metric(lab, 1 if clog.running else 0)
-        yield from (received, received_bytes, corrupt, dropped, stored, running)
-        yield GaugeMetricFamily("logdriver_store_bytes_total", "History on disk, all containers",
+        yield from (received, received_bytes, corrupt, dropped, stored, spool, blocked, running)
+        yield GaugeMetricFamily("logdriver_store_bytes_total",
+                                "History and spool on disk, all containers",
                                 value=store.total_bytes)
+        yield GaugeMetricFamily("logdriver_spool_bytes_total", "Spool on disk, all containers",
+                                value=store.spool_bytes)
+        yield GaugeMetricFamily("logdriver_store_growth_bytes_per_second",
+                                "Bytes stored per second, over about the last minute",
+                                value=store.growth_rate)
+        left = store.seconds_left()
+        if left is not None:
+            yield GaugeMetricFamily("logdriver_store_seconds_to_full",
+                                    "At the current growth rate, seconds until the disk budget "
+                                    "is full", value=left)
         yield GaugeMetricFamily("logdriver_disk_budget_bytes", "The store's disk budget",
                                 value=store.disk_budget)
         yield CounterMetricFamily("logdriver_evicted_containers",
@@ -193,7 +235,13 @@ class _Collector:
             "dead": family(CounterMetricFamily, "logdriver_sink_dead_letters",
                            "Events refused for good, kept in the dead-letter file", cs),
             "dropped": family(CounterMetricFamily, "logdriver_sink_dropped_bytes",
-                              "History overwritten by the store before the sink had it", cs),
+                              "Bytes the store dropped before the sink had them", cs),
+            "dropped_lines": family(CounterMetricFamily, "logdriver_sink_dropped_lines",
+                                    "Log entries the store dropped before the sink had them, by "
+                                    "cause (history_overwrite, spool_full, disk_budget)",
+                                    [*cs, "cause"]),
+            "spool": family(GaugeMetricFamily, "logdriver_sink_spool_bytes",
+                            "Bytes of the spool this sink still needs", cs),
             "backlog": family(GaugeMetricFamily, "logdriver_sink_backlog_events",
                               "Entries stored but not yet delivered", cs),
             "backlog_bytes": family(GaugeMetricFamily, "logdriver_sink_backlog_bytes",
@@ -213,6 +261,9 @@ class _Collector:
                 fams["retries"].add_metric(lab, r["retries"])
                 fams["dead"].add_metric(lab, r["dead_letters"])
                 fams["dropped"].add_metric(lab, r["dropped_bytes"])
+                for cause, (entries, _nbytes) in sorted(r["dropped"].items()):
+                    fams["dropped_lines"].add_metric([*lab, cause], entries)
+                fams["spool"].add_metric(lab, r["spool_bytes"])
                 fams["backlog"].add_metric(lab, r["backlog_events"])
                 fams["backlog_bytes"].add_metric(lab, r["backlog_bytes"])
                 fams["oldest"].add_metric(lab, r["oldest_undelivered_seconds"])

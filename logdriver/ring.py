@@ -8,13 +8,15 @@ Layout of one container's directory::
     <seq>.idx             the segment's index: one fixed-size record per closed block
     cursor-<sink>.json    where delivery to that sink stands (written by the delivery worker)
 
-A segment holds fewer than ``max-size`` bytes (a single larger frame gets a segment of its own), and
-the last ``max-file`` segments are the history ``docker logs`` shows, as Docker's ``local`` driver
-keeps. Older segments that a sink still needs stay on disk as the delivery spool (see spool.py)
-until every sink has them. The active segment's file may end with an incomplete frame that the
-FIFO's reader is still receiving; a restarted plugin finds it there and completes it.
-Segment files only ever hold whole, validated frames, so any task can read any of them from any
-frame offset while the writer appends. Blocks (runs of frames of about ``BLOCK_BYTES``) carry an
+Segments rotate where Docker's ``local`` driver rotates its files: before an entry is written, if
+the segment has reached ``max-size`` counting each entry as ``local`` stores it (its frame plus a
+4-byte trailer, ``LOCAL_RECORD_EXTRA``), so with the same options and the same entries the last
+``max-file`` segments hold exactly what ``local`` keeps: the history ``docker logs`` shows. Older
+segments that a sink still needs stay on disk as the delivery spool (see spool.py) until every
+sink has them. Up to its known size a segment holds only whole, validated frames, so any task can
+read any segment from any frame offset below that size while the writer appends; past it, the
+active segment may end with an incomplete frame the FIFO's reader is still receiving (a restarted
+plugin finds it there and completes it). Blocks (runs of frames of about ``BLOCK_BYTES``) carry an
 entry count and the smallest and largest entry time, so ``Tail`` walks the index backwards and
 ``Since`` skips whole blocks, never reading the history from the start.
 """
@@ -30,7 +32,6 @@ import os
 import shutil
 import struct
 import time
-from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -75,6 +76,11 @@ DEFAULT_MAX_FILE = 5  # Docker's `local` driver default max-file
   # every sink has everything (or there is no sink)
 
 Position = tuple[int, int]  # (segment sequence number, byte offset of a frame in it)
+# Docker's local driver stores an entry as [uint32 length][LogEntry][uint32 length]: our frame
+# ([uint32 length][LogEntry]) plus 4 bytes. Its max-size counts those bytes (moby
+# daemon/logger/local: encodeBinaryLen on both sides; loggerutils.LogFile rotates when the file has
+# reached max-size before a write).
+LOCAL_RECORD_EXTRA = 4
 NO_FLOOR: Position = (1 << 62, 0)  # every sink has everything (or there is no sink)
 
 # The state dir's file system is full (or the quota is): the entries that do not fit are dropped and
@@ -116,6 +122,11 @@ class Segment:
     @property
     def count(self) -> int:
         return sum(b.count for b in self.blocks)
+
+    @property
+    def local_size(self) -> int:
+        """The size Docker's ``local`` driver would give a file of these entries."""
+        return self.size + LOCAL_RECORD_EXTRA * self.count
 
 
 def write_json(path: Path, obj: Any, *, durable: bool = True) -> None:
@@ -582,7 +593,9 @@ class ContainerLog:
         res = self._scanned = scanner.feed(chunk)
         runs = res.runs
         fits = not runs or (
-            len(runs) == 1 and runs[0].start == 0 and seg.size + runs[0].ends[-1] <= self.max_size
+            len(runs) == 1 and runs[0].start == 0
+            and _frames_until_full(runs[0].ends, 0, 0, self.max_size - seg.local_size)
+            == len(runs[0].ends) and seg.local_size < self.max_size
         )
         # In place only if the disk holds exactly the frames then the scanner's rest: garbage it
         # skipped (even with no frame found yet) must not stay on disk in front of later frames.
@@ -627,12 +640,11 @@ class ContainerLog:
             i, n = 0, len(ends)
             while i < n:
                 seg = self._active()
-                j = bisect_right(ends, start + self.max_size - seg.size, i)
-                if j == i:
-                    if seg.size > 0:
-                        self._rotate()
-                        continue
-                    j = i + 1  # a frame bigger than max-size gets a segment of its own
+                room = self.max_size - seg.local_size
+                if room <= 0:
+                    self._rotate()  # as local: the file reached max-size before this write
+                    continue
+                j = _frames_until_full(ends, start, i, room)
                 end = ends[j - 1]
                 self._ensure_fds(seg)
                 _write_all(self._fd, view[start:end])
@@ -933,6 +945,21 @@ def _fdatasync_and_close(fds: list[int]) -> None:
             log.warning("fdatasync failed", extra={"error": exc.strerror})
         finally:
             os.close(fd)
+
+
+def _frames_until_full(ends: list[int], start: int, i: int, room: int) -> int:
+    """How many of the frames ``ends[i:]`` (ending at those offsets, the first starting at
+    ``start``) go into a segment with ``room`` bytes left before max-size, as ``local`` counts:
+    every frame while the segment has not reached max-size, so the last one may pass it. Returns
+    the index after the last frame written (at least ``i + 1``)."""
+    lo, hi = i, len(ends) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ends[mid] - start + LOCAL_RECORD_EXTRA * (mid - i + 1) >= room:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo + 1
 
 
 def _delivered(seg: Segment, floor: Position) -> bool:

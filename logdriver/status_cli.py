@@ -61,6 +61,13 @@ def _size(n: float) -> str:
     return str(n)
 
 
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
 def render(doc: dict[str, Any], out: TextIO) -> None:
     header = ("CONTAINER", "SINK", "STATE", "DELIVERED", "BACKLOG", "OLDEST", "RETRIES",
               "DROPPED", "DEAD", "LAST ERROR")
@@ -81,8 +88,12 @@ def render(doc: dict[str, Any], out: TextIO) -> None:
     for r in [header, *rows]:
         out.write("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() + "\n")
     store = doc.get("store") or {}
+    left = store.get("seconds_to_full")
     out.write(f"\nstore {_size(store.get('bytes', 0))} of {_size(store.get('disk_budget', 0))}"
-              f", shipper {doc.get('shipper', '?')}\n")
+              f" (spool {_size(store.get('spool_bytes', 0))})"
+              + (f", full in {_duration(left)} at {_size(store.get('growth_bytes_per_second', 0))}"
+                 "/s" if left is not None else "")
+              + f", shipper {doc.get('shipper', '?')}\n")
     for w in doc.get("warnings") or []:
         out.write(f"WARNING: {w}\n")
     if doc.get("shipper") == "down":

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from logdriver.framing import Scanner, decode_frames, encode_entry
-from logdriver.ring import BLOCK_BYTES, IDX, ContainerLog, Store
+from logdriver.ring import BLOCK_BYTES, IDX, LOCAL_RECORD_EXTRA, ContainerLog, Store
 
 from .helpers import T0, entry, frames
 
@@ -45,24 +45,32 @@ def test_appended_entries_read_back_in_order(tmp_path: Path) -> None:
     assert lines(clog) == [b"line %06d" % i for i in range(1000)]
 
 
-def test_segments_stay_under_max_size_and_oldest_are_dropped(tmp_path: Path) -> None:
+def test_segments_rotate_as_local_does_and_oldest_are_dropped(tmp_path: Path) -> None:
+    """A segment takes entries until it has reached max-size, counting each as ``local`` stores
+    it (frame + 4 bytes): the last entry may pass max-size, as in local's files."""
     frame_len = len(encode_entry(entry(0)))
-    clog = open_log(tmp_path, max_size=frame_len * 100, max_file=3)
+    max_size = frame_len * 100
+    clog = open_log(tmp_path, max_size=max_size, max_file=3)
     write(clog, frames(1000), chunk=5000)
     files = sorted((tmp_path / CID).glob("*.log"))
     assert len(files) == 3
-    assert all(f.stat().st_size <= frame_len * 100 for f in files)
+    per = -(-max_size // (frame_len + LOCAL_RECORD_EXTRA))  # entries until max-size is reached
+    assert [s.count for s in clog.segments[:-1]] == [per, per]
+    assert all(s.size == per * frame_len for s in clog.segments[:-1])
     got = lines(clog)
-    assert got == [b"line %06d" % i for i in range(700, 1000)]
-    assert clog.dropped_segments == 7
+    made = -(-1000 // per)  # segment k holds entries [k * per, (k + 1) * per)
+    assert got == [b"line %06d" % i for i in range((made - 3) * per, 1000)]
+    assert clog.dropped_segments == made - 3
 
 
-def test_a_frame_bigger_than_max_size_gets_its_own_segment(tmp_path: Path) -> None:
+def test_a_frame_bigger_than_max_size_passes_it_as_in_local(tmp_path: Path) -> None:
     clog = open_log(tmp_path, max_size=4096, max_file=10)
     big = encode_entry(entry(1, line=b"z" * 10000))
-    write(clog, frames(1) + big + frames(1, start=2))
-    assert lines(clog) == [b"line 000000", b"z" * 10000, b"line 000002"]
-    assert len(clog.segments) == 3
+    write(clog, frames(1) + big + frames(1, start=2) + big + frames(1, start=4))
+    assert lines(clog) == [b"line 000000", b"z" * 10000, b"line 000002", b"z" * 10000,
+                           b"line 000004"]
+    # Written while the segment is under max-size; the write after it rotates.
+    assert [s.count for s in clog.segments] == [2, 2, 1]
 
 
 def test_tail_reads_only_the_index_and_the_last_blocks(tmp_path: Path) -> None:
@@ -266,6 +274,7 @@ def test_a_full_disk_drops_and_counts_entries_then_storing_resumes(
     numbers = [int(ln.split()[1]) for ln in got]
     assert numbers == sorted(numbers) and numbers[-1] == 999  # resumed, in order, no garbage
     # The files hold only whole frames: a restart finds exactly the same history.
+    clog.save_meta()
     clog.sync(wait=True)
     clog.release_fds()
     again = ContainerLog.open(tmp_path / CID, CID)
