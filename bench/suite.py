@@ -212,7 +212,7 @@ def case_memory(docker: Docker, plugin: PluginProcess, out: dict[str, Any]) -> N
     for name in names:
         docker("run", "-d", "--name", name, "--network", "none", "--log-driver", plugin.name,
                "--log-opt", "splunk-url=http://127.0.0.1:9", "--log-opt", "splunk-token=t",
-               "--log-opt", "splunk-verify-connection=false", "--log-opt", "max-size=50m",
+               "--log-opt", "splunk-verify-connection=false",
                docker.image, "awk", awk_program(MEMORY_LINES), timeout=60)
     wait_all(docker, names)
     time.sleep(3)  # let the shipper retry with everything stored
