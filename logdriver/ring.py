@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 BLOCK_BYTES = 64 * 1024  # index granularity: Tail/Since read at most about this much extra
 READ_BYTES = 1 << 20  # one disk read of a reader
 BUDGET_CHECK_SECONDS = 1.0  # at most one full size recount per second while over the disk budget
+OVER_BUDGET_WARN_SECONDS = 60.0  # "budget exceeded by running containers" at most this often
 IDX = struct.Struct("<QIqqQ")  # block: offset, entry count, min time, max time, byte length
 # Docker timestamps stdout and stderr lines in two goroutines before they take turns writing the
 # FIFO, so entries arrive slightly out of time order (more while the pipe is full). Block times are
@@ -995,6 +996,7 @@ class Store:
         self._checked = 0.0
         self.written = 0  # bytes stored since the plugin started (the growth rate's source)
         self._rate: list[tuple[float, int]] = []  # (monotonic time, written) samples
+        self._over_warned = -OVER_BUDGET_WARN_SECONDS
 
     def open(self) -> None:
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -1105,8 +1107,11 @@ class Store:
             for lg in running:
                 if lg.when_full == BLOCK and lg.spool:
                     lg.set_blocked(budget=True)
-            log.warning("disk budget exceeded by running containers' history and blocked spools",
-                        extra={"bytes": self._total, "budget": self.disk_budget})
+            now = time.monotonic()
+            if now - self._over_warned >= OVER_BUDGET_WARN_SECONDS:
+                self._over_warned = now
+                log.warning("disk budget exceeded by running containers' history and blocked "
+                            "spools", extra={"bytes": self._total, "budget": self.disk_budget})
 
     def remove(self, container_id: str) -> None:
         lg = self.logs.pop(container_id, None)

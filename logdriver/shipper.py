@@ -288,10 +288,8 @@ class StoreView:
             try:
                 fd = os.open(self.path / f"{seq:010d}.log", os.O_RDONLY | os.O_CLOEXEC)
             except FileNotFoundError:
-                if self._size(seq) is not None and seq == self.segments[0][0]:
-                    # Removed before we were told: skip it (counted as dropped by the reader).
-                    self.segments.pop(0)
-                    continue
+                # Removed before we were told: the plugin's next state message (sent right
+                # after) drops it from the view with the ledger entry saying why; wait for it.
                 return b"", (seq, off), (seq, off)
             try:
                 data = os.pread(fd, min(size - off, limit), off)

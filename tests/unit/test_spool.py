@@ -338,3 +338,30 @@ def test_a_line_cut_into_pieces_across_segments_is_delivered_whole(tmp_path: Pat
     assert recs.lines == [b"line 000000", b"line 000001", b"line 000002", b"".join(pieces),
                           b"line 000003"]
     assert reader.dropped == {}
+
+
+def test_a_segment_deleted_before_the_view_is_told_is_counted_once_the_ledger_comes(
+    tmp_path: Path,
+) -> None:
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    clog.configure(max_size=FRAME * 50, max_file=1, sinks=("http",), spool_max_size=None,
+                   when_full="drop-oldest")
+    write(clog, frames(200), chunk=3000)
+    view = StoreView(CID, clog.path)
+    st = _state(clog)
+    view.update(st["segments"], True, st["dropped"])
+    reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
+    gone = clog.spool[0]
+    clog.drop_oldest_spooled(SPOOL_FULL)  # the file goes; the view has not been told yet
+    recs, _ = reader.take(100)
+    assert not len(recs) and reader.dropped == {}  # it waits rather than guess the cause
+    st = _state(clog)
+    view.update(st["segments"], True, st["dropped"])
+    got = 0
+    while True:
+        recs, _ = reader.take(100)
+        if not len(recs):
+            break
+        got += len(recs)
+    assert reader.dropped == {SPOOL_FULL: [gone.count, gone.size]}
+    assert got + gone.count == 200
