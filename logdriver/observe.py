@@ -154,6 +154,9 @@ def status(driver: Driver) -> dict[str, Any]:
                   "growth_bytes_per_second": round(store.growth_rate, 1),
                   "seconds_to_full": _round(store.seconds_left())},
         "corrupt_frames": driver.corrupt_frames,
+        # every sink's losses since the shipper started, by cause: [entries, bytes]
+        "dropped": {str(k): list(v) for k, v in
+                    (driver.delivery.snapshot().get("dropped") or {}).items()},
         "containers": containers,
         "warnings": warnings,
     }
@@ -280,6 +283,14 @@ class _Collector:
         for sink, (counts, total) in sorted(latency.items()):
             hist.add_metric([sink], _buckets(LATENCY_BUCKETS, counts), sum_value=total)
         yield hist
+        by_cause = CounterMetricFamily("logdriver_delivery_dropped_lines",
+                                       "Log entries dropped before a sink had them, all "
+                                       "containers and sinks, by cause (since the shipper "
+                                       "started)", labels=["cause"])
+        for cause, (entries, _nbytes) in sorted(
+                (driver.delivery.snapshot().get("dropped") or {}).items()):
+            by_cause.add_metric([cause], entries)
+        yield by_cause
         yield GaugeMetricFamily("logdriver_shipper_up",
                                 "1 if delivery counters are current (the shipper reports)",
                                 value=1 if driver.delivery.live else 0)
