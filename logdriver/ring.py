@@ -74,7 +74,6 @@ REORDER_SLACK_NS = 10 * 1_000_000_000
 DEFAULT_MAX_SIZE = 20 * 1024 * 1024  # Docker's `local` driver default max-size (20 MiB, though an
 # explicit `max-size=20m` means 20,000,000 bytes there: units.FromHumanSize)
 DEFAULT_MAX_FILE = 5  # Docker's `local` driver default max-file
-  # every sink has everything (or there is no sink)
 
 Position = tuple[int, int]  # (segment sequence number, byte offset of a frame in it)
 # Docker's local driver stores an entry as [uint32 length][LogEntry][uint32 length]: our frame
@@ -415,18 +414,11 @@ class ContainerLog:
         self.sync()
         seg = self._new_segment(old.seq + 1)
         if len(self.segments) > self.max_file:
-            floor = self.delivery_floor()
             while len(self.segments) > self.max_file:
-                gone = self.segments.pop(0)
-                if _delivered(gone, floor):
-                    self._delete(gone)
-                elif self.spool_max_size == 0:  # the spool is off: history is all there is
-                    self._drop(gone, HISTORY_OVERWRITE)
-                else:
-                    self.spool.append(gone)  # out of `docker logs`, kept for delivery
-            if self.spool:
-                self.release_delivered(floor)
-                self.check_spool_limit()
+                self.spool.append(self.segments.pop(0))  # out of `docker logs`
+            # Kept for delivery only while a sink lacks it, within the spool's limit.
+            self.release_delivered()
+            self.check_spool_limit()
         return seg
 
     # ----------------------------------------------------------------- spool
@@ -448,7 +440,7 @@ class ContainerLog:
             gone = self.spool.pop(0)
             freed += gone.size
             self._delete(gone)
-        if freed:
+        if freed and self.blocked:
             self.check_spool_limit()
         return freed
 
@@ -457,8 +449,10 @@ class ContainerLog:
         limit = self.spool_max_size
         over = limit is not None and self.spool_bytes > limit
         if over and self.when_full == DROP_OLDEST:
+            # spool-max-size=0 turns the spool off: history is all there is.
+            cause = HISTORY_OVERWRITE if limit == 0 else SPOOL_FULL
             while self.spool and self.spool_bytes > limit:  # type: ignore[operator]
-                self.drop_oldest_spooled(SPOOL_FULL)
+                self.drop_oldest_spooled(cause)
             over = False
         self.set_blocked(spool=over and self.when_full == BLOCK)
 
