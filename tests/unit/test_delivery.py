@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from logdriver.delivery import Delivery
 from logdriver.driver import Driver
 from logdriver.framing import Entry, encode_entry
 from logdriver.ring import Store
+from sinks.timefmt import rfc3339nano
 
 from .helpers import T0, frames
 
@@ -238,6 +240,67 @@ async def test_multiline_pattern_joins_continuation_lines(h: Harness) -> None:
                            for i, ln in enumerate(lines)))
     await until(lambda: len(h.receiver.lines) >= 2)  # the last event flushes on the timeout
     assert h.receiver.lines == ["2024-01-01 boom\nTraceback:\n  at x", "2024-01-01 next\n  tail"]
+
+
+Arrivals = list[tuple[float, dict[str, str]]]
+
+
+async def stream_multiline(h: Harness, pattern: str, lines: list[bytes], every: float,
+                           timeout: float) -> tuple[list[tuple[int, bytes]], Arrivals]:
+    """Writes ``lines`` one every ``every`` s (stamped with the wall clock, as Docker does) to a
+    container with ``multiline-pattern``; returns what was written and, per event the sink got,
+    (wall time it arrived, the event)."""
+    got: Arrivals = []
+
+    def record(req: httpx.Request) -> httpx.Response:
+        now = time.time()
+        got.extend((now, json.loads(raw)) for raw in req.content.splitlines())
+        return httpx.Response(200)
+
+    h.receiver.answer = record
+    await h.start()
+    path = h.fifo()
+    await h.start_logging(path, OPTS | {"multiline-pattern": pattern,
+                                        "multiline-timeout": f"{timeout}s"})
+    written: list[tuple[int, bytes]] = []
+    for line in lines:
+        t = time.time_ns()
+        h.write(path, encode_entry(Entry("stdout", t, line)))
+        written.append((t, line))
+        await asyncio.sleep(every)
+    await until(lambda: sum(e["line"].count("\n") + 1 for _, e in got) >= len(lines))
+    return written, got
+
+
+def check_bounded(written: list[tuple[int, bytes]], got: Arrivals, timeout: float,
+                  slack: float) -> None:
+    """Every line once, in order; each event spans less than ``timeout`` of its lines' times,
+    carries its first line's time, and arrived within ``timeout`` + ``slack`` of that line."""
+    assert "\n".join(e["line"] for _, e in got) == "\n".join(ln.decode() for _, ln in written)
+    when = {ln.decode(): t for t, ln in written}
+    for arrived, event in got:
+        parts = event["line"].split("\n")
+        first, last = when[parts[0]], when[parts[-1]]
+        assert event["time"] == rfc3339nano(first)
+        assert last - first < timeout * 1e9, parts
+        assert arrived - first / 1e9 <= timeout + slack, (arrived - first / 1e9, parts)
+    assert got[0][0] < written[-1][0] / 1e9  # the first event went while lines kept coming
+
+
+async def test_a_multiline_event_is_sent_within_the_timeout_of_its_first_line(h: Harness) -> None:
+    # One "ERROR boom" and a continuation every 50 ms: the timeout counts from the event's first
+    # line, so a steady stream is cut into events of at most 0.5 s, each sent when it is due.
+    lines = [b"ERROR boom"] + [b"  at frame %d" % i for i in range(1, 50)]
+    written, got = await stream_multiline(h, "^ERROR", lines, 0.05, 0.5)
+    check_bounded(written, got, 0.5, 0.05 + 0.5)  # batch-wait 50 ms, plus slack
+    assert len(got) >= 4
+
+
+async def test_a_pattern_that_never_matches_still_sends_a_steady_stream(h: Harness) -> None:
+    lines = [b"GET /health 200 #%d" % i for i in range(50)]
+    written, got = await stream_multiline(h, "^NEVER", lines, 0.05, 0.5)
+    check_bounded(written, got, 0.5, 0.05 + 0.5)
+    assert len(got) >= 4
 
 
 async def test_cursor_never_passes_a_pending_event(h: Harness) -> None:
