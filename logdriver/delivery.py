@@ -464,15 +464,25 @@ class Worker:
             answer = settle_split(answer, len(payload))
             self._failing = answer.outcome is Outcome.RETRY
             if answer.outcome is Outcome.OK:
-                self.stats.delivered_events += len(payload)
-                self.stats.delivered_batches += 1
-                self.delivery.delivered_events += len(payload)
+                self._delivered(len(payload))
                 return
             if answer.outcome is Outcome.SPLIT:
                 half = len(payload) // 2
                 await self._send(payload[:half])
                 await self._send(payload[half:])
                 return
+            bad = answer.invalid_event
+            if answer.outcome is Outcome.DROP and bad is not None and bad < len(payload):
+                # The sink took the events before ``bad`` and none after: one bad event costs
+                # one event, and the rest go again (Docker's driver resends all: moby#35862).
+                if bad:
+                    self._delivered(bad)
+                self._dead_letter(payload[bad : bad + 1], answer)
+                payload = payload[bad + 1 :]
+                attempt = 0
+                if not payload:
+                    return
+                continue
             if answer.outcome is Outcome.DROP:
                 self._dead_letter(payload, answer)
                 return
@@ -487,6 +497,11 @@ class Worker:
             if self.closing:
                 raise asyncio.CancelledError  # shutdown: the cursor stays before this request
             await self.delivery.sleep(delay)
+
+    def _delivered(self, events: int) -> None:
+        self.stats.delivered_events += events
+        self.stats.delivered_batches += 1
+        self.delivery.delivered_events += events
 
     def _dead_letter(self, payload: Sequence[bytes], answer: Answer) -> None:
         self.stats.dead_letters += len(payload)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import errno
 import json
 import os
@@ -20,6 +21,7 @@ from logdriver.driver import Driver
 from logdriver.framing import Entry, encode_entry
 from logdriver.ring import Store
 from sinks.timefmt import rfc3339nano
+from tests.fakes.hec import FakeHec
 
 from .helpers import T0, frames
 
@@ -55,8 +57,10 @@ class Harness:
         self.fds: dict[str, int] = {}
         self.driver: Driver | None = None
 
-    async def start(self) -> Driver:
-        delivery = Delivery(env={}, transport=httpx.MockTransport(self.receiver.handle))
+    async def start(self, *, network: bool = False) -> Driver:
+        """network: the sinks reach real (loopback) servers instead of ``receiver``."""
+        transport = None if network else httpx.MockTransport(self.receiver.handle)
+        delivery = Delivery(env={}, transport=transport)
         self.driver = Driver(Store(self.state, disk_budget=1 << 30), delivery=delivery,
                              fifo_root=str(self.root), stop_eof_timeout=0.2)
         await self.driver.start()
@@ -146,6 +150,33 @@ async def test_permanent_refusal_goes_to_the_dead_letter_file_and_delivery_goes_
     assert driver.delivery.dead_letters == 10
     letters = (h.state / "containers" / CID / "deadletter-http.ndjson").read_text().splitlines()
     assert len(letters) == 10 and json.loads(letters[0])["status"] == 400
+
+
+@pytest.mark.parametrize("bad", [(50,), (0, 99), (10, 11, 12, 60)])
+async def test_one_bad_hec_event_costs_one_event(h: Harness, bad: tuple[int, ...]) -> None:
+    # HEC indexes a batch up to its first bad event and answers 400/6 naming it: only that
+    # event goes to the dead-letter file, and the rest are sent again, each exactly once.
+    lines = [b"line %06d%s" % (i, b" POISON" if i in bad else b"") for i in range(100)]
+    with FakeHec("tok", refuse_marker="POISON") as hec:
+        driver = await h.start(network=True)
+        path = h.fifo()
+        await h.start_logging(path, {"splunk-url": hec.url, "splunk-token": "tok",
+                                     "splunk-verify-connection": "false", "batch-wait": "50ms"})
+        h.write(path, b"".join(encode_entry(Entry("stdout", T0 + i, ln))
+                               for i, ln in enumerate(lines)))
+        await until(lambda: driver.delivery.dead_letters >= len(bad))
+        await until(lambda: len(hec.events) >= 100 - len(bad))
+        await asyncio.sleep(0.2)  # anything sent twice would arrive now
+        assert hec.lines() == [ln.decode() for i, ln in enumerate(lines) if i not in bad]
+        assert hec.count(200) == 1 or bad[-1] == 99  # one request per bad event, then the rest
+        assert hec.answered(400, 400) == len(bad)
+    assert (driver.delivery.dead_letters, driver.delivery.delivered_events) == (len(bad),
+                                                                                100 - len(bad))
+    letters = (h.state / "containers" / CID / "deadletter-splunk.ndjson").read_text().splitlines()
+    dead = [json.loads(base64.b64decode(json.loads(x)["event_b64"]))["event"]["line"]
+            for x in letters]
+    assert dead == [lines[i].decode() for i in bad]
+    assert all("invalid-event-number" in json.loads(x)["reason"] for x in letters)
 
 
 async def test_sink_outage_never_slows_the_fifo_reader(h: Harness) -> None:

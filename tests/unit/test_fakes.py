@@ -177,8 +177,16 @@ def test_hec_invalid_utf8_is_counted_or_refused(client) -> None:
         assert post_hec(client, hec, body).status_code == 200
         assert hec.lines() == [{"k": "\ufffd\ufffd"}] and hec.invalid_utf8 == 1
     with FakeHec(TOKEN, strict_utf8=True) as hec:
-        r = post_hec(client, hec, body)
-        assert (r.status_code, r.json()["code"]) == (400, 6)
+        r = post_hec(client, hec, b'{"event":"ok"}' + body + b'{"event":"after"}')
+        assert (r.status_code, r.json()) == (400, _bad(6, 1))  # the event holding the bytes
+        assert hec.lines() == ["ok"]
+
+
+def test_hec_refuse_marker_refuses_that_event_after_indexing_those_before(client) -> None:
+    with FakeHec(TOKEN, refuse_marker="POISON") as hec:
+        r = post_hec(client, hec, b'{"event":"a"}{"event":"b"}{"event":"POISON c"}{"event":"d"}')
+        assert (r.status_code, r.json()) == (400, _bad(6, 2))
+        assert hec.lines() == ["a", "b"]  # indexed up to the bad one; "d" was not looked at
 
 
 def test_hec_content_length_limit(client) -> None:
