@@ -17,7 +17,7 @@ import pytest
 
 import logdriver.delivery as delivery_module
 from logdriver.delivery import Delivery
-from logdriver.driver import Driver
+from logdriver.driver import Driver, RequestError
 from logdriver.framing import Entry, encode_entry
 from logdriver.ring import Store
 from sinks.timefmt import rfc3339nano
@@ -177,6 +177,25 @@ async def test_one_bad_hec_event_costs_one_event(h: Harness, bad: tuple[int, ...
             for x in letters]
     assert dead == [lines[i].decode() for i in bad]
     assert all("invalid-event-number" in json.loads(x)["reason"] for x in letters)
+
+
+async def test_reading_a_silent_stopped_container_never_asks_the_sink(h: Harness) -> None:
+    # `docker logs` on a stopped container is a StartLogging too. One that printed nothing has
+    # no history, yet it was started before: no connection check, even with HEC down.
+    opts = {"splunk-url": "http://hec.test:8088", "splunk-token": "tok-123456"}  # verify on
+    driver = await h.start()
+    await h.start_logging(h.fifo(1), opts)  # HEC up: the first start checks and passes
+    driver.stop_logging(h.fifo(1))
+    h.receiver.answer = lambda r: httpx.Response(503, json={"text": "down", "code": 9})
+    await h.start_logging(h.fifo(2), opts)  # the read: no check
+    driver.stop_logging(h.fifo(2))
+    await driver.close()
+    h.driver = None
+    driver = await h.start()  # and after a plugin restart, from meta.json
+    await h.start_logging(h.fifo(3), opts)
+    driver.stop_logging(h.fifo(3))
+    with pytest.raises(RequestError, match="splunk-verify-connection"):
+        await driver.start_logging(h.fifo(4), {"ContainerID": "e" * 64, "Config": opts})
 
 
 async def test_sink_outage_never_slows_the_fifo_reader(h: Harness) -> None:
