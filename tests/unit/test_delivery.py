@@ -462,7 +462,7 @@ async def test_status_names_a_failing_sink_and_its_backlog_without_secrets(h: Ha
     (sink,) = doc["containers"][0]["sinks"]
     assert sink["state"] == "failing" and "503" in sink["last_error"]
     assert sink["backlog_events"] == 300 and sink["oldest_undelivered_seconds"] >= 0
-    assert doc["warnings"] and "web -> splunk: failing" in doc["warnings"][0]
+    assert doc["warnings"] and f"web ({CID[:12]}) -> splunk: failing" in doc["warnings"][0]
     text = observe.metrics_text(driver).decode()
     assert f'logdriver_sink_requests_total{{container="{CID}",sink="splunk",status="503"}}' in text
     assert "s3cr3t" not in json.dumps(doc) and "s3cr3t" not in text
