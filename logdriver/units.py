@@ -4,8 +4,9 @@ Docker's ``local`` driver reads ``max-size`` with ``units.FromHumanSize`` (decim
 20,000,000 bytes, and so are ``20MB`` and ``20MiB``) and ``max-file`` with ``strconv.Atoi``
 (moby ``daemon/logger/local/config.go``); ``max-buffer-size`` and our ``--disk-budget`` use
 ``units.RAMInBytes`` (binary: ``20m`` is 20 MiB). go-units changed its grammar between v0.4
-(vendored by Docker 20.10) and v0.5 (Docker 23 and later); a size either accepts is accepted
-here, and where both accept one they read it the same.
+(Docker 20.10.24 reads sizes with it: tests/e2e/test_drop_in_faults.py) and v0.5 (vendored by
+newer Docker); a size either accepts is accepted here, and where both accept one they read it
+the same.
 """
 
 from __future__ import annotations

@@ -141,8 +141,9 @@ def test_docker_logs_of_a_silent_stopped_container_never_asks_the_sink(
     docker.remove(*names.values())
 
 
-# max-size / max-file values, each tried with Docker's `local` and with the plugin. Docker 20.10
-# vendors go-units v0.4 and Docker 23+ v0.5, whose grammars differ on a few spellings; the plugin
+# max-size / max-file values, each tried with Docker's `local` and with the plugin. Docker
+# 20.10.24 reads sizes with go-units v0.4, newer Docker with v0.5; the grammars differ on a few
+# spellings, and the plugin
 # takes a size either accepts. These rows are the only ones where it may accept what this
 # daemon's `local` refuses (each is accepted by the other grammar).
 V04_ONLY = {"20i", "20ib", "20mi"}
@@ -193,6 +194,9 @@ def test_this_daemons_local_takes_exactly_one_of_the_two_grammars(docker: Docker
     # the other's (whose readings tests/unit/test_options.py pins).
     taken = {v for v in sorted(OTHER_GRAMMAR) if _starts(docker, "local", {"max-size": v})[0]}
     assert taken in (V04_ONLY, V05_ONLY), taken
+    version = docker("version", "--format", "{{.Server.Version}}").stdout.decode().strip()
+    print(f"dockerd {version}: local reads sizes with go-units "
+          f"{'v0.4' if taken == V04_ONLY else 'v0.5'}")
 
 
 
