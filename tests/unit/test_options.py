@@ -36,7 +36,7 @@ def test_sink_keys_are_known_and_suggested() -> None:
 
 
 @pytest.mark.parametrize(("value", "size"), [
-    # both go-units grammars (v0.4, Docker 20.10; v0.5, Docker 23+) read these alike
+    # both go-units grammars (v0.4, as Docker 20.10.24 reads sizes; v0.5, newer) read these alike
     ("20m", 20_000_000), ("20MB", 20_000_000), ("20MiB", 20_000_000), ("20 m", 20_000_000),
     ("1.5k", 1500), ("0.1k", 100), ("100", 100), ("20b", 20), ("0", 0), ("20 ", 20),
     # v0.5 only: any Go float, a lone b
