@@ -135,7 +135,7 @@ class _Pending:
     time_ns: int
     parts: list[bytes]
     size: int = 0
-    touched: float = 0.0  # monotonic time its last part came
+    seen: float = 0.0  # monotonic time its first part was read
 
 
 class RecordReader:
@@ -144,7 +144,11 @@ class RecordReader:
     Partial pieces (Docker cuts lines over 16 KiB) are joined back per stream; a line over
     ``partial_max_size`` is cut into several records marked ``partial`` rather than held whole.
     With a ``multiline_pattern``, a line matching it starts a new event and the lines after it
-    join that event until the next match or ``multiline_timeout``. Each record carries the
+    join that event until the next match, but an event never spans more than
+    ``multiline_timeout``: a line logged that long after the event's first line (by Docker's
+    timestamps) starts the next event, and a pending event is sent once that long has passed
+    since its first line was logged (or was read here, whichever comes first). An event's time
+    is its first line's. Each record carries the
     position the cursor may move to once it is delivered: past its last frame, but never past
     the first frame of something still pending, so a restart re-reads what was not sent.
     """
@@ -246,30 +250,42 @@ class RecordReader:
             self._emit(Record(t, source, line), end)
             return
         m = self._multi.get(source)
-        starts_event = pattern.search(line.decode("utf-8", "replace")) is not None
-        if m is not None and (starts_event or m.size + len(line) + 1 > limit):
+        if m is not None and (t - m.time_ns >= self.join.multiline_timeout * 1e9
+                              or m.size + len(line) + 1 > limit
+                              or pattern.search(line.decode("utf-8", "replace")) is not None):
             del self._multi[source]
             self._emit(Record(m.time_ns, source, b"\n".join(m.parts)), end)
             m = None
         if m is None:
-            m = self._multi[source] = _Pending(start, t, [])
+            m = self._multi[source] = _Pending(start, t, [], seen=time.monotonic())
         m.parts.append(line[:limit])
         m.size += len(line) + 1
-        m.touched = time.monotonic()
 
     def _emit(self, rec: Record, end: int) -> None:
         self._recs.append(rec)
         self._ends.append(self._safe(end))
 
+    def multiline_due_in(self) -> float | None:
+        """Seconds until the oldest pending multi-line event is due (``multiline_timeout`` after
+        its first line: by Docker's timestamp against the wall clock, or since this reader read
+        it, whichever comes first); 0.0 if one is overdue, None if none is pending."""
+        if not self._multi:
+            return None
+        timeout = self.join.multiline_timeout
+        now, wall = time.monotonic(), time.time_ns()
+        due = min(min(m.seen - now, (m.time_ns - wall) / 1e9) for m in self._multi.values())
+        return max(due + timeout, 0.0)
+
     def flush_stale(self, *, everything: bool = False) -> tuple[Records, list[int]]:
-        """Multi-line events idle for ``multiline_timeout`` (or all pending input, when the
-        container has stopped and nothing more can come)."""
+        """Multi-line events that are due (see ``multiline_due_in``), or all pending input
+        when the container has stopped and nothing more can come."""
         self._recs = Records()
         self._ends = []
-        now = time.monotonic()
+        timeout = self.join.multiline_timeout
+        now, wall = time.monotonic(), time.time_ns()
         here = packed(self.pos)
         for source, m in list(self._multi.items()):
-            if everything or now - m.touched >= self.join.multiline_timeout:
+            if everything or now - m.seen >= timeout or wall - m.time_ns >= timeout * 1e9:
                 del self._multi[source]
                 self._emit(Record(m.time_ns, source, b"\n".join(m.parts)), here)
         if everything:
@@ -414,8 +430,9 @@ class Worker:
             if stopped:
                 return batch if batch.events else None
             wait = deadline - now if batch.events else IDLE_SECONDS
-            if self.reader.holds_partial and self.reader.join.multiline_pattern is not None:
-                wait = min(wait, self.reader.join.multiline_timeout)
+            due = self.reader.multiline_due_in()
+            if due is not None:
+                wait = min(wait, due)
             await self.clog.wait_change(max(wait, 0.001))
         return batch
 
@@ -481,15 +498,25 @@ class Worker:
             answer = settle_split(answer, len(payload))
             self._failing = answer.outcome is Outcome.RETRY
             if answer.outcome is Outcome.OK:
-                self.stats.delivered_events += len(payload)
-                self.stats.delivered_batches += 1
-                self.delivery.delivered_events += len(payload)
+                self._delivered(len(payload))
                 return
             if answer.outcome is Outcome.SPLIT:
                 half = len(payload) // 2
                 await self._send(payload[:half])
                 await self._send(payload[half:])
                 return
+            bad = answer.invalid_event
+            if answer.outcome is Outcome.DROP and bad is not None and bad < len(payload):
+                # The sink took the events before ``bad`` and none after: one bad event costs
+                # one event, and the rest go again (Docker's driver resends all: moby#35862).
+                if bad:
+                    self._delivered(bad)
+                self._dead_letter(payload[bad : bad + 1], answer)
+                payload = payload[bad + 1 :]
+                attempt = 0
+                if not payload:
+                    return
+                continue
             if answer.outcome is Outcome.DROP:
                 self._dead_letter(payload, answer)
                 return
@@ -504,6 +531,11 @@ class Worker:
             if self.closing:
                 raise asyncio.CancelledError  # shutdown: the cursor stays before this request
             await self.delivery.sleep(delay)
+
+    def _delivered(self, events: int) -> None:
+        self.stats.delivered_events += events
+        self.stats.delivered_batches += 1
+        self.delivery.delivered_events += events
 
     def _dead_letter(self, payload: Sequence[bytes], answer: Answer) -> None:
         self.stats.dead_letters += len(payload)

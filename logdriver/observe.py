@@ -115,10 +115,12 @@ def status(driver: Driver) -> dict[str, Any]:
     for clog in sorted(store.logs.values(), key=lambda c: c.id):
         info = clog.meta.get("info") or {}
         name = str(info.get("ContainerName") or "").lstrip("/")
+        # names are reused by later containers: a warning names the short ID too
+        label = f"{name} ({clog.id[:12]})" if name else clog.id[:12]
         rows = [{k: v for k, v in r.items() if not k.startswith("_")}
                 for r in sinks.get(clog.id, [])]
         for r in rows:
-            who = f"{name or clog.id[:12]} -> {r['sink']}"
+            who = f"{label} -> {r['sink']}"
             if r["state"] == "failing":
                 warnings.append(f"{who}: failing ({r['last_error']}); {r['backlog_events']} "
                                 "lines waiting in the store")
@@ -136,7 +138,7 @@ def status(driver: Driver) -> dict[str, Any]:
                 warnings.append(f"{name or clog.id[:12]} -> {r['sink']}: {lost} lines dropped "
                                 f"before delivery ({causes})")
         if clog.disk_full_at and time.time() - clog.disk_full_at < DISK_FULL_RECENT_SECONDS:
-            warnings.append(f"{name or clog.id[:12]}: the state dir is full; "
+            warnings.append(f"{label}: the state dir is full; "
                             f"{clog.dropped_lines} lines dropped, not stored or shipped")
         containers.append({
             "id": clog.id, "name": name, "running": clog.running, "store_bytes": clog.size,

@@ -11,6 +11,7 @@ from sinks import SINK_OPTION_KEYS
 
 from .ring import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE
 from .spool import DROP_OLDEST, WHEN_FULL
+from .units import go_atoi, parse_go_size
 
 # Docker's own keys: the daemon handles mode/max-buffer-size itself and passes every --log-opt on.
 MODE = "mode"
@@ -29,6 +30,7 @@ CACHE_KEYS = ("cache-disabled", "cache-max-size", "cache-max-file", "cache-compr
 SPOOL_MAX_SIZE = "spool-max-size"
 SPOOL_WHEN_FULL = "spool-when-full"
 SPOOL_KEYS = (SPOOL_MAX_SIZE, SPOOL_WHEN_FULL)
+LOCAL_COMPRESS = True  # `local`'s default for compress (history here is kept uncompressed)
 
 DOCKER_KEYS = (
     MODE, MAX_BUFFER_SIZE, MAX_SIZE, MAX_FILE, COMPRESS, TAG, LABELS, LABELS_REGEX, ENV, ENV_REGEX,
@@ -36,11 +38,9 @@ DOCKER_KEYS = (
 )
 KNOWN_KEYS: tuple[str, ...] = DOCKER_KEYS + SPOOL_KEYS + tuple(sorted(SINK_OPTION_KEYS))
 
-MIN_MAX_SIZE = 4096  # a segment must hold at least a few entries to be useful
-
-_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
-_UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
-_DECIMAL_UNITS = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "p": 10**15}
+# Bytes. `local` takes any max-size from 0 up (0 rotates at every entry); a segment here is
+# never smaller than this, so that it holds a few entries.
+MIN_MAX_SIZE = 4096
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
@@ -50,18 +50,14 @@ class OptionError(ValueError):
 
 
 def parse_size(key: str, value: str, *, binary: bool = False) -> int:
-    """Docker's ``units.FromHumanSize`` (``20m`` = 20,000,000, as the ``local`` driver reads
-    ``max-size``), or with ``binary`` its ``units.RAMInBytes`` (``20m`` = 20 MiB)."""
-    m = _SIZE_RE.match(value.strip())
-    if not m:
-        raise OptionError(f"invalid value for log-opt {key!r}: {value!r} is not a size like 20m")
-    try:
-        number = float(m.group(1))
-        unit = (m.group(2) or "").lower()
-        scale = _UNITS if binary else _DECIMAL_UNITS
-        return int(number * scale.get(unit, 1))
-    except (ValueError, OverflowError) as exc:  # "1.2.3"; more digits than a float holds
-        raise OptionError(f"invalid value for log-opt {key!r}: {value!r} is not a size") from exc
+    """Bytes, as Docker reads a size: ``units.FromHumanSize`` (decimal: ``20m`` = 20,000,000,
+    as the ``local`` driver reads ``max-size``), or with ``binary`` ``units.RAMInBytes`` (``20m``
+    = 20 MiB); see ``units.parse_go_size``. OptionError names ``key``."""
+    size = parse_go_size(value, binary=binary)
+    if size is None:
+        raise OptionError(f"invalid value for log-opt {key!r}: {value!r} is not a size like 20m "
+                          "(a number, then k, m, g, t or p, optionally with b or ib)")
+    return size
 
 
 def parse_bool(key: str, value: str) -> bool:
@@ -71,16 +67,6 @@ def parse_bool(key: str, value: str) -> bool:
     if value in _FALSE:
         return False
     raise OptionError(f"invalid value for log-opt {key!r}: {value!r} is not true or false")
-
-
-def parse_int(key: str, value: str, *, minimum: int) -> int:
-    try:
-        n = int(value.strip())
-    except ValueError as exc:
-        raise OptionError(f"invalid value for log-opt {key!r}: {value!r} is not a number") from exc
-    if n < minimum:
-        raise OptionError(f"invalid value for log-opt {key!r}: must be at least {minimum}")
-    return n
 
 
 def unknown_key_error(key: str, known: tuple[str, ...] = KNOWN_KEYS) -> OptionError:
@@ -95,7 +81,7 @@ class StoreConfig:
 
     max_size: int = DEFAULT_MAX_SIZE
     max_file: int = DEFAULT_MAX_FILE
-    compress: bool = False
+    compress: bool = LOCAL_COMPRESS  # accepted and checked as `local` does; stored uncompressed
     spool_max_size: int | None = None  # bytes kept for delivery past history; None: budget only
     when_full: str = DROP_OLDEST  # spool.WHEN_FULL
 
@@ -120,17 +106,26 @@ class LogConfig:
                 raise OptionError(f"log-opt {key!r}: not valid Unicode") from exc
             if key not in KNOWN_KEYS and not key.startswith(CACHE_PREFIX):
                 raise unknown_key_error(key)
+        # max-size, max-file, compress: what Docker's `local` accepts, read as it reads them
+        # (moby daemon/logger/local/config.go newConfig and validateConfig).
         max_size = DEFAULT_MAX_SIZE
         if MAX_SIZE in opts:
-            max_size = parse_size(MAX_SIZE, opts[MAX_SIZE])
-            if max_size < MIN_MAX_SIZE:
-                raise OptionError(
-                    f"invalid value for log-opt {MAX_SIZE!r}: must be at least {MIN_MAX_SIZE} bytes"
-                )
+            max_size = max(parse_size(MAX_SIZE, opts[MAX_SIZE]), MIN_MAX_SIZE)
         max_file = DEFAULT_MAX_FILE
         if MAX_FILE in opts:
-            max_file = parse_int(MAX_FILE, opts[MAX_FILE], minimum=1)
-        compress = parse_bool(COMPRESS, opts[COMPRESS]) if COMPRESS in opts else False
+            n = go_atoi(opts[MAX_FILE])
+            if n is None:
+                raise OptionError(f"invalid value for log-opt {MAX_FILE!r}: {opts[MAX_FILE]!r} is "
+                                  "not a whole number")
+            if n < 0:
+                raise OptionError(f"invalid value for log-opt {MAX_FILE!r}: must not be negative")
+            max_file = max(n, 1)  # `local` keeps one file for 0 as for 1
+        compress = parse_bool(COMPRESS, opts[COMPRESS]) if COMPRESS in opts else LOCAL_COMPRESS
+        if compress and MAX_FILE in opts and max_file <= 1:
+            raise OptionError(
+                f"invalid value for log-opt {MAX_FILE!r}: {opts[MAX_FILE]} with {COMPRESS!r} on "
+                f"(the default, as in Docker's `local`, which refuses it: compression applies to "
+                f"rotated files); set {COMPRESS}=false or {MAX_FILE} of 2 or more")
         spool_max_size = None
         if SPOOL_MAX_SIZE in opts:
             spool_max_size = parse_size(SPOOL_MAX_SIZE, opts[SPOOL_MAX_SIZE])

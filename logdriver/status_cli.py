@@ -8,6 +8,7 @@ The socket is found by plugin name for either install mode: ``logdriver serve`` 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -68,21 +69,36 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
+SHORT_ID = 12  # hex digits of a short container ID, as `docker ps` prints it
+
+
+def _dropped(sink: dict[str, Any]) -> str:
+    """Lines the store dropped before the sink had them (and why), else bytes, else 0."""
+    by_cause = sink.get("dropped") or {}
+    lines = sum(int(v[0]) for v in by_cause.values())
+    if lines:
+        return f"{lines} ({', '.join(sorted(by_cause))})"
+    return _size(sink["dropped_bytes"]) if sink.get("dropped_bytes") else "0"
+
+
 def render(doc: dict[str, Any], out: TextIO) -> None:
-    header = ("CONTAINER", "SINK", "STATE", "DELIVERED", "BACKLOG", "OLDEST", "RETRIES",
-              "DROPPED", "DEAD", "LAST ERROR")
+    """The table: one row per (container, sink), the container by short ID and name (names are
+    reused by later containers, IDs are not), then the store line and the warnings."""
+    header = ("CONTAINER ID", "NAME", "SINK", "STATE", "DELIVERED", "BACKLOG", "OLDEST",
+              "RETRIES", "DROPPED", "DEAD", "LAST ERROR")
     rows: list[tuple[str, ...]] = []
     for c in doc.get("containers", []):
-        who = (c.get("name") or c["id"][:12]) + ("" if c.get("running") else " (stopped)")
+        short = str(c["id"])[:SHORT_ID]
+        name = (c.get("name") or "-") + ("" if c.get("running") else " (stopped)")
         sinks = c.get("sinks") or []
         if not sinks:
-            rows.append((who, "-", "-", "-", "-", "-", "-", "-", "-", ""))
+            rows.append((short, name, "-", "-", "-", "-", "-", "-", "-", "-", ""))
         for s in sinks:
             oldest = s.get("oldest_undelivered_seconds") or 0
-            rows.append((who, str(s["sink"]), str(s["state"]), str(s["delivered_events"]),
+            rows.append((short, name, str(s["sink"]), str(s["state"]), str(s["delivered_events"]),
                          f"{s['backlog_events']} ({_size(s['backlog_bytes'])})",
                          f"{oldest:.0f}s" if oldest else "-", str(s["retries"]),
-                         _size(s["dropped_bytes"]) if s["dropped_bytes"] else "0",
+                         _dropped(s),
                          str(s["dead_letters"]), str(s.get("last_error") or "")[:60]))
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:
@@ -101,6 +117,20 @@ def render(doc: dict[str, Any], out: TextIO) -> None:
 
 
 def main(name: str, socket: str | None, as_json: bool, watch: float | None) -> int:
+    """Print the status once (or every ``watch`` s); 0, or 1 when the plugin cannot be asked.
+    A closed output (``logdriver status | head``) ends it quietly with 0."""
+    try:
+        return _main(name, socket, as_json, watch)
+    except BrokenPipeError:
+        # The reader is gone. Python flushes stdout again at exit, which would fail the same
+        # way and print a traceback: point stdout at /dev/null first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 0
+
+
+def _main(name: str, socket: str | None, as_json: bool, watch: float | None) -> int:
     sock = find_socket(name, socket)
     while True:
         try:

@@ -26,6 +26,10 @@ class Answer:
     status: int | None = None  # HTTP status, None for a transport failure
     retry_after: float | None = None  # seconds the server asked us to wait, if it said
     reason: str = ""
+    # With DROP: the server named the one event it refused, by its index (from 0) in the
+    # events sent, having accepted every event before it and processed none after it (Splunk
+    # HEC's ``invalid-event-number``). None: the answer is about the whole request.
+    invalid_event: int | None = None
 
     @property
     def ok(self) -> bool:

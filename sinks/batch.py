@@ -29,7 +29,7 @@ SEPARATOR_ALLOWANCE = 1  # bytes counted per event for its separator (",", "\n";
 MIN_BATCH_BYTES = 1024  # smaller batches would cost more in request overhead than they carry
 DEFAULT_PARTIAL_MAX_SIZE = 1_000_000  # "1m": Datadog's own per-log limit; Docker cuts at 16 KiB
 MIN_PARTIAL_MAX_SIZE = 16 * 1024  # Docker's partial piece; joining less than one is meaningless
-DEFAULT_MULTILINE_TIMEOUT = 1.0  # seconds a pending multi-line event waits for a continuation
+DEFAULT_MULTILINE_TIMEOUT = 1.0  # seconds: the longest a multi-line event spans from its first line
 
 
 @dataclass(frozen=True, slots=True)

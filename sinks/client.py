@@ -3,6 +3,7 @@ transport exceptions become an Answer(RETRY). Reasons are scrubbed of every secr
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 import zlib
 from collections.abc import Callable, Iterable, Mapping
@@ -73,7 +74,7 @@ class Exchange:
         reason = self.scrub(answer.reason)
         if reason == answer.reason:
             return answer
-        return Answer(answer.outcome, answer.status, answer.retry_after, reason)
+        return dataclasses.replace(answer, reason=reason)
 
     async def request(
         self,

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import httpx
@@ -217,6 +217,11 @@ class SplunkSink:
                 log.warning("splunk endpoint failed, trying the next",
                             extra={"endpoint": redact_url(base),
                                    "reason": self._exchange.scrub(answer.reason)})
+        if answer.invalid_event is not None and len(events) != len(encoded):
+            # HEC counts the events it was sent; the caller counts ``encoded``, empties and all
+            nonempty = [i for i, event in enumerate(encoded) if event]
+            bad = answer.invalid_event
+            answer = replace(answer, invalid_event=nonempty[bad] if bad < len(nonempty) else None)
         return self._exchange.scrubbed(settle_split(answer, len(events)))
 
     async def _post(self, base: str, body: bytes) -> Answer:
@@ -238,8 +243,7 @@ class SplunkSink:
                         timeout=self.config.ack_timeout,
                     )
         if len(self.config.urls) > 1:
-            answer = Answer(answer.outcome, answer.status, answer.retry_after,
-                            f"{redact_url(base)}: {answer.reason}")
+            answer = replace(answer, reason=f"{redact_url(base)}: {answer.reason}")
         return answer
 
     async def verify(self) -> None:

@@ -3,6 +3,12 @@
 Codes from Splunk's "Troubleshoot HTTP Event Collector" table (see SINKS.md): 0 success; 8
 internal error and 9 busy retry; 5, 6, 12, 13, 15 are bad data; 1-4, 7, 10, 11, 14, 16 are
 configuration errors (token, index, channel, ack); 413 asks for smaller requests.
+
+A bad-data answer about one event names it: ``{"text":"Invalid data format","code":6,
+"invalid-event-number":N}``. HEC reads the body's events in order, indexes events 0..N-1 and
+stops at N, so the answer carries N as ``Answer.invalid_event`` and the caller dead-letters
+only that event and sends N+1.. again. A configuration error (code 7, a bad index) that names an
+event is kept whole: the same setting would refuse every event after it, one request each.
 """
 
 from __future__ import annotations
@@ -50,11 +56,15 @@ def classify_hec(status: int, headers: Mapping[str, str], body: bytes,
     elif generic.outcome is not Outcome.OK:
         detail = generic.reason  # no HEC JSON (a proxy answered?): quote what came back
     invalid_event = data.get("invalid-event-number")
-    if isinstance(invalid_event, int):
+    if not isinstance(invalid_event, int) or isinstance(invalid_event, bool) or invalid_event < 0:
+        invalid_event = None
+    else:
         detail += f", invalid-event-number {invalid_event}"
+    one_event = None
     if generic.outcome is Outcome.DROP:
         if status in (401, 403) or code in HEC_CONFIG_CODES:
             detail = f"{CONFIG_ERROR}: {detail}"
         elif code in HEC_BAD_DATA_CODES:
             detail = f"{BAD_DATA}: {detail}"
-    return Answer(generic.outcome, status, generic.retry_after, detail)
+            one_event = invalid_event
+    return Answer(generic.outcome, status, generic.retry_after, detail, one_event)

@@ -12,15 +12,18 @@ What it checks, as Splunk does (answers are HTTP status + {"text":..,"code":N}):
   "Data channel is missing"; not a GUID -> 400/11 "Invalid data channel".
 - Body (``Content-Encoding: gzip`` or none; anything else -> 400/6): JSON objects concatenated,
   whitespace allowed between them; UTF-8 (invalid bytes become U+FFFD and are counted in
-  ``.invalid_utf8``, or refused with 400/6 when ``strict_utf8``). Empty -> 400/5 "No data".
+  ``.invalid_utf8``, or with ``strict_utf8`` the event holding them is refused: 400/6 with its
+  number). Empty -> 400/5 "No data".
   For event number N (from 0): not JSON, not an object, an unknown top-level key, ``time``
   neither a number nor a numeric string, host/source/sourcetype/index not strings -> 400/6
   "Invalid data format" with ``"invalid-event-number": N``; ``event`` missing or null -> 400/12
   "Event field is required"; ``event`` an empty or blank string -> 400/13 "Event field cannot be
   blank"; ``fields`` not a flat object (values: strings, numbers or arrays of them) -> 400/15;
-  ``index`` not in ``indexes`` (when given) -> 400/7 "Incorrect index". The events before event N
-  are kept (``.events``) when ``index_before_invalid`` (default), as Splunk indexes a batch up to
-  its first bad event.
+  ``index`` not in ``indexes`` (when given) -> 400/7 "Incorrect index"; with ``refuse_marker``,
+  an event whose JSON text holds that string -> 400/6 (a stand-in for anything else Splunk cannot
+  take in one event). The events before event N are kept (``.events``) and the ones after it
+  are not looked at when ``index_before_invalid`` (default), as Splunk indexes a batch up to its
+  first bad event and stops there.
 - Body larger than ``max_content_length`` (as received) -> 413.
 - OPTIONS on any path -> 200 (Docker's driver checks the URL with OPTIONS at container start).
 """
@@ -30,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import time
 import uuid
@@ -45,6 +49,7 @@ HEALTH_PATHS = frozenset({"/services/collector/health/1.0", "/services/collector
 ACK_PATHS = frozenset({"/services/collector/ack", "/services/collector/ack/1.0"})
 ENVELOPE_KEYS = frozenset({"time", "host", "source", "sourcetype", "index", "fields", "event"})
 SPLUNK_MAX_CONTENT_LENGTH = 838_860_800  # Splunk 6.5+ default; 1 MB before and on many clouds
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # an invalid byte kept by surrogateescape
 
 
 def hec(status: int, text: str, code: int, items: list[Any] | None = None,
@@ -92,6 +97,7 @@ class FakeHec(FakeServer):
         indexes: set[str] | frozenset[str] | None = None,
         index_before_invalid: bool = True,
         strict_utf8: bool = False,
+        refuse_marker: str | None = None,
         max_content_length: int = SPLUNK_MAX_CONTENT_LENGTH,
         **common: Any,
     ) -> None:
@@ -99,9 +105,11 @@ class FakeHec(FakeServer):
         is required, sends answer an ackId). ack_delay: seconds before an ackId turns true.
         forget_acked: an ackId reported true is then forgotten (later queries say false).
         indexes: the allowed index names (None: any). max_content_length: bytes per request.
-        strict_utf8: refuse (400/6) a body that is not valid UTF-8; by default it is accepted with
-        U+FFFD for the bad bytes and counted in ``.invalid_utf8`` (Docker's json format sends raw
-        invalid bytes inside a line that is otherwise valid JSON)."""
+        strict_utf8: refuse (400/6, with its number) an event holding bytes that are not valid
+        UTF-8; by default they are accepted as U+FFFD and counted in ``.invalid_utf8`` (Docker's
+        json format sends raw invalid bytes inside a line that is otherwise valid JSON).
+        refuse_marker: an event whose
+        JSON text contains this string is refused with 400/6 and its invalid-event-number."""
         common.setdefault("max_request_bytes", max_content_length)
         super().__init__(**common)
         self.token = token
@@ -111,6 +119,7 @@ class FakeHec(FakeServer):
         self.indexes = None if indexes is None else frozenset(indexes)
         self.index_before_invalid = index_before_invalid
         self.strict_utf8 = strict_utf8
+        self.refuse_marker = refuse_marker
         self._invalid_utf8 = 0
         self.max_content_length = max_content_length
         self._next_ack: dict[str, int] = {}
@@ -238,11 +247,12 @@ class FakeHec(FakeServer):
         try:
             text = req.decoded.decode("utf-8")
         except UnicodeDecodeError:
-            if self.strict_utf8:
-                return hec(400, "Invalid data format", 6, extra={"invalid-event-number": 0})
-            with self._lock:
-                self._invalid_utf8 += 1
-            text = req.decoded.decode("utf-8", "replace")
+            # strict: the bytes stay as lone surrogates, and the event holding one is refused
+            text = req.decoded.decode("utf-8", "surrogateescape" if self.strict_utf8 else
+                                      "replace")
+            if not self.strict_utf8:
+                with self._lock:
+                    self._invalid_utf8 += 1
         if not text.strip():
             return hec(400, "No data", 5)
         events: list[dict[str, Any]] = []
@@ -254,8 +264,13 @@ class FakeHec(FakeServer):
             if pos >= len(text):
                 break
             try:
+                start = pos
                 envelope, pos = decoder.raw_decode(text, pos)
             except json.JSONDecodeError:
+                return self._bad(events, 400, "Invalid data format", 6, n)
+            source = text[start:pos]
+            if (self.strict_utf8 and _ESCAPED_BYTE.search(source)) or (
+                    self.refuse_marker is not None and self.refuse_marker in source):
                 return self._bad(events, 400, "Invalid data format", 6, n)
             problem = self._validate(envelope)
             if problem is not None:
@@ -340,6 +355,7 @@ class FakeHec(FakeServer):
                             help="an allowed index (repeatable; default: any)")
         parser.add_argument("--max-content-length", type=int, default=SPLUNK_MAX_CONTENT_LENGTH)
         parser.add_argument("--strict-utf8", action="store_true")
+        parser.add_argument("--refuse-marker", help="refuse (400/6) an event holding this text")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, **common: Any) -> FakeHec:
@@ -347,7 +363,8 @@ class FakeHec(FakeServer):
         return cls(args.token, ack=args.ack, ack_delay=args.ack_delay,
                    forget_acked=not args.keep_acked,
                    indexes=None if args.indexes is None else frozenset(args.indexes),
-                   strict_utf8=args.strict_utf8, max_content_length=args.max_content_length,
+                   strict_utf8=args.strict_utf8, refuse_marker=args.refuse_marker,
+                   max_content_length=args.max_content_length,
                    **common)
 
 

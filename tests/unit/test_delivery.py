@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import errno
 import json
 import os
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,9 +17,11 @@ import pytest
 
 import logdriver.delivery as delivery_module
 from logdriver.delivery import Delivery
-from logdriver.driver import Driver
+from logdriver.driver import Driver, RequestError
 from logdriver.framing import Entry, encode_entry
 from logdriver.ring import Store
+from sinks.timefmt import rfc3339nano
+from tests.fakes.hec import FakeHec
 
 from .helpers import T0, frames
 
@@ -53,8 +57,10 @@ class Harness:
         self.fds: dict[str, int] = {}
         self.driver: Driver | None = None
 
-    async def start(self) -> Driver:
-        delivery = Delivery(env={}, transport=httpx.MockTransport(self.receiver.handle))
+    async def start(self, *, network: bool = False) -> Driver:
+        """network: the sinks reach real (loopback) servers instead of ``receiver``."""
+        transport = None if network else httpx.MockTransport(self.receiver.handle)
+        delivery = Delivery(env={}, transport=transport)
         self.driver = Driver(Store(self.state, disk_budget=1 << 30), delivery=delivery,
                              fifo_root=str(self.root), stop_eof_timeout=0.2)
         await self.driver.start()
@@ -134,6 +140,52 @@ async def test_permanent_refusal_goes_to_the_dead_letter_file_and_delivery_goes_
     assert driver.delivery.dead_letters == 10
     letters = (h.state / "containers" / CID / "deadletter-http.ndjson").read_text().splitlines()
     assert len(letters) == 10 and json.loads(letters[0])["status"] == 400
+
+
+@pytest.mark.parametrize("bad", [(50,), (0, 99), (10, 11, 12, 60)])
+async def test_one_bad_hec_event_costs_one_event(h: Harness, bad: tuple[int, ...]) -> None:
+    # HEC indexes a batch up to its first bad event and answers 400/6 naming it: only that
+    # event goes to the dead-letter file, and the rest are sent again, each exactly once.
+    lines = [b"line %06d%s" % (i, b" POISON" if i in bad else b"") for i in range(100)]
+    with FakeHec("tok", refuse_marker="POISON") as hec:
+        driver = await h.start(network=True)
+        path = h.fifo()
+        await h.start_logging(path, {"splunk-url": hec.url, "splunk-token": "tok",
+                                     "splunk-verify-connection": "false", "batch-wait": "50ms"})
+        h.write(path, b"".join(encode_entry(Entry("stdout", T0 + i, ln))
+                               for i, ln in enumerate(lines)))
+        await until(lambda: driver.delivery.dead_letters >= len(bad))
+        await until(lambda: len(hec.events) >= 100 - len(bad))
+        await asyncio.sleep(0.2)  # anything sent twice would arrive now
+        assert hec.lines() == [ln.decode() for i, ln in enumerate(lines) if i not in bad]
+        assert hec.count(200) == 1 or bad[-1] == 99  # one request per bad event, then the rest
+        assert hec.answered(400, 400) == len(bad)
+    assert (driver.delivery.dead_letters, driver.delivery.delivered_events) == (len(bad),
+                                                                                100 - len(bad))
+    letters = (h.state / "containers" / CID / "deadletter-splunk.ndjson").read_text().splitlines()
+    dead = [json.loads(base64.b64decode(json.loads(x)["event_b64"]))["event"]["line"]
+            for x in letters]
+    assert dead == [lines[i].decode() for i in bad]
+    assert all("invalid-event-number" in json.loads(x)["reason"] for x in letters)
+
+
+async def test_reading_a_silent_stopped_container_never_asks_the_sink(h: Harness) -> None:
+    # `docker logs` on a stopped container is a StartLogging too. One that printed nothing has
+    # no history, yet it was started before: no connection check, even with HEC down.
+    opts = {"splunk-url": "http://hec.test:8088", "splunk-token": "tok-123456"}  # verify on
+    driver = await h.start()
+    await h.start_logging(h.fifo(1), opts)  # HEC up: the first start checks and passes
+    driver.stop_logging(h.fifo(1))
+    h.receiver.answer = lambda r: httpx.Response(503, json={"text": "down", "code": 9})
+    await h.start_logging(h.fifo(2), opts)  # the read: no check
+    driver.stop_logging(h.fifo(2))
+    await driver.close()
+    h.driver = None
+    driver = await h.start()  # and after a plugin restart, from meta.json
+    await h.start_logging(h.fifo(3), opts)
+    driver.stop_logging(h.fifo(3))
+    with pytest.raises(RequestError, match="splunk-verify-connection"):
+        await driver.start_logging(h.fifo(4), {"ContainerID": "e" * 64, "Config": opts})
 
 
 async def test_sink_outage_never_slows_the_fifo_reader(h: Harness) -> None:
@@ -230,6 +282,67 @@ async def test_multiline_pattern_joins_continuation_lines(h: Harness) -> None:
     assert h.receiver.lines == ["2024-01-01 boom\nTraceback:\n  at x", "2024-01-01 next\n  tail"]
 
 
+Arrivals = list[tuple[float, dict[str, str]]]
+
+
+async def stream_multiline(h: Harness, pattern: str, lines: list[bytes], every: float,
+                           timeout: float) -> tuple[list[tuple[int, bytes]], Arrivals]:
+    """Writes ``lines`` one every ``every`` s (stamped with the wall clock, as Docker does) to a
+    container with ``multiline-pattern``; returns what was written and, per event the sink got,
+    (wall time it arrived, the event)."""
+    got: Arrivals = []
+
+    def record(req: httpx.Request) -> httpx.Response:
+        now = time.time()
+        got.extend((now, json.loads(raw)) for raw in req.content.splitlines())
+        return httpx.Response(200)
+
+    h.receiver.answer = record
+    await h.start()
+    path = h.fifo()
+    await h.start_logging(path, OPTS | {"multiline-pattern": pattern,
+                                        "multiline-timeout": f"{timeout}s"})
+    written: list[tuple[int, bytes]] = []
+    for line in lines:
+        t = time.time_ns()
+        h.write(path, encode_entry(Entry("stdout", t, line)))
+        written.append((t, line))
+        await asyncio.sleep(every)
+    await until(lambda: sum(e["line"].count("\n") + 1 for _, e in got) >= len(lines))
+    return written, got
+
+
+def check_bounded(written: list[tuple[int, bytes]], got: Arrivals, timeout: float,
+                  slack: float) -> None:
+    """Every line once, in order; each event spans less than ``timeout`` of its lines' times,
+    carries its first line's time, and arrived within ``timeout`` + ``slack`` of that line."""
+    assert "\n".join(e["line"] for _, e in got) == "\n".join(ln.decode() for _, ln in written)
+    when = {ln.decode(): t for t, ln in written}
+    for arrived, event in got:
+        parts = event["line"].split("\n")
+        first, last = when[parts[0]], when[parts[-1]]
+        assert event["time"] == rfc3339nano(first)
+        assert last - first < timeout * 1e9, parts
+        assert arrived - first / 1e9 <= timeout + slack, (arrived - first / 1e9, parts)
+    assert got[0][0] < written[-1][0] / 1e9  # the first event went while lines kept coming
+
+
+async def test_a_multiline_event_is_sent_within_the_timeout_of_its_first_line(h: Harness) -> None:
+    # One "ERROR boom" and a continuation every 50 ms: the timeout counts from the event's first
+    # line, so a steady stream is cut into events of at most 0.5 s, each sent when it is due.
+    lines = [b"ERROR boom"] + [b"  at frame %d" % i for i in range(1, 50)]
+    written, got = await stream_multiline(h, "^ERROR", lines, 0.05, 0.5)
+    check_bounded(written, got, 0.5, 0.05 + 0.5)  # batch-wait 50 ms, plus slack
+    assert len(got) >= 4
+
+
+async def test_a_pattern_that_never_matches_still_sends_a_steady_stream(h: Harness) -> None:
+    lines = [b"GET /health 200 #%d" % i for i in range(50)]
+    written, got = await stream_multiline(h, "^NEVER", lines, 0.05, 0.5)
+    check_bounded(written, got, 0.5, 0.05 + 0.5)
+    assert len(got) >= 4
+
+
 async def test_cursor_never_passes_a_pending_event(h: Harness) -> None:
     driver = await h.start()
     path = h.fifo()
@@ -323,7 +436,7 @@ async def test_status_names_a_failing_sink_and_its_backlog_without_secrets(h: Ha
     (sink,) = doc["containers"][0]["sinks"]
     assert sink["state"] == "failing" and "503" in sink["last_error"]
     assert sink["backlog_events"] == 300 and sink["oldest_undelivered_seconds"] >= 0
-    assert doc["warnings"] and "web -> splunk: failing" in doc["warnings"][0]
+    assert doc["warnings"] and f"web ({CID[:12]}) -> splunk: failing" in doc["warnings"][0]
     text = observe.metrics_text(driver).decode()
     assert f'logdriver_sink_requests_total{{container="{CID}",sink="splunk",status="503"}}' in text
     assert "s3cr3t" not in json.dumps(doc) and "s3cr3t" not in text

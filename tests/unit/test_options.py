@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from logdriver.options import LogConfig, OptionError, parse_size
+from logdriver.options import MIN_MAX_SIZE, LogConfig, OptionError, parse_size
 from logdriver.ring import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE
 
 
@@ -33,3 +33,52 @@ def test_sink_keys_are_known_and_suggested() -> None:
     LogConfig.from_options({"splunk-url": "https://h:8088", "batch-size": "10"})
     with pytest.raises(OptionError, match="did you mean 'splunk-token'"):
         LogConfig.from_options({"splunk-tokn": "x"})
+
+
+@pytest.mark.parametrize(("value", "size"), [
+    # both go-units grammars (v0.4, as Docker 20.10.24 reads sizes; v0.5, newer) read these alike
+    ("20m", 20_000_000), ("20MB", 20_000_000), ("20MiB", 20_000_000), ("20 m", 20_000_000),
+    ("1.5k", 1500), ("0.1k", 100), ("100", 100), ("20b", 20), ("0", 0), ("20 ", 20),
+    # v0.5 only: any Go float, a lone b
+    (".5m", 500_000), ("5.m", 5_000_000), ("1e3", 1000), ("+7", 7), ("1_000", 1000),
+    ("0x1p4k", 16_000), ("-0", 0),
+    # v0.4 only: i and ib without a unit, i after a unit
+    ("20i", 20), ("20ib", 20), ("20mi", 20_000_000),
+])
+def test_max_size_is_read_as_local_reads_it(value: str, size: int) -> None:
+    assert parse_size("max-size", value) == size
+
+
+@pytest.mark.parametrize("value", [
+    "", " 20m", "20m\n", "m", "-1", "-1m", "1x", "20mbb", "20kib2", "1.2.3", "1__0", "_1",
+    "1e", "0x10", "Inf", "NaN", "1e400", "1e19", "9223372036854775808", "٣m", "20 mb ",
+])
+def test_max_size_refuses_what_local_refuses(value: str) -> None:
+    with pytest.raises(OptionError, match="'max-size'"):
+        LogConfig.from_options({"max-size": value})
+
+
+def test_a_tiny_max_size_is_accepted_and_kept_at_the_smallest_segment() -> None:
+    assert LogConfig.from_options({"max-size": "1k"}).store.max_size == MIN_MAX_SIZE
+    assert LogConfig.from_options({"max-size": "0"}).store.max_size == MIN_MAX_SIZE
+
+
+@pytest.mark.parametrize(("opts", "max_file"), [
+    ({"max-file": "3"}, 3), ({"max-file": "+3"}, 3), ({"max-file": "0003"}, 3),
+    ({"max-file": "1", "compress": "false"}, 1), ({"max-file": "0", "compress": "false"}, 1),
+    ({"max-file": "2", "compress": "true"}, 2),
+])
+def test_max_file_is_read_as_local_reads_it(opts: dict[str, str], max_file: int) -> None:
+    assert LogConfig.from_options(opts).store.max_file == max_file
+
+
+@pytest.mark.parametrize(("opts", "needle"), [
+    ({"max-file": "1"}, "compress"), ({"max-file": "0"}, "compress"),
+    ({"max-file": "1", "compress": "true"}, "compress"), ({"max-file": "-1"}, "negative"),
+    ({"max-file": " 3"}, "whole number"), ({"max-file": "3.0"}, "whole number"),
+    ({"max-file": "1_0"}, "whole number"), ({"max-file": "٣"}, "whole number"),
+    ({"max-file": "9" * 5000}, "whole number"),
+])
+def test_max_file_refuses_what_local_refuses(opts: dict[str, str], needle: str) -> None:
+    with pytest.raises(OptionError, match=f"'max-file'.*{needle}"):
+        LogConfig.from_options(opts)

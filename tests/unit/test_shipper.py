@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
 from logdriver.delivery import RecordReader
+from logdriver.framing import Entry, encode_entry
 from logdriver.ring import ContainerLog
 from logdriver.shipper import Shipper, StoreView, _state
 from sinks import JoinConfig
 from tests.fakes.hec import FakeHec
 
-from .helpers import frames
+from .helpers import T0, frames
 from .test_ring import write
 
 CID = "c" * 64
@@ -71,6 +73,34 @@ def test_history_rotated_away_before_it_was_read_is_counted(tmp_path: Path) -> N
     got = read_all(reader)
     assert reader.dropped_bytes > 0
     assert got == [b"line %06d" % i for i in range(1100 - len(got), 1100)]
+
+
+def test_multiline_events_are_cut_by_their_lines_times_however_they_are_read(
+        tmp_path: Path) -> None:
+    # A shipper catching up reads seconds of history at once: the cut must not depend on that.
+    # Lines 0.1 s apart, timeout 0.25 s: an event holds the lines logged within 0.25 s of its
+    # first line, and the next line starts the next event even though it does not match.
+    ms = 1_000_000
+    lines = [b"ERROR boom"] + [b"  at %d" % i for i in range(1, 8)]
+    data = [encode_entry(Entry("stdout", T0 + i * 100 * ms, ln)) for i, ln in enumerate(lines)]
+    join = JoinConfig(multiline_pattern=re.compile("^ERROR"), multiline_timeout=0.25)
+    want = [(T0, b"ERROR boom\n  at 1\n  at 2"), (T0 + 300 * ms, b"  at 3\n  at 4\n  at 5"),
+            (T0 + 600 * ms, b"  at 6\n  at 7")]
+    for n, pieces in enumerate(([b"".join(data)], data)):  # all at once, or as it is written
+        clog = ContainerLog.open(tmp_path / str(n) / CID, CID)
+        view = StoreView(clog.id, clog.path)
+        reader = RecordReader(view, view.start, join)  # type: ignore[arg-type]
+        got: list[tuple[int, bytes]] = []
+        for piece in pieces:
+            write(clog, piece)
+            told(clog, view)
+            while recs := reader.take(1000)[0]:
+                got += zip(recs.times, recs.lines, strict=True)
+        assert reader.multiline_due_in() == 0.0  # its first line is long past
+        recs = reader.flush_stale()[0]
+        got += zip(recs.times, recs.lines, strict=True)
+        assert got == want
+        assert reader.multiline_due_in() is None
 
 
 async def test_the_shipper_process_delivers_resumes_and_stops_on_close(tmp_path: Path) -> None:

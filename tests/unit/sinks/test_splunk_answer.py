@@ -55,6 +55,26 @@ def test_reason_names_the_invalid_event() -> None:
         f"{BAD_DATA}: HTTP 400, HEC code 6 (Invalid data format), invalid-event-number 3")
 
 
+@pytest.mark.parametrize(("code", "number", "invalid_event"), [
+    (6, 3, 3),  # invalid data format
+    (12, 0, 0),  # event field is required
+    (13, 19_999, 19_999),  # event field cannot be blank
+    (15, 1, 1),  # error in handling indexed fields
+    (6, None, None),  # no number: the answer is about the whole request
+    (6, -1, None),
+    (6, True, None),
+    (6, "3", None),
+    (7, 2, None),  # incorrect index: a setting, so every event after it would be refused too
+    (4, 0, None),
+])
+def test_a_bad_event_is_named_by_its_index(code: int, number: object,
+                                           invalid_event: int | None) -> None:
+    extra = {} if number is None else {"invalid-event-number": number}
+    status = 403 if code == 4 else 400
+    answer = classify_hec(status, {}, body(code, **extra))
+    assert (answer.outcome, answer.invalid_event) == (Outcome.DROP, invalid_event)
+
+
 def test_a_non_hec_body_is_quoted() -> None:
     answer = classify_hec(502, {"Retry-After": "4"}, b"Bad Gateway")
     assert answer.reason == "HTTP 502: Bad Gateway" and answer.retry_after == 4.0

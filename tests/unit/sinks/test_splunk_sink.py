@@ -84,6 +84,18 @@ async def test_a_413_for_one_event_drops_it() -> None:
     assert got.outcome is Outcome.DROP and "too large" in got.reason
 
 
+@pytest.mark.parametrize("urls", ["http://hec1:8088", "http://hec1:8088,http://hec2:8088"])
+async def test_the_invalid_event_is_named_in_the_events_the_caller_gave(urls: str) -> None:
+    # HEC numbers the events it was sent; the sink leaves out empty ones (a blank raw line), so
+    # the index it hands back counts the caller's list.
+    bad = httpx.Response(400, json={"text": "Invalid data format", "code": 6,
+                                    "invalid-event-number": 1})
+    s = sink(Server([bad]), **{"splunk-url": urls})
+    encoded = [b"", s.encode(context(), record(b"a")), b"", s.encode(context(), record(b"b"))]
+    got = await s.send(encoded)
+    assert (got.outcome, got.invalid_event) == (Outcome.DROP, 3)
+
+
 async def test_transport_errors_are_retries_never_exceptions() -> None:
     for exc in (httpx.ConnectError("refused"), httpx.ReadTimeout("slow"),
                 httpx.RemoteProtocolError("garbage"), OSError("boom")):
