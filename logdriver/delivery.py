@@ -187,10 +187,10 @@ class RecordReader:
         join = self.join
         while len(recs) < max_records:
             data, start, nxt = self.clog.read(self.pos)
-            if not data:
-                break
             if start != self.pos:
                 self._skipped(start)
+            if not data:
+                break
             here = packed(start)
             columns = None
             if join.multiline_pattern is None and not self._partial:

@@ -365,3 +365,27 @@ def test_a_segment_deleted_before_the_view_is_told_is_counted_once_the_ledger_co
         got += len(recs)
     assert reader.dropped == {SPOOL_FULL: [gone.count, gone.size]}
     assert got + gone.count == 200
+
+
+def test_a_reader_whose_container_was_evicted_counts_it_and_ends(tmp_path: Path) -> None:
+    """The plugin removed a stopped container with undelivered data (disk budget): the view
+    is told every kept segment went with cause disk_budget; the reader counts it all and
+    stands at the end, so the worker's work is over."""
+    from logdriver.spool import Dropped
+
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    clog.configure(max_size=FRAME * 50, max_file=2, sinks=("http",), spool_max_size=None,
+                   when_full="drop-oldest")
+    write(clog, frames(300), chunk=3000)
+    view = StoreView(CID, clog.path)
+    st = _state(clog)
+    view.update(st["segments"], False, st["dropped"])
+    reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
+    recs, _ = reader.take(10)
+    have = len(recs)
+    gone = [Dropped(s.seq, s.size, s.count, DISK_BUDGET).to_json() for s in clog.kept]
+    view.update([], False, gone)  # what Shipper.forget tells
+    recs, _ = reader.take(1000)
+    assert not len(recs)
+    assert reader.dropped[DISK_BUDGET][0] + have == 300
+    assert reader.pos >= view.end
