@@ -288,8 +288,9 @@ def test_a_missing_container_created_is_go_zero_time() -> None:
 def test_null_lists_and_maps_are_go_nil_for_json() -> None:
     info = TagInfo.from_docker_info({"ContainerID": "a" * 64, "ContainerArgs": None,
                                      "ContainerLabels": None, "ContainerEnv": []}, hostname="h")
-    assert render_tag("{{json .ContainerArgs}} {{json .ContainerLabels}} {{json .ContainerEnv}}"
-                      " {{len .ContainerArgs}} {{.ContainerLabels}}", info) == "null null [] 0 map[]"
+    template = ("{{json .ContainerArgs}} {{json .ContainerLabels}} {{json .ContainerEnv}}"
+                " {{len .ContainerArgs}} {{.ContainerLabels}}")
+    assert render_tag(template, info) == "null null [] 0 map[]"
 
 
 @pytest.mark.parametrize(("template", "problem"), [
