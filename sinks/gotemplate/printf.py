@@ -3,6 +3,7 @@ argument indexes and fmt's in-band errors (%!d(string=x), %!(EXTRA ...), %!v(MIS
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from dataclasses import dataclass
 
@@ -401,6 +402,21 @@ def _fmt_int(value: int, verb: str, f: _Flags) -> str:
     return _pad(digits, f, False)
 
 
+def _hex_float(value: float, upper: bool) -> str:
+    """strconv.FormatFloat(value, 'x', -1, 64): 0x1.cp+01."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return format_float(value)
+    sign = "-" if math.copysign(1.0, value) < 0 else ""
+    if value == 0:
+        text = "0x0p+00"
+    else:
+        mant, _, exp = abs(value).hex().partition("p")
+        mant = mant.rstrip("0").rstrip(".")
+        e = int(exp)
+        text = f"{mant}p{'-' if e < 0 else '+'}{abs(e):02d}"
+    return sign + (text.upper() if upper else text)
+
+
 def _rune(value: int) -> str:
     if not 0 <= value <= 0x10FFFF or 0xD800 <= value <= 0xDFFF:
         return "\ufffd"
@@ -410,11 +426,14 @@ def _rune(value: int) -> str:
 def _fmt_float(value: float, verb: str, f: _Flags) -> str:
     if verb not in "vbeEfFgGxX":
         return _bad_verb(value, verb)
-    if verb in "bxX" or f.sharp:
+    if verb == "b" or f.sharp or (verb in "xX" and f.prec is not None):
         raise unsupported(f"printf's %{'#' if f.sharp else ''}{verb} of a float")
-    fmt = {"v": "g", "F": "f"}.get(verb, verb)
-    prec = f.prec if f.prec is not None else (6 if fmt in "eEf" else -1)
-    text = format_float(value, fmt, prec)
+    if verb in "xX":
+        text = _hex_float(value, upper=verb == "X")
+    else:
+        fmt = {"v": "g", "F": "f"}.get(verb, verb)
+        prec = f.prec if f.prec is not None else (6 if fmt in "eEf" else -1)
+        text = format_float(value, fmt, prec)
     if text[0] in "+-":
         num = text
     else:

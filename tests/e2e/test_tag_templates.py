@@ -116,6 +116,31 @@ TEMPLATES = [
     "{{pad \"x\" 2 3}}|{{pad \"\" 2 3}}|{{truncate \"abcdef\" 3}} {{truncate \"ab\" 5}} "
     "{{split \"é\" \"\"}}",
     "{{truncate \"é\" 1 | len}}",
+    # more of Go's corners
+    "{{printf \"%v\" .}}|{{print .}}|{{html .}}",
+    "{{.ContainerCreated.Location.String}} {{.ContainerCreated.Month.String}} "
+    "{{.ContainerCreated.Month | printf \"%s|%v|%d|%q\"}} {{eq .ContainerCreated.Month 11}} "
+    "{{printf \"%s\" .ContainerCreated | len}}",
+    "{{printf \"%q|%x|%08.3f|% d|%#o|%#b|%O|%c|%.0d|%6.2q|%-8v|\" 'a' -255 -3.14159 5 8 5 8 "
+    "0x1F600 0 \"abc\" .ContainerArgs}}",
+    "{{printf \"%t|%e|%g|%v|%.3v|%5t|%-5t|%x|%X|% x\" 1 0.0 1e21 1e21 \"abcdef\" true false "
+    "\"é\" 3.5 \"ab\"}}",
+    "{{js \"\u2028\\x01\"}}|{{urlquery \"é\" 1}}|{{print \"a\" 1 2 \"b\"}}|{{not nil}}|"
+    "{{or nil 1}}|{{and 0 nil}}",
+    "{{\"abc\" | len}} {{3 | printf \"%d\"}} {{.Name | eq \"x\"}} {{$}} {{$.Config.env}}",
+    "{{-3}} {{- -3 -}} x {{.ContainerLabels.Team | len | printf \"%03d\"}}",
+    "{{with $x := .ContainerArgs}}{{index $x 0}}{{end}} {{if eq (len .ContainerArgs) 2}}two{{end}}"
+    " {{printf \"%s\" (.ExtraAttributes nil)}} {{.ExtraAttributes nil | len}}",
+    "{{'\\''}} {{'\\x41'}} {{'\\u00e9'}} {{'é'}} {{$é := 1}}{{$é}} {{0x1.8p1}} "
+    "{{printf \"%v\" 'a'}}",
+    "{{1e6}} {{100000.0}} {{-0.0}} {{3.0}} {{1+2i}} {{0i}} {{1e-5}} {{12345678.9}}",
+    "{{.ContainerCreated.In .ContainerCreated.Location}} {{.ContainerCreated.Before "
+    ".ContainerCreated}} {{.ContainerCreated.After .ContainerCreated}}",
+    "{{printf \"%v|%+v\" .ContainerCreated .ContainerLabels}} {{.ContainerCreated.UTC}}",
+    "{{range $i, $e := .Config}}{{$i}}{{end}}|{{range $k, $v := (.ExtraAttributes nil)}}"
+    "{{$k}}{{end}}",
+    "{{len (print .ContainerCreated.UnixMilli .ContainerCreated.UnixMicro)}} "
+    "{{(.ContainerCreated.Sub .ContainerCreated).Seconds}} {{.ContainerCreated.IsDST}}",
 ]
 
 # Templates Go refuses, at parse or at execution: both must refuse the container.
@@ -156,6 +181,21 @@ REFUSED = [
     "{{(1).X}}",
     "{{\"unterminated}}",
     "{{.ID}",
+    "{{and}}",
+    "{{index nil 1}}",
+    "{{len nil}}",
+    "{{\"a\" \"b\"}}",
+    "{{range $i, $c := \"abc\"}}{{end}}",
+    "{{call .ExtraAttributes nil}}",
+    "{{call nil}}",
+    "{{1e}}",
+    "{{0x}}",
+    "{{1_}}",
+    "{{index .ContainerLabels 1}}",
+    "{{printf \"%d\" .ContainerCreated.Foo}}",
+    "{{.ContainerCreated.Format \"x\" \"y\"}}",
+    "{{template \"T\" | }}",
+    "{{define \"T\"}}{{end}}{{define \"T\"}}x{{end}}{{template \"T\" 1 2}}",
 ]
 
 # labels / labels-regex / env / env-regex: the attrs of each event (Go's regexp syntax, RE2)
