@@ -206,10 +206,12 @@ ATTR_CASES: list[dict[str, str]] = [
     {"labels": "x", "labels-regex": r"(?i)^team$", "env-regex": r"(?i)^mixed"},
     {"labels": "x", "labels-regex": r"example\.\pL+\d", "env-regex": r"^[^[:lower:]]"},
     {"labels": "x", "env-regex": r"^\QHTTP_\E"},
+    {"labels-regex": "^Team$"},  # without `labels` (moby once skipped labels-regex then)
     {"labels": "x", "labels-regex": r"(a)\1"},
     {"labels": "x", "env-regex": r"^(?=os)"},
     {"labels": "x", "env-regex": r"^\Z"},
     {"labels": "x", "env-regex": "["},
+    {"labels-regex": "("},
 ]
 
 
@@ -342,14 +344,14 @@ def test_labels_and_env_attributes_match_dockers_splunk_driver(
     docker: Docker, ours: str
 ) -> None:
     """Go's regexp (RE2) syntax: POSIX classes, \\z, (?i), \\pL, \\Q..\\E; backreferences,
-    lookarounds, \\Z and a bad class refused by both. (Docker 20.10 applies labels-regex only
-    when `labels` is set too, so every case sets `labels`; see the next test.)"""
+    lookarounds, \\Z and a bad class refused by both."""
     cases = [{**c, "tag": "{{.Name}}"} for c in ATTR_CASES]
     with FakeHec(TOKEN) as hec:
         pairs = run_cases(docker, hec, ours, cases, ENV)
         differences = compare(hec, pairs, "attrs", ATTR_CASES)
         attached = [_event(hec, d).get("attrs") for d, _ in pairs if d.refused is None]
     assert not differences, "\n".join(differences)
-    assert [d.refused is not None for d, _ in pairs] == [False] * 5 + [True] * 4
+    assert [d.refused is not None for d, _ in pairs] == [False] * 6 + [True] * 5
     assert attached[1] == {"production_status": "testing", "com.example.tier": "web",
                            "HTTP_PROXY": "p", "EMPTY": ""}, attached  # RE2-only forms matched
+
