@@ -177,7 +177,8 @@ class Executor:
             elif value is None:
                 items = []
             else:
-                raise error(f"range can't iterate over {print_value(value)}")
+                # Go quotes the value; a type name keeps a secret (a .Config value) out
+                raise error(f"range can't iterate over a value of type {type_name(value)}")
             for index, elem in items:
                 self.step()
                 if decl > 0:

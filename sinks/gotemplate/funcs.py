@@ -19,7 +19,6 @@ from .values import (
     NilSlice,
     Value,
     error,
-    fmt_value,
     go_len,
     is_true,
     type_name,
@@ -172,10 +171,9 @@ def _eq(args: list[Value]) -> Value:
                     return True
                 continue
             if isinstance(a, (list, dict)) or isinstance(b, (list, dict)):
-                raise FuncError(f"non-comparable type {fmt_value(b)}: {type_name(b)}")
+                raise FuncError(f"non-comparable type {type_name(b)}")
             if type(a) is not type(b):
-                raise FuncError(f"non-comparable types {fmt_value(a)}: {type_name(a)}, "
-                                f"{type_name(b)}: {fmt_value(b)}")
+                raise FuncError(f"non-comparable types {type_name(a)}, {type_name(b)}")
             if isinstance(a, GoTime) and isinstance(b, GoTime):
                 if (a.unix, a.nsec, a.loc) == (b.unix, b.nsec, b.loc):
                     return True

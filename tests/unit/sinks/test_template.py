@@ -120,7 +120,7 @@ def test_plain_text_passes_through() -> None:
     ("{{.ExtraAttributes}}", "wrong number of args for ExtraAttributes: want 1 got 0"),
     ('{{.ExtraAttributes "x"}}', "can't handle \"x\" for arg of type func(string) string"),
     ("{{index .ContainerArgs 9}}", "error calling index: index out of range: 9"),
-    ("{{range .Name}}{{end}}", "range can't iterate over web_app-1"),
+    ("{{range .Name}}{{end}}", "range can't iterate over a value of type string"),
     ('{{template "nope"}}', "no template 'nope'"),
     ("{{9223372036854775808}}", "9223372036854775808 overflows int"),
     ("{{18446744073709551616}}", "integer overflow"),
@@ -308,3 +308,17 @@ def test_runaway_templates_are_refused_naming_tag(template: str, problem: str) -
     with pytest.raises(SinkOptionError) as err:
         render_tag(template, LANG)
     assert "'tag'" in str(err.value) and problem in str(err.value)
+
+
+def test_errors_never_quote_a_value_a_secret_could_be_in() -> None:
+    info = TagInfo(container_id="a" * 64, container_name="/n", image_id="", image_name="",
+                   config={"splunk-token": "s3cr3t-t0ken"})
+    for template in ('{{range index .Config "splunk-token"}}{{end}}',
+                     '{{eq .Config (index .Config "splunk-token")}}',
+                     '{{eq .Config .Config}}', '{{pad (index .Config "splunk-token") "x" 1}}',
+                     '{{lt .Config 1}}', '{{index .Config 1}}'):
+        with pytest.raises(SinkOptionError) as err:
+            render_tag(template, info)
+        assert "s3cr3t" not in str(err.value), template
+    # a template that asks for it gets it, as with Docker's driver
+    assert render_tag('{{index .Config "splunk-token"}}', info) == "s3cr3t-t0ken"
