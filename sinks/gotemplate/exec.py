@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from .funcs import FUNCS, MAX_TAG_CHARS, Func, FuncError
 from .gotime import Duration, GoTime, Location, duration_methods
+from .literals import NumberNode, ideal_constant
 from .parse import (
     Action,
     Arg,
@@ -21,14 +22,12 @@ from .parse import (
     IdentifierNode,
     NilNode,
     Node,
-    NumberNode,
     Pipe,
     StringNode,
     TemplateCall,
     Text,
     Tree,
     VariableNode,
-    ideal_constant,
 )
 from .values import GoObject, NilSlice, Value, error, is_true, print_value, type_name
 

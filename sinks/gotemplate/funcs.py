@@ -9,12 +9,11 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .gotime import Duration, GoTime, Location
+from .gotime import GoTime, Location
 from .printf import go_sprint, go_sprintf, go_sprintln
 from .values import (
     NO_VALUE,
     GoObject,
-    Int64,
     NilMap,
     NilSlice,
     Value,
@@ -471,4 +470,4 @@ FUNCS: dict[str, Func] = {
     "truncate": Func(("string", "int"), None, _truncate),
 }
 
-__all__ = ["FUNCS", "MAX_TAG_CHARS", "Duration", "Func", "FuncError", "Int64", "go_json"]
+__all__ = ["FUNCS", "MAX_TAG_CHARS", "Func", "FuncError", "go_json"]

@@ -7,7 +7,7 @@ import re
 import time as _time
 from collections.abc import Callable
 
-from .values import GoObject, Int64, Value, error, format_float, unsupported
+from .values import GoObject, Int64, Value, error, unsupported
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
@@ -484,7 +484,3 @@ def duration_methods(d: Duration) -> dict[str, tuple[tuple[str, ...], Callable[.
         "Nanoseconds": ((), lambda: Int64(n)),
         "Abs": ((), lambda: Duration(abs(n) if n != -(1 << 63) else MAX_INT64)),
     }
-
-
-def float_text(value: float) -> str:
-    return format_float(value, "g")

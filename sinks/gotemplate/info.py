@@ -15,7 +15,7 @@ from .values import GoObject, NilMap, NilSlice, Value
 SHORT_ID_CHARS = 12  # Info.ID() and Info.ImageID() keep this many leading characters
 
 
-def _short(name: str, value: str) -> str:
+def _short(value: str) -> str:
     if len(value.encode("utf-8", "surrogateescape")) < SHORT_ID_CHARS:  # Go panics
         raise FuncError(f"runtime error: slice bounds out of range [:{SHORT_ID_CHARS}] with "
                         f"length {len(value)}")
@@ -68,10 +68,10 @@ class Info(GoObject):
             "ExtraAttributes": (("func",), self._extra_attributes),
             "Hostname": ((), lambda: i.hostname),
             "Command": ((), lambda: " ".join([i.entrypoint, *i.args])),
-            "ID": ((), lambda: _short("ID", i.container_id)),
+            "ID": ((), lambda: _short(i.container_id)),
             "FullID": ((), lambda: i.container_id),
             "Name": ((), lambda: i.container_name.removeprefix("/")),
-            "ImageID": ((), lambda: _short("ImageID", i.image_id)),
+            "ImageID": ((), lambda: _short(i.image_id)),
             "ImageFullID": ((), lambda: i.image_id),
             "ImageName": ((), lambda: i.image_name),
         }
