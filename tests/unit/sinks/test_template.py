@@ -196,7 +196,10 @@ LANGUAGE = [
     ("{{range .ContainerLabels.nope}}x{{else}}empty{{end}}", "empty"),
     ("{{range $i, $e := .ContainerArgs}}{{if $i}}{{break}}{{end}}{{$e}}{{end}}", "-c"),
     ("{{range .ContainerArgs}}{{continue}}x{{end}}.", "."),
+    # forms of newer Go than Docker 20.10's 1.19 (accepted: a superset refuses nothing 1.19 runs)
     ("{{range 3}}{{.}}{{end}}", "012"),  # Go 1.22
+    ("{{with .ContainerLabels.nope}}a{{else with .Name}}{{.}}{{end}}", "web"),  # Go 1.23
+    ("{{.ContainerCreated.Compare .ContainerCreated}}", "0"),  # Go 1.20
     ("{{$n := .Name}}{{$n = printf \"%s!\" $n}}{{$n}}-{{$.ID}}", "web!-0123456789ab"),
     ("{{with $x := \"a\"}}{{$x}}{{$x = \"b\"}}{{$x}}{{end}}", "ab"),
     ("{{define \"T\"}}<{{.}}>{{end}}{{template \"T\" .Name}}{{template \"T\"}}|"
