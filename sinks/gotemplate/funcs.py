@@ -377,9 +377,25 @@ def _map_runes(text: str, upper: bool) -> str:
         if "\udc80" <= c <= "\udcff":
             out.append("\ufffd")  # strings.Map writes RuneError for an invalid byte
             continue
-        mapped = c.upper() if upper else c.lower()
-        out.append(mapped if len(mapped) == 1 else c)  # Go maps rune by rune, never to two
+        out.append(_simple_upper(c) if upper else _simple_lower(c))
     return "".join(out)
+
+
+def _simple_upper(c: str) -> str:
+    """unicode.ToUpper: the simple (one rune) mapping. Python's upper() is the full mapping; where
+    that is several runes, the simple mapping is the title case when that is one rune (ᾀ -> ᾈ),
+    else none (ß, ŉ stay)."""
+    mapped = c.upper()
+    if len(mapped) == 1:
+        return mapped
+    title = c.title()
+    return title if len(title) == 1 else c
+
+
+def _simple_lower(c: str) -> str:
+    """unicode.ToLower: only U+0130 has a full lowercase of two runes; its simple one is "i"."""
+    mapped = c.lower()
+    return mapped if len(mapped) == 1 else "i" if c == "\u0130" else c
 
 
 def _is_separator(c: str) -> bool:

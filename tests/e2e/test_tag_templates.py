@@ -141,6 +141,28 @@ TEMPLATES = [
     "{{$k}}{{end}}",
     "{{len (print .ContainerCreated.UnixMilli .ContainerCreated.UnixMicro)}} "
     "{{(.ContainerCreated.Sub .ContainerCreated).Seconds}} {{.ContainerCreated.IsDST}}",
+    # types as printf sees them, bad verbs, nil
+    "{{printf \"%s|%d|%d|%s|%v|%d|%s\" 1.5 1.5 true true nil nil .ContainerLabels.nope}}",
+    "{{printf \"%5.1q|%x|%q|%T %T %T %T %T %T %T %T %T\" \"abc\" (split \"ab c\" \" \") "
+    ".ContainerArgs "
+    ".ContainerCreated . .ContainerCreated.Month 'a' 1.0 1i (index \"abc\" 1) "
+    ".ContainerCreated.Unix (.ContainerCreated.Sub .ContainerCreated)}}",
+    "{{printf \"%v %c %v %d\" (index \"abc\" 1) (index \"abc\" 1) "
+    "(.ContainerCreated.Sub .ContainerCreated) (.ContainerCreated.Sub .ContainerCreated)}} "
+    "{{lt (.ContainerCreated.Add -1).Nanosecond 1000000000}} "
+    "{{printf \"%v\" .ContainerCreated.Location}}",
+    "{{eq .ContainerCreated .ContainerCreated}} {{eq . .}} {{lt .ContainerCreated.Month 12}} "
+    "{{index .ContainerArgs 0 1}} {{slice .Name 1 | len}} {{with .ContainerCreated}}{{.Year}}"
+    "{{end}} {{if .ContainerCreated.IsZero}}z{{else}}nz{{end}}",
+    "{{$x := .ContainerLabels}}{{$x.Team}} {{$.ContainerLabels.Team}} {{(.ContainerLabels).Team}}"
+    " {{(.ExtraAttributes nil).nope}} {{.Hostname | len | lt 0}} {{print .ContainerArgs "
+    ".ContainerLabels}}",
+    # invalid UTF-8 and Unicode case mapping, as Go's strings package does it
+    "{{\"\\xff\"}} {{slice \"é\" 1}} {{printf \"%x\" \"\\xff\"}} {{len \"\\xff\"}} "
+    "{{html \"\\xff<\"}} {{js \"\\xff\"}} {{urlquery \"\\xff\"}} {{upper \"a\\xffb\"}} "
+    "{{title \"\\xffa\"}}",
+    "{{lower \"ǅ\"}} {{upper \"ǅ\"}} {{title \"ǆ\"}} {{upper \"ﬃß\"}} {{lower \"İ\"}} "
+    "{{upper \"ᾀ\"}} {{lower \"ΑΣ\"}} {{upper \"ŉǰ\"}} {{title \"élan vital\"}}",
 ]
 
 # Templates Go refuses, at parse or at execution: both must refuse the container.
@@ -196,6 +218,12 @@ REFUSED = [
     "{{.ContainerCreated.Format \"x\" \"y\"}}",
     "{{template \"T\" | }}",
     "{{define \"T\"}}{{end}}{{define \"T\"}}x{{end}}{{template \"T\" 1 2}}",
+    "{{ne .ContainerLabels .ContainerLabels}}",
+    "{{len .ContainerCreated}}",
+    "{{range .ContainerCreated}}{{end}}",
+    "{{.ContainerLabels.Team.x}}",
+    "{{printf \"%s\" .ExtraAttributes}}",
+    "{{.ExtraAttributes nil nil}}",
 ]
 
 # labels / labels-regex / env / env-regex: the attrs of each event (Go's regexp syntax, RE2)
