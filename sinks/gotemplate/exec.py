@@ -40,7 +40,6 @@ class _Missing:
 
 
 MISSING = _Missing()
-NIL_FUNC = None  # the zero value of a func parameter
 
 
 class _BreakLoop(Exception):
