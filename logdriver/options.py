@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sinks import SINK_OPTION_KEYS
+from sinks import SINK_OPTION_KEYS, SinkOptionError
+from sinks.goregexp import compile_go_regexp
 
 from .ring import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE
 from .spool import DROP_OLDEST, WHEN_FULL
@@ -141,10 +141,10 @@ class LogConfig:
             parse_size(MAX_BUFFER_SIZE, opts[MAX_BUFFER_SIZE], binary=True)
         for key in (LABELS_REGEX, ENV_REGEX):
             if key in opts:
-                try:
-                    re.compile(opts[key])
-                except (re.error, RecursionError, OverflowError) as exc:  # too deep or too big
-                    raise OptionError(f"invalid value for log-opt {key!r}: {exc}") from exc
+                try:  # Go's regexp, as Docker compiles it: RE2 syntax
+                    compile_go_regexp(f"log-opt {key!r}", opts[key])
+                except SinkOptionError as exc:
+                    raise OptionError(str(exc)) from exc
         return cls(
             store=StoreConfig(max_size=max_size, max_file=max_file, compress=compress,
                               spool_max_size=spool_max_size, when_full=when_full),

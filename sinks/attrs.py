@@ -27,7 +27,8 @@ def extra_attributes(
     """The attributes for one container, sorted by name (Go's JSON encoder sorts map keys).
 
     ``labels`` and ``env`` name keys comma-separated, taken verbatim (no trimming, as moby);
-    the regexes are unanchored searches over the names, as Go's ``MatchString``.
+    the regexes are Go regexps (RE2 syntax), unanchored searches over the names, as Go's
+    ``MatchString``.
     """
     validate_attr_options(opts)
     labels = labels or {}
@@ -39,7 +40,7 @@ def extra_attributes(
     if opts.get(LABELS_REGEX):
         pattern = parse_regex(opt(LABELS_REGEX), opts[LABELS_REGEX])
         for name, value in labels.items():
-            if pattern.search(name):
+            if pattern.search(name) is not None:
                 extra[name] = value
     env_map: dict[str, str] = {}
     for item in env or ():
@@ -53,6 +54,6 @@ def extra_attributes(
     if opts.get(ENV_REGEX):
         pattern = parse_regex(opt(ENV_REGEX), opts[ENV_REGEX])
         for name, value in env_map.items():
-            if pattern.search(name):
+            if pattern.search(name) is not None:
                 extra[name] = value
     return dict(sorted(extra.items()))

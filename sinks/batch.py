@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
 from operator import add
 
+from .goregexp import GoRegexp
 from .parse import env_var as env_label
 from .parse import opt, parse_duration, parse_int, parse_regex, parse_size
 
@@ -95,7 +95,7 @@ class JoinConfig:
     """How the caller joins lines before they reach a sink (the sinks only validate these)."""
 
     partial_max_size: int = DEFAULT_PARTIAL_MAX_SIZE
-    multiline_pattern: re.Pattern[str] | None = field(default=None, compare=False)
+    multiline_pattern: GoRegexp | None = field(default=None, compare=False)  # Go (RE2) syntax
     multiline_timeout: float = DEFAULT_MULTILINE_TIMEOUT
 
     @classmethod

@@ -7,6 +7,7 @@ import urllib.parse
 from collections.abc import Mapping
 
 from .errors import SinkOptionError
+from .goregexp import GoRegexp, compile_go_regexp
 
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})  # Go's strconv.ParseBool
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
@@ -101,11 +102,9 @@ def parse_duration(where: str, value: str, *, positive: bool = True) -> float:
     return seconds
 
 
-def parse_regex(where: str, value: str) -> re.Pattern[str]:
-    try:
-        return re.compile(value)
-    except (re.error, RecursionError, OverflowError) as exc:  # also: nested too deep, too big
-        raise invalid(where, f"not a valid regular expression ({exc})") from exc
+def parse_regex(where: str, value: str) -> GoRegexp:
+    """A Go regexp (RE2 syntax), as Docker compiles labels-regex and env-regex."""
+    return compile_go_regexp(where, value)
 
 
 def check_header_secret(where: str, value: str) -> None:

@@ -90,7 +90,11 @@ class TagInfo:
     env: tuple[str, ...] = ()  # "K=V"
     labels: Mapping[str, str] = field(default_factory=dict)
     log_path: str = ""
-    created: str = ""
+    created: str = ""  # RFC 3339 with nanoseconds, as Docker's JSON gives time.Time
+    config: Mapping[str, str] = field(default_factory=dict)  # the log-opts (Info.Config)
+    # Which of ContainerArgs, ContainerEnv, ContainerLabels, Config Docker sent as null (a Go
+    # nil slice or map: the template's json func writes null for it, not [] or {})
+    null_fields: frozenset[str] = frozenset()
 
     @classmethod
     def from_docker_info(cls, info: Mapping[str, object], *, hostname: str) -> TagInfo:
@@ -106,11 +110,15 @@ class TagInfo:
                 return ()
             return tuple(v for v in value if isinstance(v, str))
 
-        raw_labels = info.get("ContainerLabels")
-        labels: dict[str, str] = {}
-        if isinstance(raw_labels, Mapping):
-            labels = {k: v for k, v in raw_labels.items()
-                      if isinstance(k, str) and isinstance(v, str)}
+        def mapping(key: str) -> dict[str, str]:
+            value = info.get(key)
+            if not isinstance(value, Mapping):
+                return {}
+            return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+        null_fields = frozenset(key for key in ("ContainerArgs", "ContainerEnv",
+                                                "ContainerLabels", "Config")
+                                if info.get(key) is None)
         return cls(
             container_id=text("ContainerID"),
             container_name=text("ContainerName"),
@@ -121,7 +129,9 @@ class TagInfo:
             entrypoint=text("ContainerEntrypoint"),
             args=strings("ContainerArgs"),
             env=strings("ContainerEnv"),
-            labels=labels,
+            labels=mapping("ContainerLabels"),
             log_path=text("LogPath"),
             created=text("ContainerCreated"),
+            config=mapping("Config"),
+            null_fields=null_fields,
         )

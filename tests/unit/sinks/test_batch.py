@@ -131,7 +131,7 @@ def test_join_config_defaults_and_validation() -> None:
     cfg = JoinConfig.from_options({"partial-max-size": "256k", "multiline-pattern": r"^\S",
                                    "multiline-timeout": "500ms"})
     assert cfg.partial_max_size == 256_000 and cfg.multiline_timeout == 0.5
-    assert cfg.multiline_pattern is not None and cfg.multiline_pattern.match("x")
+    assert cfg.multiline_pattern is not None and cfg.multiline_pattern.search("x")
     for key, value in (("partial-max-size", "1k"), ("multiline-pattern", "(["),
                        ("multiline-timeout", "1")):
         with pytest.raises(SinkOptionError, match=f"log-opt '{key}'"):

@@ -88,7 +88,7 @@ def test_dockers_splunk_tuning_env_is_honoured() -> None:
     ({**SPLUNK, "splunk-insecureskipverify": "maybe"}, {}, "splunk-insecureskipverify"),
     ({**SPLUNK, "splunk-capath": ""}, {}, "splunk-capath"),
     ({**SPLUNK, "splunk-capath": "-----BEGIN CERTIFICATE-----\nxx\n"}, {}, "splunk-capath"),
-    ({**SPLUNK, "tag": "{{.Nope}}"}, {}, "tag"),
+    ({**SPLUNK, "tag": "{{nope}}"}, {}, "tag"),  # parse error (run-time: at start)
     ({**SPLUNK, "batch-size": "x"}, {}, "batch-size"),
     ({"batch-wait": "x"}, {}, "batch-wait"),  # checked even with no sink enabled
     ({"partial-max-size": "x"}, {}, "partial-max-size"),
