@@ -50,7 +50,7 @@ if [ "$OFFLINE" = 1 ]; then
             /opt/logdriver/bin/logdriver --help >/dev/null'
     rm -rf "$ROOTFS/src" "$ROOTFS/var/cache/apt/archives"/*.deb "$ROOTFS/etc/resolv.conf"
     rm -f "$ROOTFS/etc/pip.conf" "$ROOTFS/root/.config/pip/pip.conf"
-    mkdir -p "$ROOTFS/var/lib/logdriver" "$ROOTFS/run/docker/plugins"
+    mkdir -p "$ROOTFS/var/lib/logdriver" "$ROOTFS/run/docker/plugins" "$ROOTFS/run/docker/logging"
 else
     tag="logdriver-rootfs:build"
     "$DOCKER" build -q -t "$tag" -f plugin/Dockerfile .

@@ -15,7 +15,7 @@ installed() { # installed PKG: true if dpkg has PKG fully installed
 }
 
 missing=()
-for pkg in docker.io busybox-static openssl debootstrap; do
+for pkg in docker.io busybox-static openssl debootstrap docker-registry; do
     installed "$pkg" || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
