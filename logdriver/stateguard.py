@@ -21,10 +21,12 @@ class StateFolderError(RuntimeError):
     """The state folder mounted is not the one this plugin used before its upgrade."""
 
 
-def _mount_root(path: Path) -> str:
-    """The mounted folder's path inside its own filesystem (field 4 of /proc/self/mountinfo, see
-    proc(5)): for a host folder on the host's root filesystem, its host path; "" if unknown."""
-    best = ""
+def _mount_root(path: Path) -> str | None:
+    """The folder mounted at ``path``: its path inside its own filesystem (field 4 of
+    /proc/self/mountinfo, see proc(5)), for a host folder on the host's root filesystem its host
+    path; None if ``path`` is not a mount point. (os.path.ismount misses a bind mount of a folder
+    of the same filesystem.)"""
+    best = None
     with contextlib.suppress(OSError):
         with open("/proc/self/mountinfo") as f:
             for line in f:
@@ -75,7 +77,7 @@ def check_state_folder(state_dir: Path, fifo_root: str) -> None:
     (an operator's deliberate `docker plugin set` of state.source) is accepted.
     """
     fifo_dir = Path(fifo_root)
-    if not os.path.ismount(fifo_dir):
+    if _mount_root(fifo_dir) is None:
         return
     record_path = fifo_dir / RECORD_FILE
     record = _read_json(record_path)
@@ -83,7 +85,7 @@ def check_state_folder(state_dir: Path, fifo_root: str) -> None:
     with contextlib.suppress(OSError):
         state_id = (state_dir / STATE_ID_FILE).read_text().strip()
     rootfs = _rootfs_identity()
-    source = _mount_root(state_dir)
+    source = _mount_root(state_dir) or ""
     if record and record.get("rootfs") != rootfs and record.get("state_id") != state_id:
         before = record.get("source") or "the folder set before the upgrade"
         raise StateFolderError(

@@ -234,20 +234,27 @@ def _create_version(docker: Docker, bundle: Path, ref: str, mark: str, default_s
         (bundle / "config.json").write_text(original)
 
 
-def _plugin_processes(dockerd: Daemon, plugin_id: str) -> dict[int, str]:
-    """pid -> LOGDRIVER_E2E_MARK of the processes running in this plugin's rootfs."""
-    rootfs = str(dockerd.root / "data" / "plugins" / plugin_id)
+def _plugin_processes(plugin_id: str) -> dict[int, str]:
+    """pid -> LOGDRIVER_E2E_MARK ("" if none) of this plugin's processes: its containerd shim
+    (`-id <plugin id>`) and what runs in the plugin's cgroup (named by the plugin id)."""
     found = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if not os.readlink(f"/proc/{pid}/root").startswith(rootfs):
-                continue
+            cgroup = Path(f"/proc/{pid}/cgroup").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         except OSError:
+            continue
+        if f"/{plugin_id}" not in cgroup and plugin_id.encode() not in cmdline:
             continue
         marks = [e.split(b"=", 1)[1].decode() for e in env if e.startswith(b"LOGDRIVER_E2E_MARK=")]
         found[int(pid)] = marks[0] if marks else ""
     return found
+
+
+def _marks(plugin_id: str) -> set[str]:
+    """The marks of the plugin's own processes (not the shim's, which has none)."""
+    return {m for m in _plugin_processes(plugin_id).values() if m}
 
 
 @pytest.fixture
@@ -287,7 +294,7 @@ def test_upgrade_while_logging(docker: Docker, dockerd: Daemon, bundle: Path, re
         with FakeHec(TOKEN) as hec:
             _enable(docker, name)
             pid = _plugin_id(docker, name)
-            assert set(_plugin_processes(dockerd, pid).values()) == {"v1"}
+            assert _marks(pid) == {"v1"}
             writer = docker.run_container(name, _writer("up"), _sink_opts(hec))
             time.sleep(3)
             t0 = time.monotonic()
@@ -300,7 +307,7 @@ def test_upgrade_while_logging(docker: Docker, dockerd: Daemon, bundle: Path, re
                                       name).stdout)
             assert [m["Source"] for m in shown if m["Name"] == "state"] == [str(state)]
             _enable(docker, name)
-            assert set(_plugin_processes(dockerd, pid).values()) == {"v2"}
+            assert _marks(pid) == {"v2"}
             # The plugin refuses the folder the upgrade mounted, and says what to do.
             cp = docker("run", "--rm", "--network", "none", "--log-driver", name, docker.image,
                         "true", check=False)
@@ -368,7 +375,7 @@ def test_rm_leaves_nothing_and_recreate_resumes(docker: Docker, dockerd: Daemon,
                                         _sink_opts(hec))
             assert docker.wait(held) == 0
             time.sleep(1)
-            assert _plugin_processes(dockerd, pid)
+            assert _plugin_processes(pid)
 
             docker("plugin", "rm", "-f", name, timeout=120)
             leftovers = {
@@ -376,7 +383,7 @@ def test_rm_leaves_nothing_and_recreate_resumes(docker: Docker, dockerd: Daemon,
                 "exec folder": any(dockerd.exec_root.rglob(f"*{pid}*")),
                 "socket folder": Path(f"/run/docker/plugins/{pid}").exists(),
                 "mounts": _mounts_naming(pid),
-                "processes": _plugin_processes(dockerd, pid),
+                "processes": _plugin_processes(pid),
                 "new folders under plugins/": sorted({p.name for p in data.iterdir()} - before
                                                      - {"tmp", "storage"}),
             }
