@@ -217,21 +217,28 @@ def test_disable_set_enable_while_logging(docker: Docker, managed: str, tmp_path
     docker("plugin", "disable", name, timeout=120)
 
 
-def _create_version(docker: Docker, bundle: Path, ref: str, mark: str, default_state: Path) -> None:
-    """`docker plugin create ref bundle` with config.json changed: the description and the
-    entrypoint (env LOGDRIVER_E2E_MARK=mark, to tell the versions apart in /proc) and the state
-    mount's default source (so a lost setting lands in a folder of the test, not the host's)."""
+def _create_version(docker: Docker, bundle: Path, ref: str, mark: str,
+                    default_state: Path | None = None) -> None:
+    """`docker plugin create ref bundle` with the version `mark` in it: in the description, in
+    the entrypoint's environment (LOGDRIVER_E2E_MARK, to tell the versions apart in /proc) and in
+    a file of the rootfs (a plugin whose rootfs layer is already in the daemon's content store
+    cannot be created: "content sha256:...: already exists", seen on 20.10). `default_state`: the
+    state mount's default source (so that a lost setting lands in a folder of the test)."""
     original = (bundle / "config.json").read_text()
     config = json.loads(original)
     config["description"] += f" ({mark})"
     config["entrypoint"] = ["/usr/bin/env", f"LOGDRIVER_E2E_MARK={mark}", *config["entrypoint"]]
-    (mount,) = [m for m in config["mounts"] if m["name"] == "state"]
-    mount["source"] = str(default_state)
+    if default_state is not None:
+        (mount,) = [m for m in config["mounts"] if m["name"] == "state"]
+        mount["source"] = str(default_state)
+    mark_file = bundle / "rootfs" / "etc" / "logdriver-e2e-mark"
     try:
         (bundle / "config.json").write_text(json.dumps(config))
+        mark_file.write_text(f"{mark} {time.time_ns()}\n")
         docker("plugin", "create", ref, str(bundle), timeout=600)
     finally:
         (bundle / "config.json").write_text(original)
+        mark_file.unlink(missing_ok=True)
 
 
 def _plugin_processes(plugin_id: str) -> dict[int, str]:
@@ -299,7 +306,8 @@ def test_upgrade_while_logging(docker: Docker, dockerd: Daemon, bundle: Path, re
             time.sleep(3)
             t0 = time.monotonic()
             docker("plugin", "disable", "-f", name, timeout=120)
-            docker("plugin", "upgrade", "--grant-all-permissions", name, f"{repo}:v2",
+            docker("plugin", "upgrade", "--grant-all-permissions", "--skip-remote-check", name,
+                   f"{repo}:v2",
                    timeout=600)
             t_upgraded = time.monotonic()
             # What Docker does on upgrade: inspect still shows the setting, the mount is reset.
@@ -353,8 +361,8 @@ def test_rm_leaves_nothing_and_recreate_resumes(docker: Docker, dockerd: Daemon,
     state = tmp_path / "state"
     state.mkdir()
 
-    def create() -> str:
-        docker("plugin", "create", name, str(bundle), timeout=600)
+    def create(mark: str) -> str:
+        _create_version(docker, bundle, name, mark)
         docker("plugin", "set", name, f"state.source={state}", f"SPLUNK_TOKEN={TOKEN}")
         _enable(docker, name)
         return _plugin_id(docker, name)
@@ -363,7 +371,7 @@ def test_rm_leaves_nothing_and_recreate_resumes(docker: Docker, dockerd: Daemon,
     before = {p.name for p in data.iterdir()} if data.exists() else set()
     try:
         with FakeHec(TOKEN) as hec:
-            pid = create()
+            pid = create("first")
             n = 500
             sent = docker.run_container(name, script([Seq("stdout", "sent %06d", 1, n)]),
                                         _sink_opts(hec))
@@ -390,7 +398,7 @@ def test_rm_leaves_nothing_and_recreate_resumes(docker: Docker, dockerd: Daemon,
             assert not any(leftovers.values()), leftovers
 
             hec.clear_faults()
-            create()
+            create("again")
             out, _ = docker.logs(sent)
             assert out.decode().splitlines() == [f"sent {i:06d}" for i in range(1, n + 1)]
             out, _ = docker.logs(held)
