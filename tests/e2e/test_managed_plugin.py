@@ -186,35 +186,40 @@ def _enable(docker: Docker, name: str) -> None:
     docker("plugin", "enable", "--timeout", "0", name, timeout=120)
 
 
-def test_disable_set_enable_while_logging(docker: Docker, managed: str, tmp_path: Path) -> None:
+def test_disable_set_enable_while_logging(docker: Docker, bundle: Path, tmp_path: Path) -> None:
     """`docker plugin disable -f`, `set`, `enable` with two containers logging: every line is
     kept (store, docker logs, HEC, once each); the containers are held up at most while the
     plugin is down."""
-    name = managed
+    name = f"logdriver-dse-{os.getpid()}"
     state = tmp_path / "state"
     state.mkdir()
-    docker("plugin", "set", name, f"state.source={state}", f"SPLUNK_TOKEN={TOKEN}")
-    with FakeHec(TOKEN) as hec:
-        _enable(docker, name)
-        writers = {docker.run_container(name, _writer(p), _sink_opts(hec)): p
-                   for p in ("alpha", "beta")}
-        time.sleep(3)
-        t0 = time.monotonic()
-        docker("plugin", "disable", "-f", name, timeout=120)
-        docker("plugin", "set", name, "LOGDRIVER_BATCH_WAIT=200ms")
-        time.sleep(3)
-        _enable(docker, name)
-        down = time.monotonic() - t0
-        time.sleep(3)
-        _stop_writers(docker, *writers)
-        gaps = {c: _largest_gap(docker, c) for c in writers}
-        _check_delivered(docker, hec, writers, "managed: disable -f / set / enable",
-                         note=f"plugin down {down:.1f} s; largest gap in the containers' "
-                              f"output {max(gaps.values()):.2f} s")
-        for c, gap in gaps.items():
-            assert gap <= down + 1.0, f"{c} was held up {gap:.1f} s, the plugin was down {down:.1f}"
+    _create_version(docker, bundle, name, "dse")
+    writers: dict[str, str] = {}
+    try:
+        docker("plugin", "set", name, f"state.source={state}", f"SPLUNK_TOKEN={TOKEN}")
+        with FakeHec(TOKEN) as hec:
+            _enable(docker, name)
+            writers = {docker.run_container(name, _writer(p), _sink_opts(hec)): p
+                       for p in ("alpha", "beta")}
+            time.sleep(3)
+            t0 = time.monotonic()
+            docker("plugin", "disable", "-f", name, timeout=120)
+            docker("plugin", "set", name, "LOGDRIVER_BATCH_WAIT=200ms")
+            time.sleep(3)
+            _enable(docker, name)
+            down = time.monotonic() - t0
+            time.sleep(3)
+            _stop_writers(docker, *writers)
+            gaps = {c: _largest_gap(docker, c) for c in writers}
+            _check_delivered(docker, hec, writers, "managed: disable -f / set / enable",
+                             note=f"plugin down {down:.1f} s; largest gap in the containers' "
+                                  f"output {max(gaps.values()):.2f} s")
+            for c, gap in gaps.items():
+                assert gap <= down + 1.0, f"{c} held up {gap:.1f} s, the plugin was down {down:.1f}"
+    finally:
         docker.remove(*writers)
-    docker("plugin", "disable", name, timeout=120)
+        docker("plugin", "disable", "-f", name, check=False, timeout=120)
+        docker("plugin", "rm", "-f", name, check=False, timeout=120)
 
 
 def _create_version(docker: Docker, bundle: Path, ref: str, mark: str,
