@@ -121,23 +121,29 @@ def test_managed_plugin_lifecycle(docker: Docker, dockerd: Daemon, managed: str,
 
 # -- the lifecycle with containers logging -------------------------------------------------------
 STOP_FILE = "/tmp/stop"
-# Numbered lines, `burst` at a time every 0.1 s, until STOP_FILE exists; then "PREFIX done N".
+# Numbered lines ("PREFIX 000001" + padding), `burst` at a time every 0.1 s, until STOP_FILE
+# exists; then "PREFIX done N".
 WRITER = ("i=0; while [ ! -e {stop} ]; do j=0; while [ $j -lt {burst} ]; do i=$((i+1)); "
-          "printf '{prefix} %06d\\n' $i; j=$((j+1)); done; sleep 0.1; done; "
+          "printf '{prefix} %06d{pad}\\n' $i; j=$((j+1)); done; sleep 0.1; done; "
           "echo '{prefix} done' $i")
 
 
-def _writer(prefix: str, burst: int = 10) -> str:
-    return WRITER.format(stop=STOP_FILE, burst=burst, prefix=prefix)
+def _pad(prefix: str, pad: int) -> str:
+    return (" " + prefix * pad)[:pad] if pad else ""
 
 
-def _expected(prefix: str, out: bytes) -> list[str]:
+def _writer(prefix: str, burst: int = 10, pad: int = 0) -> str:
+    return WRITER.format(stop=STOP_FILE, burst=burst, prefix=prefix, pad=_pad(prefix, pad))
+
+
+def _expected(prefix: str, out: bytes, pad: int = 0) -> list[str]:
     """What a writer wrote, from its own last line ("PREFIX done N")."""
     lines = out.decode().splitlines()
     assert lines and lines[-1].startswith(f"{prefix} done "), (
         f"{prefix}: the writer's last line is missing from docker logs: {lines[-3:]}")
     n = int(lines[-1].split()[-1])
-    return [f"{prefix} {i:06d}" for i in range(1, n + 1)] + [f"{prefix} done {n}"]
+    tail = _pad(prefix, pad)
+    return [f"{prefix} {i:06d}{tail}" for i in range(1, n + 1)] + [f"{prefix} done {n}"]
 
 
 def _stop_writers(docker: Docker, *names: str) -> None:
@@ -156,12 +162,13 @@ def _largest_gap(docker: Docker, c: str) -> float:
 
 
 def _check_delivered(docker: Docker, hec: FakeHec, prefixes: dict[str, str], what: str,
-                     note: str = "") -> None:
-    """Every line of each writer (container -> prefix) in `docker logs` and at the HEC, once."""
+                     note: str = "", pads: dict[str, int] | None = None) -> None:
+    """Every line of each writer (container -> prefix) in `docker logs` and at the HEC, once.
+    `pads`: prefix -> the padding its writer was given."""
     wants = {}
     for c, prefix in prefixes.items():
         out, err = docker.logs(c)
-        want = _expected(prefix, out)
+        want = _expected(prefix, out, (pads or {}).get(prefix, 0))
         assert out.decode().splitlines() == want and err == b"", f"docker logs {c}"
         wants[prefix] = want
     total = sum(len(w) for w in wants.values())
@@ -187,9 +194,11 @@ def _enable(docker: Docker, name: str) -> None:
 
 
 def test_disable_set_enable_while_logging(docker: Docker, bundle: Path, tmp_path: Path) -> None:
-    """`docker plugin disable -f`, `set`, `enable` with two containers logging: every line is
+    """`docker plugin disable -f`, `set`, `enable` with three containers logging: every line is
     kept (store, docker logs, HEC, once each); the containers are held up at most while the
-    plugin is down."""
+    plugin is down. Two write ~100 short lines/s (the 1 MiB pipe the plugin asked for holds
+    minutes of that); "gamma" writes ~1000 lines of 250 bytes per second, which fills the pipe
+    within seconds of the disable, so it is held up until the enable."""
     name = f"logdriver-dse-{os.getpid()}"
     state = tmp_path / "state"
     state.mkdir()
@@ -201,6 +210,9 @@ def test_disable_set_enable_while_logging(docker: Docker, bundle: Path, tmp_path
             _enable(docker, name)
             writers = {docker.run_container(name, _writer(p), _sink_opts(hec)): p
                        for p in ("alpha", "beta")}
+            pads = {"gamma": 250}
+            writers[docker.run_container(name, _writer("gamma", 100, pads["gamma"]),
+                                         _sink_opts(hec))] = "gamma"
             time.sleep(3)
             t0 = time.monotonic()
             docker("plugin", "disable", "-f", name, timeout=120)
@@ -211,9 +223,10 @@ def test_disable_set_enable_while_logging(docker: Docker, bundle: Path, tmp_path
             time.sleep(3)
             _stop_writers(docker, *writers)
             gaps = {c: _largest_gap(docker, c) for c in writers}
+            shown = ", ".join(f"{writers[c]} {g:.2f} s" for c, g in gaps.items())
             _check_delivered(docker, hec, writers, "managed: disable -f / set / enable",
                              note=f"plugin down {down:.1f} s; largest gap in the containers' "
-                                  f"output {max(gaps.values()):.2f} s")
+                                  f"output: {shown}", pads=pads)
             for c, gap in gaps.items():
                 assert gap <= down + 1.0, f"{c} held up {gap:.1f} s, the plugin was down {down:.1f}"
     finally:
