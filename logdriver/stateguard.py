@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import uuid
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 # In the state folder: a random id, written once, that names this folder's history.
 STATE_ID_FILE = "state-id"
@@ -103,4 +106,8 @@ def check_state_folder(state_dir: Path, fifo_root: str) -> None:
         _write_atomic(state_dir / STATE_ID_FILE, state_id + "\n")
     fresh = {"state_id": state_id, "rootfs": rootfs, "source": source}
     if fresh != record:
-        _write_atomic(record_path, json.dumps(fresh) + "\n")
+        try:
+            _write_atomic(record_path, json.dumps(fresh) + "\n")
+        except OSError as exc:  # the check is lost for the next upgrade, the plugin still runs
+            log.warning("cannot record the state folder", extra={"path": str(record_path),
+                                                                 "error": str(exc)})
