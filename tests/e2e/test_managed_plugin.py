@@ -39,15 +39,49 @@ def bundle(managed: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# A bundle built beforehand (plugin/build.sh --offline --bundle-only, with BUILD_DIR), so that a
+# run over several engines builds once; it must hold this tree's code (checked).
+BUNDLE_ENV = "LOGDRIVER_E2E_PLUGIN_BUNDLE"
+
+
+def _stale_files(bundle: Path) -> list[str]:
+    """The files of this tree that `bundle` holds in another version: plugin/config.json and every
+    module of logdriver/, sinks/ and proto/ (pip copies them into the rootfs's venv unchanged).
+    Dependencies are not compared: rebuild after changing pyproject.toml."""
+    sites = sorted((bundle / "rootfs" / "opt" / "logdriver" / "lib").glob("python3*/site-packages"))
+    if not sites or not (bundle / "config.json").is_file():
+        return [f"{bundle} is not a plugin bundle (config.json, rootfs/opt/logdriver)"]
+    stale = []
+    if (bundle / "config.json").read_bytes() != (REPO / "plugin" / "config.json").read_bytes():
+        stale.append("plugin/config.json")
+    for pkg in ("logdriver", "sinks", "proto"):
+        for src in sorted((REPO / pkg).rglob("*.py")):
+            copy = sites[-1] / src.relative_to(REPO)
+            if not copy.is_file() or copy.read_bytes() != src.read_bytes():
+                stale.append(str(src.relative_to(REPO)))
+    return stale
+
+
 @pytest.fixture(scope="module")
 def managed(docker: Docker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The plugin built offline and created (disabled) in the tests' daemon; its name."""
+    """The plugin built offline (or taken from $LOGDRIVER_E2E_PLUGIN_BUNDLE) and created
+    (disabled) in the tests' daemon; its name."""
     name = f"logdriver-managed-{os.getpid()}"
     build_dir = tmp_path_factory.mktemp("plugin-build", numbered=False)
-    env = {**docker.env, "BUILD_DIR": str(build_dir / "bundle")}
-    cp = subprocess.run([str(REPO / "plugin" / "build.sh"), "--offline", name], env=env,
-                        capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
-    assert cp.returncode == 0, f"plugin/build.sh --offline failed:\n{cp.stdout}\n{cp.stderr}"
+    prebuilt = os.environ.get(BUNDLE_ENV)
+    if prebuilt:
+        stale = _stale_files(Path(prebuilt))
+        assert not stale, (f"{BUNDLE_ENV}={prebuilt} is not this tree's plugin; rebuild it with "
+                           f"BUILD_DIR={prebuilt} plugin/build.sh --offline --bundle-only. "
+                           f"Differs: {stale[:10]}")
+        # A copy: the tests change config.json and the rootfs for a moment to make versions.
+        subprocess.run(["cp", "-a", prebuilt, str(build_dir / "bundle")], check=True, timeout=300)
+        docker("plugin", "create", name, str(build_dir / "bundle"), timeout=600)
+    else:
+        env = {**docker.env, "BUILD_DIR": str(build_dir / "bundle")}
+        cp = subprocess.run([str(REPO / "plugin" / "build.sh"), "--offline", name], env=env,
+                            capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
+        assert cp.returncode == 0, f"plugin/build.sh --offline failed:\n{cp.stdout}\n{cp.stderr}"
     try:
         yield name
     finally:
