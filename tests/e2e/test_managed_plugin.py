@@ -329,7 +329,7 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
         reg.stop()
 
 
-def test_upgrade_while_logging(docker: Docker, dockerd: Daemon, bundle: Path, registry: Registry,
+def test_upgrade_while_logging(docker: Docker, bundle: Path, registry: Registry,
                                tmp_path: Path) -> None:
     """v1 and v2 pushed to a private registry; v1 installed with a custom state.source; a
     container logs steadily through `disable -f`, `upgrade` to v2 and `enable`. Docker drops the
@@ -358,9 +358,9 @@ def test_upgrade_while_logging(docker: Docker, dockerd: Daemon, bundle: Path, re
             time.sleep(3)
             t0 = time.monotonic()
             docker("plugin", "disable", "-f", name, timeout=120)
+            # --skip-remote-check: the CLI otherwise asks because the tag differs from v1's.
             docker("plugin", "upgrade", "--grant-all-permissions", "--skip-remote-check", name,
-                   f"{repo}:v2",
-                   timeout=600)
+                   f"{repo}:v2", timeout=600)
             t_upgraded = time.monotonic()
             # What Docker does on upgrade: inspect still shows the setting, the mount is reset.
             shown = json.loads(docker("plugin", "inspect", "-f", "{{json .Settings.Mounts}}",
