@@ -189,6 +189,22 @@ async def timed(request: web.Request, handler: Any) -> web.StreamResponse:
         request.app[DRIVER_KEY].request_times.observe(endpoint, time.monotonic() - started)
 
 
+def build_refusal_app(message: str) -> web.Application:
+    """The plugin's API when it must not touch its state (see stateguard.py): Capabilities and
+    Activate as usual, so that `docker run` and `docker logs` reach StartLogging and ReadLogs and
+    print `message`; every other call answers {"Err": message} with status 500 (with 200, dockerd
+    reads a ReadLogs answer as a log stream and prints "error decoding log message")."""
+
+    async def refuse(request: web.Request) -> web.Response:
+        return error(message, 500)
+
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app.router.add_post("/Plugin.Activate", activate)
+    app.router.add_post("/LogDriver.Capabilities", capabilities)
+    app.router.add_post("/{call:.*}", refuse)
+    return app
+
+
 def build_app(driver: Driver) -> web.Application:
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[timed])
     app[DRIVER_KEY] = driver

@@ -15,11 +15,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .api import build_app, build_metrics_app
+from .api import build_app, build_metrics_app, build_refusal_app
 from .driver import FIFO_ROOT, Driver, state_lock
 from .options import OptionError, parse_size
 from .ring import Store
 from .shipper import Shipper
+from .stateguard import StateFolderError, check_state_folder
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,18 @@ class Plugin:
         self._lock_fd = -1
         self._sync_task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
+        self.refusal = ""  # why the plugin serves only errors (a wrong state folder), or ""
+
+    async def _serve_refusal(self, message: str) -> None:
+        """Answer every call with `message`, touching neither the state folder nor the FIFOs: the
+        containers' output waits in their pipes until the operator fixes the mount."""
+        self.refusal = message
+        log.error("refusing to start", extra={"state_dir": str(self.settings.state_dir),
+                                              "error": message})
+        self._runner = web.AppRunner(build_refusal_app(message), handle_signals=False,
+                                     access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.SockSite(self._runner, _bind_unix(self.settings.socket_path)).start()
 
     async def startup(self) -> None:
         log.debug("settings", extra={"plugin": self.settings.name,
@@ -144,6 +157,11 @@ class Plugin:
                                      "socket": str(self.settings.socket_path),
                                      "disk_budget": self.settings.disk_budget})
         _raise_fd_limit()
+        try:
+            check_state_folder(self.settings.state_dir, self.settings.fifo_root)
+        except StateFolderError as exc:
+            await self._serve_refusal(str(exc))
+            return
         self._lock_fd = state_lock(self.settings.state_dir)
         os.chmod(self.settings.state_dir, 0o700)
         await self.shipper.start()
@@ -185,6 +203,13 @@ class Plugin:
     async def shutdown(self) -> None:
         """Stop accepting, end follow streams, take what the pipes hold, flush, exit."""
         t0 = time.monotonic()
+        if self.refusal:
+            if self._runner is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._runner.cleanup(), HTTP_CLOSE_SECONDS)
+            with contextlib.suppress(FileNotFoundError):
+                self.settings.socket_path.unlink()
+            return
         self.driver._closing = True
         for clog in self.store.logs.values():
             clog._notify()  # followers see the driver closing and end

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Builds the managed plugin and creates it: plugin/build.sh [--offline] [NAME]
+# Builds the managed plugin and creates it: plugin/build.sh [--offline] [--bundle-only] [NAME]
 #
 #   NAME       the plugin's name for `docker plugin create` (default logdriver)
 #   --offline  build the rootfs from Debian with debootstrap and pip, for machines that cannot
 #              pull images (needs root, debootstrap, and Debian and PyPI mirrors reachable);
 #              without it the rootfs is plugin/Dockerfile's image, exported.
+#   --bundle-only  (with --offline) stop after the bundle (BUILD_DIR: config.json, rootfs/), no
+#              daemon needed; the end-to-end tests take one as LOGDRIVER_E2E_PLUGIN_BUNDLE.
 #
 # Leaves the plugin disabled; then: docker plugin enable --timeout 0 NAME
 # (--timeout 0: a managed plugin's calls are otherwise cut after 30 s, ending `docker logs -f`).
@@ -13,13 +15,26 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OFFLINE=0
+BUNDLE_ONLY=0
 if [ "${1:-}" = "--offline" ]; then OFFLINE=1; shift; fi
+if [ "${1:-}" = "--bundle-only" ]; then BUNDLE_ONLY=1; shift; fi
+if [ "$BUNDLE_ONLY" = 1 ] && [ "$OFFLINE" = 0 ]; then
+    echo "build.sh: --bundle-only needs --offline (the other build uses the daemon)" >&2; exit 2
+fi
 NAME="${1:-logdriver}"
 DOCKER="${DOCKER:-docker}"
 BUILD_DIR="${BUILD_DIR:-plugin/build}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 ROOTFS="$BUILD_DIR/rootfs"
 
+# debootstrap mounts /proc (and more) in the rootfs; killed midway it leaves them mounted.
+unmount_rootfs() {
+    awk -v root="$(realpath -m "$ROOTFS")" '$2 == root || index($2, root "/") == 1 { print $2 }' \
+        /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+}
+trap unmount_rootfs EXIT
+trap "exit 130" INT TERM
+unmount_rootfs
 rm -rf "$BUILD_DIR"
 mkdir -p "$ROOTFS"
 cp plugin/config.json "$BUILD_DIR/config.json"
@@ -50,7 +65,7 @@ if [ "$OFFLINE" = 1 ]; then
             /opt/logdriver/bin/logdriver --help >/dev/null'
     rm -rf "$ROOTFS/src" "$ROOTFS/var/cache/apt/archives"/*.deb "$ROOTFS/etc/resolv.conf"
     rm -f "$ROOTFS/etc/pip.conf" "$ROOTFS/root/.config/pip/pip.conf"
-    mkdir -p "$ROOTFS/var/lib/logdriver" "$ROOTFS/run/docker/plugins"
+    mkdir -p "$ROOTFS/var/lib/logdriver" "$ROOTFS/run/docker/plugins" "$ROOTFS/run/docker/logging"
 else
     tag="logdriver-rootfs:build"
     "$DOCKER" build -q -t "$tag" -f plugin/Dockerfile .
@@ -59,6 +74,7 @@ else
     "$DOCKER" rm "$cid" >/dev/null
 fi
 
+if [ "$BUNDLE_ONLY" = 1 ]; then echo "build.sh: bundle in $BUILD_DIR"; exit 0; fi
 echo "build.sh: docker plugin create $NAME $BUILD_DIR"
 "$DOCKER" plugin create "$NAME" "$BUILD_DIR"
 echo "build.sh: created $NAME (disabled); enable it with: $DOCKER plugin enable --timeout 0 $NAME"

@@ -3,7 +3,9 @@
 #   - Debian packages docker.io (Docker Engine 20.10: dockerd, containerd, runc), busybox-static
 #     (the only binary of the end-to-end tests' container image), openssl (the TLS tests make
 #     certificates with it) and debootstrap (plugin/build.sh --offline builds the managed plugin's
-#     rootfs with it, and the end-to-end tests build it that way), installed only if missing;
+#     rootfs with it, and the end-to-end tests build it that way) and docker-registry (the managed
+#     plugin's upgrade test pushes and pulls through a private registry it starts on loopback; the
+#     package's own service is left disabled), installed only if missing;
 #   - a virtualenv at .venv in the repo root, with the project installed editable with its test extra.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,7 +17,7 @@ installed() { # installed PKG: true if dpkg has PKG fully installed
 }
 
 missing=()
-for pkg in docker.io busybox-static openssl debootstrap; do
+for pkg in docker.io busybox-static openssl debootstrap docker-registry; do
     installed "$pkg" || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -36,6 +38,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=l
     apt-get update -q
     apt-get install -y -q "${missing[@]}"
+    # The package enables a system-wide registry on :5000 for the next boot; the tests start
+    # their own on loopback, so keep the system one off.
+    if [[ " ${missing[*]} " == *" docker-registry "* ]] && command -v systemctl >/dev/null; then
+        systemctl disable docker-registry >/dev/null 2>&1 || true
+    fi
 fi
 
 if ! [ -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys' >/dev/null 2>&1; then

@@ -56,3 +56,35 @@ def _tcp_listeners() -> set[tuple[str, int]]:
             hex_ip, hex_port = fields[1].split(":")
             out.add((socket.inet_ntoa(bytes.fromhex(hex_ip)[::-1]), int(hex_port, 16)))
     return out
+
+
+async def test_a_refused_state_folder_is_left_alone_and_every_call_says_why(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When stateguard refuses the state folder (an upgrade swapped it), the plugin still listens:
+    Capabilities as usual, so dockerd goes on to StartLogging / ReadLogs, which answer 500 with the
+    message; the folder is not touched (no lock, no store)."""
+    from logdriver import app as app_module
+    from logdriver.stateguard import StateFolderError
+
+    def refuse(state_dir: Path, fifo_root: str) -> None:
+        raise StateFolderError("wrong folder: docker plugin set NAME state.source=/before")
+
+    monkeypatch.setattr(app_module, "check_state_folder", refuse)
+    state = tmp_path / "state"
+    state.mkdir()
+    sock = tmp_path / "p.sock"
+    plugin = Plugin(Settings(state_dir=state, socket=sock, fifo_root=str(tmp_path)))
+    await plugin.startup()
+    try:
+        transport = httpx.AsyncHTTPTransport(uds=str(sock))
+        async with httpx.AsyncClient(transport=transport, base_url="http://plugin") as c:
+            caps = await c.post("/LogDriver.Capabilities", content=b"")
+            assert caps.status_code == 200 and caps.json() == {"Cap": {"ReadLogs": True}}
+            for call in ("StartLogging", "ReadLogs", "StopLogging"):
+                resp = await c.post(f"/LogDriver.{call}", content=b"{}")
+                assert resp.status_code == 500, call
+                assert "state.source=/before" in resp.json()["Err"]
+        assert list(state.iterdir()) == []
+    finally:
+        await plugin.shutdown()
+    assert not sock.exists()
