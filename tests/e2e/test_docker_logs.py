@@ -568,3 +568,45 @@ def test_docker_own_log_opts_are_accepted(docker: Docker, ours: str) -> None:
     out, err = docker.logs(name)
     assert_bytes_equal(out, expected.stdout, "docker logs with Docker's own log-opts, stdout")
     assert_bytes_equal(err, expected.stderr, "docker logs with Docker's own log-opts, stderr")
+
+
+# -- --details ----------------------------------------------------------------------------------
+DETAILS_OPTS = {"labels": "a", "env": "B"}
+DETAILS_EXTRA = ["--label", "a=1", "-e", "B=2"]
+
+
+def _details(docker: Docker, driver: str) -> tuple[bytes, bytes]:
+    """`docker logs --details` of SMALL from a container with label a=1 and env B=2, logged with
+    --log-opt labels=a,env=B (`local` takes neither option: it gets only the container's)."""
+    opts = {} if driver == "local" else DETAILS_OPTS
+    name = docker.run_container(driver, corpus.script(SMALL), opts, extra=DETAILS_EXTRA)
+    assert docker.wait(name) == 0
+    return docker.logs(name, "--details")
+
+
+def test_details_match_local_driver(docker: Docker, ours: str) -> None:
+    """`docker logs --details` through the plugin with --log-opt labels/env: what `local` prints,
+    on this engine. Before 29.5, `local` keeps no attributes (and takes no labels/env options), and
+    dockerd's plugin adapter hands a plugin's entries to `docker logs` without any: both print each
+    line after an empty attribute list and a space."""
+    local, plugin = _details(docker, "local"), _details(docker, ours)
+    expected = corpus.expected(SMALL)
+    for i, stream in enumerate(STREAMS):
+        assert_bytes_equal(plugin[i], local[i], f"docker logs --details, {stream}: plugin vs local")
+        assert_bytes_equal(
+            plugin[i],
+            b"".join(b" " + line for line in expected.stream(stream).splitlines(keepends=True)),
+            f"docker logs --details (plugin), {stream}: each line after an empty attribute list")
+
+
+def test_details_attributes_come_from_the_engine_not_from_a_plugin(
+    docker: Docker, ours: str
+) -> None:
+    """What a plugin cannot give: `json-file` prints the labels/env attributes (a=1,B=2) before each
+    line with --details; through a plugin, dockerd builds the messages it reads back without
+    attributes (daemon/logger/adapter.go), so there are none, whatever the plugin stores."""
+    json_out = _details(docker, "json-file")[0]
+    ours_out = _details(docker, ours)[0]
+    assert json_out.startswith(b"B=2,a=1 one\n") or json_out.startswith(b"a=1,B=2 one\n"), (
+        f"json-file's --details output does not carry the attributes: {json_out[:200]!r}")
+    assert ours_out.startswith(b" one\n"), f"plugin's --details output: {ours_out[:200]!r}"

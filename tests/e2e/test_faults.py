@@ -29,7 +29,7 @@ from tests.fakes.common import wait_for
 
 from . import report
 from .corpus import Seq, script
-from .daemon import Daemon, build_image
+from .daemon import FIFO_DIR, Daemon, build_image
 from .helpers import Docker, PluginProcess, parse_ts, plugin_command, unique_name
 
 TOKEN = "fault-suite-hec-token-4711"
@@ -392,10 +392,28 @@ def _restart_script() -> str:
     )
 
 
+def _log_fifos(daemon: Daemon) -> set[str]:
+    """The log FIFOs (plugin-driven containers) that ``daemon``'s process holds open now."""
+    assert daemon.proc is not None
+    fd_dir = f"/proc/{daemon.proc.pid}/fd"
+    held = set()
+    for fd in os.listdir(fd_dir):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"{fd_dir}/{fd}")
+            if target.startswith(FIFO_DIR):
+                held.add(target)
+    return held
+
+
 @pytest.mark.parametrize("live_restore", [False, True], ids=["no-live-restore", "live-restore"])
 def test_dockerd_restarted_while_a_container_logs_ships_all_the_daemon_gave_us(
     plugin: PluginProcess, tmp_path: Path, live_restore: bool
 ) -> None:
+    """dockerd (of the suite's engine) stops and starts while a container logs. With live-restore
+    the container runs on, and the new dockerd sends a fresh StartLogging with a new FIFO for it
+    (the old FIFO reads EOF): the plugin reads both into the container's one store, so its history
+    is gapless and continues where it was; without, the container stops and its second run's
+    lines follow in the same store."""
     root = Path(tempfile.mkdtemp(prefix="ld-e2e-dockerd-", dir="/tmp"))
     daemon = Daemon(root, config={"live-restore": live_restore})
     (root / "client-config").mkdir()
@@ -414,11 +432,24 @@ def test_dockerd_restarted_while_a_container_logs_ships_all_the_daemon_gave_us(
             wait_for(lambda: progress.exists() and progress.read_text().strip() and
                      int(progress.read_text()) >= 5 * RESTART_PER_BURST, 60,
                      what="the container under way")
+            cid = docker.inspect(name)["Id"]
+            fifos_before = _log_fifos(daemon)
+            assert fifos_before, "dockerd holds no log FIFO for the running container"
+            log_before = plugin.log_path.read_bytes()
             daemon.stop()
             at_stop = int(progress.read_text())
             time.sleep(2)
             daemon.start(docker)
             if live_restore:
+                wait_for(lambda: _log_fifos(daemon), 60, what="the restored container's log FIFO")
+                fifos_after = _log_fifos(daemon)
+                assert not fifos_after & fifos_before, (
+                    f"the restarted dockerd logs to the FIFO it had before: {fifos_after}")
+                starts = plugin.log_path.read_bytes()[len(log_before):].count(
+                    f"start logging container={cid}".encode())
+                assert starts == 1, (
+                    f"the plugin got {starts} StartLogging calls for the restored container, "
+                    "not 1 (with the new FIFO)")
                 assert docker.wait(name, timeout=180) == 0
                 written = RESTART_BURSTS * RESTART_PER_BURST
                 assert int(progress.read_text()) == written  # it ran on through the restart
@@ -441,6 +472,9 @@ def test_dockerd_restarted_while_a_container_logs_ships_all_the_daemon_gave_us(
             assert len(numbers) >= at_stop
             if not live_restore:
                 assert stored[len(first):] == [f"second {i:06d}" for i in range(1, 5001)]
+            stores = [p.name for p in (plugin.state_dir / "containers").iterdir()
+                      if p.name.startswith(cid[:12])]
+            assert stores == [cid], f"the container's history is not in one store: {stores}"
             assert sorted(set(delivered)) == sorted(set(stored))
             duplicated = len(delivered) - len(set(delivered))
             lost_by_docker = written - len(stored)
