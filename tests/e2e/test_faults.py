@@ -392,6 +392,22 @@ def _restart_script() -> str:
     )
 
 
+def _progress(path: Path) -> int:
+    """The number in the container's /sync/progress (0 before it exists). The container rewrites
+    the file with `echo N > file`, which truncates it first: a read can find it empty, so read
+    again until it holds the number."""
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            text = path.read_text().strip()
+        except FileNotFoundError:
+            return 0
+        if text:
+            return int(text)
+        assert time.monotonic() < deadline, f"{path} stayed empty for 5 s"
+        time.sleep(0.01)
+
+
 def _log_fifos(daemon: Daemon) -> set[str]:
     """The log FIFOs (plugin-driven containers) that ``daemon``'s process holds open now."""
     assert daemon.proc is not None
@@ -429,15 +445,14 @@ def test_dockerd_restarted_while_a_container_logs_ships_all_the_daemon_gave_us(
                 plugin.name, _restart_script(),
                 {"splunk-url": hec.url, "splunk-token": TOKEN, "batch-wait": "200ms"},
                 extra=["-v", f"{sync}:/sync", "--stop-timeout", "2"])
-            wait_for(lambda: progress.exists() and progress.read_text().strip() and
-                     int(progress.read_text()) >= 5 * RESTART_PER_BURST, 60,
+            wait_for(lambda: _progress(progress) >= 5 * RESTART_PER_BURST, 60,
                      what="the container under way")
             cid = docker.inspect(name)["Id"]
             fifos_before = _log_fifos(daemon)
             assert fifos_before, "dockerd holds no log FIFO for the running container"
             log_before = plugin.log_path.read_bytes()
             daemon.stop()
-            at_stop = int(progress.read_text())
+            at_stop = _progress(progress)
             time.sleep(2)
             daemon.start(docker)
             if live_restore:
@@ -452,10 +467,10 @@ def test_dockerd_restarted_while_a_container_logs_ships_all_the_daemon_gave_us(
                     "not 1 (with the new FIFO)")
                 assert docker.wait(name, timeout=180) == 0
                 written = RESTART_BURSTS * RESTART_PER_BURST
-                assert int(progress.read_text()) == written  # it ran on through the restart
+                assert _progress(progress) == written  # it ran on through the restart
             else:
                 assert not docker.is_running(name)  # the daemon stopped it
-                written = int(progress.read_text())
+                written = _progress(progress)
                 docker("start", name)
                 assert docker.wait(name, timeout=120) == 0
                 written += 5000
