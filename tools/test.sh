@@ -81,9 +81,9 @@ if [ "$#" -gt 0 ]; then
     run "pytest on engine $engine" "$engine" "${paths[@]}" "$@"
 else
     run "unit tests" "" tests/unit
-    run "e2e, whole suite, engine $NEWEST" "$NEWEST" tests/e2e
+    run "e2e, whole suite, engine $NEWEST" "$NEWEST" --durations=5 tests/e2e
     for engine in 20.10 26.1; do
-        run "e2e, every-engine tests, engine $engine" "$engine" "${EVERY_ENGINE[@]}"
+        run "e2e, every-engine tests, engine $engine" "$engine" --durations=5 "${EVERY_ENGINE[@]}"
     done
 fi
 

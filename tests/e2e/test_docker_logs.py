@@ -180,9 +180,9 @@ def test_a_line_after_a_long_line_is_a_line_of_its_own(
 
 
 # -- --tail -------------------------------------------------------------------------------------
-# The stdout entries at the end of the corpus, as Docker stores them: the settled lines, the
-# 40,000-byte line as pieces of 16 KiB (the last one without its newline, see corpus.Long), the
-# tail lines.
+# The stdout entries at the end of the corpus, as `docker logs` prints them: the settled lines, the
+# 40,000-byte line as the pieces of 16 KiB Docker stored (its newline after the last one; not on
+# Docker 20.10's `local`, see corpus.DOCKER_20_10_LOCAL_GLUES), the tail lines.
 def _tail_entries(docker_20_10_local: bool) -> list[bytes]:
     long = corpus.Long("stdout", 40_000).output(docker_20_10_local)
     return [

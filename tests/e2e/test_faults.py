@@ -392,6 +392,11 @@ def _restart_script() -> str:
     )
 
 
+# dockerd's copier (daemon/logger/copier.go) reads a container's output into a 16 KiB buffer
+# before handing lines to the log driver: what it holds when dockerd stops is gone.
+RESTART_COPIER_BUFFER = 16 * 1024
+
+
 def _progress(path: Path) -> int:
     """The number in the container's /sync/progress (0 before it exists). The container rewrites
     the file with `echo N > file`, which truncates it first: a read can find it empty, so read
@@ -456,16 +461,21 @@ def test_dockerd_restarted_while_a_container_logs_ships_all_the_daemon_gave_us(
             time.sleep(2)
             daemon.start(docker)
             if live_restore:
-                wait_for(lambda: _log_fifos(daemon), 60, what="the restored container's log FIFO")
+
+                def starts() -> int:
+                    return plugin.log_path.read_bytes()[len(log_before):].count(
+                        f"start logging container={cid}".encode())
+
+                wait_for(lambda: starts() and _log_fifos(daemon), 60,
+                         what="a StartLogging for the restored container and its FIFO")
                 fifos_after = _log_fifos(daemon)
                 assert not fifos_after & fifos_before, (
                     f"the restarted dockerd logs to the FIFO it had before: {fifos_after}")
-                starts = plugin.log_path.read_bytes()[len(log_before):].count(
-                    f"start logging container={cid}".encode())
-                assert starts == 1, (
-                    f"the plugin got {starts} StartLogging calls for the restored container, "
-                    "not 1 (with the new FIFO)")
                 assert docker.wait(name, timeout=180) == 0
+                # (`docker logs` of the stopped container, below, makes one more.)
+                assert starts() == 1, (
+                    f"the plugin got {starts()} StartLogging calls for the restored container, "
+                    "not 1 (with the new FIFO)")
                 written = RESTART_BURSTS * RESTART_PER_BURST
                 assert _progress(progress) == written  # it ran on through the restart
             else:
@@ -482,8 +492,31 @@ def test_dockerd_restarted_while_a_container_logs_ships_all_the_daemon_gave_us(
             delivered = hec.lines()
             first = [s for s in stored if s.startswith("line ")]
             numbers = [int(s.split()[1]) for s in first]
-            # The daemon gave us a gapless run of lines; it is what is stored and shipped.
-            assert numbers == list(range(1, len(numbers) + 1)), "gaps in the stored history"
+            lost_at_restart = 0
+            if live_restore:
+                # What each FIFO carried, as the plugin counted it when it read the FIFO's end.
+                per_fifo = [int(n) for n in re.findall(
+                    rb"stop logging container=" + cid.encode() + rb" entries=(\d+)",
+                    plugin.log_path.read_bytes()[len(log_before):])]
+                assert len(per_fifo) >= 2 and sum(per_fifo[:2]) == len(numbers), (
+                    f"the plugin read {per_fifo} entries through the two FIFOs but stored "
+                    f"{len(numbers)} lines")
+                # Each FIFO carried a gapless run; between them dockerd may drop what its copier
+                # had read from the container and not yet written to the FIFO when it stopped
+                # (at most its 16 KiB buffer): Docker's loss, at the restart, not the plugin's.
+                n = per_fifo[0]
+                assert numbers[:n] == list(range(1, n + 1)), "gaps in the first FIFO's lines"
+                rest = numbers[n:]
+                assert rest and rest == list(range(rest[0], rest[0] + len(rest))), (
+                    "gaps in the restored FIFO's lines")
+                lost_at_restart = rest[0] - n - 1
+                assert 0 <= lost_at_restart <= RESTART_COPIER_BUFFER // len("line 000000\n"), (
+                    f"{lost_at_restart} lines missing between the two FIFOs, more than the "
+                    "16 KiB dockerd's copier can hold")
+                assert rest[-1] == written
+            else:
+                # The daemon gave us a gapless run of lines; it is what is stored and shipped.
+                assert numbers == list(range(1, len(numbers) + 1)), "gaps in the stored history"
             assert len(numbers) >= at_stop
             if not live_restore:
                 assert stored[len(first):] == [f"second {i:06d}" for i in range(1, 5001)]
@@ -501,7 +534,10 @@ def test_dockerd_restarted_while_a_container_logs_ships_all_the_daemon_gave_us(
                 written=written, delivered=len(set(delivered)), duplicated=duplicated,
                 dropped=len(set(stored)) - len(set(delivered)),
                 note=f"{len(stored)} lines reached the plugin; {lost_by_docker} written lines "
-                     "never left the daemon (a burst cut by the stop), not ours to lose")
+                     "never left the daemon ("
+                     + (f"{lost_at_restart} read by the old dockerd and never written to the "
+                        "plugin's FIFO" if live_restore else "a burst cut by the stop")
+                     + "), not ours to lose")
             assert duplicated <= 20_000
             docker.remove(name)
     finally:
