@@ -65,7 +65,7 @@ EOF
     if [ "$rc" -ne 0 ]; then
         failed=1
     fi
-    summary+=("$(printf '%-34s %-60s %5d s  exit %d' "$label" "$counts" $((SECONDS - at)) "$rc")")
+    summary+=("$(printf '%-40s %-52s %5d s  exit %d' "$label" "$counts" $((SECONDS - at)) "$rc")")
 }
 
 if [ "$#" -gt 0 ]; then
