@@ -4,7 +4,8 @@ This is the only module that imports the generated protobuf code.
 
 Wire format (moby api/types/plugins/logdriver/io.go): each frame is a 4-byte big-endian unsigned
 length followed by that many bytes of a serialized ``LogEntry``. The same framing is used for the
-``ReadLogs`` answer, where Docker expects each non-partial ``line`` to end with ``\\n``.
+``ReadLogs`` answer, where dockerd writes each ``line`` out as given: a line's newline goes on its
+whole entry, or on the last piece of a line Docker split into partial entries.
 """
 
 from __future__ import annotations
@@ -412,7 +413,11 @@ class ReadlogsFilter:
             if until and t > until:
                 self.done = True
                 break
-            if not msg.partial:
+            # The newline the copier cut off goes after the line's last piece: a whole entry, or
+            # the piece marked last of a line Docker split at 16 KiB (moby daemon/logger/copier.go
+            # gives that piece partial=true, last=true). What the container wrote, on every
+            # engine: 26.1+'s `local` reads back the same; 20.10's `local` left it out there.
+            if not msg.partial or msg.partial_log_metadata.last:
                 msg.line += b"\n"
             body = serialize()
             add(pack(len(body)))

@@ -1,8 +1,9 @@
-"""Session fixtures of the end-to-end tests: a real, isolated Docker 20.10 daemon, a busybox image,
-and the plugin running as a legacy log-driver plugin that this daemon finds by its socket.
+"""Session fixtures of the end-to-end tests: a real, isolated Docker daemon of the engine named by
+$LOGDRIVER_E2E_ENGINE (20.10, 26.1, 28.5; see daemon.engine), a busybox image, and the plugin
+running as a legacy log-driver plugin that this daemon finds by its socket.
 
-Nothing here is skipped: if the daemon cannot start, the tests fail loudly, since they are the proof
-that the plugin works with the real thing.
+Nothing here is skipped: if the engine cannot be had or the daemon cannot start, the tests fail
+loudly, since they are the proof that the plugin works with the real thing.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from .daemon import DOCKERD, FIFO_DIR, SETUP_HINT, Daemon, HarnessError, build_image
+from .daemon import ENGINE_ENV, FIFO_DIR, SETUP_HINT, Daemon, HarnessError, build_image, engine
 from .helpers import Docker, PluginProcess, tail_of
 
 # Log files whose new lines are attached to the report of a failing test: label -> path.
 LOG_FILES: dict[str, Path] = {}
+# Engine name -> versions (dockerd, containerd, runc) of the session's daemon, for the summary.
+ENGINES_SEEN: dict[str, dict[str, str]] = {}
 
 
 def _fail(msg: str) -> None:
@@ -162,11 +165,15 @@ def _remove_orphan_fifos(before: set[str]) -> None:
 def dockerd() -> Iterator[Daemon]:
     if os.geteuid() != 0:
         _fail("the end-to-end tests run a Docker daemon and must run as root.")
-    if not os.access(DOCKERD, os.X_OK):
-        _fail(f"dockerd is not installed ({DOCKERD} not found): {SETUP_HINT}.")
+    try:
+        eng = engine()
+    except HarnessError as e:
+        _fail(str(e))
+    if not os.access(eng.dockerd, os.X_OK):
+        _fail(f"dockerd is not installed ({eng.dockerd} not found): {SETUP_HINT}.")
     fifos_before = _fifos()
     root = Path(tempfile.mkdtemp(prefix="ld-e2e-", dir="/tmp"))
-    daemon = Daemon(root)
+    daemon = Daemon(root, eng=eng)
     LOG_FILES["dockerd"] = daemon.log_path
     client_config = root / "client-config"
     client_config.mkdir()
@@ -176,6 +183,7 @@ def dockerd() -> Iterator[Daemon]:
             daemon.start(docker)
         except HarnessError as e:
             _fail(str(e))
+        ENGINES_SEEN[eng.name or "(unchecked)"] = daemon.versions
         yield daemon
     finally:
         if daemon.proc is not None and daemon.proc.poll() is None:
@@ -255,9 +263,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The fault suite's table of lines written / delivered / duplicated / dropped."""
+    """The engine the session ran on, and the fault suite's table of lines written / delivered /
+    duplicated / dropped."""
     from . import report
 
+    for name, versions in ENGINES_SEEN.items():
+        terminalreporter.write_line(
+            f"e2e engine {ENGINE_ENV}={name}: "
+            + ", ".join(f"{k} {v}" for k, v in versions.items()))
     if not report.ROWS:
         return
     text = report.table()

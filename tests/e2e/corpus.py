@@ -3,9 +3,9 @@ bytes `docker logs` must print for it, per stream and per phase.
 
 A corpus is a list of steps: `Text(stream, bytes)` (written by printf with octal escapes, so any
 byte is possible), `Seq` and `Long` (written by awk, for bulk), and `Sleep`. `expected()` gives what
-`docker logs` prints, per stream and per phase (the parts between sleeps of `Sleep.gap=True`). That
-is what the container wrote, except for one quirk of Docker 20.10's `local` driver that the plugin
-mirrors: a line of 16 KiB or more comes back without its newline (see `Long.output`).
+`docker logs` prints, per stream and per phase (the parts between sleeps of `Sleep.gap=True`): what
+the container wrote. `expected(steps, docker_20_10_local=True)` gives instead what Docker 20.10's
+`local` driver prints for it, which differs after lines of 16 KiB or more (see `Long.output`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 SPLIT_AT = 16 * 1024  # Docker's copier buffer: longer lines become partial entries
-LOCAL_DROPS_NEWLINE_OF_SPLIT_LINES = True  # see Long.output
+# Why Docker 20.10's `local` driver differs from what the container wrote, and from 26.1 / 28.5.
+DOCKER_20_10_LOCAL_GLUES = (
+    "Docker 20.10's `local` driver reads a line it stored as partial entries (16 KiB or more) back "
+    "without its newline (it adds one only to non-partial entries, not to the piece marked last), "
+    "so the next line is glued onto it; 26.1 and 28.5's `local` print what the container wrote, "
+    "and so does the plugin on every engine"
+)
 
 
 def _printf_format(data: bytes) -> str:
@@ -68,24 +74,25 @@ class Seq:
 
 @dataclass(frozen=True)
 class Long:
-    """One line of `length` bytes of a-z repeated, then a newline."""
+    """One line of `length` bytes, `fill` (default a-z) repeated, then a newline."""
 
     stream: str
     length: int
+    fill: str = ALPHABET  # ASCII letters
 
     def script(self) -> str:
         return (
-            f'awk \'BEGIN {{ s = "{ALPHABET}"; while (length(s) < {self.length}) s = s s; '
+            f'awk \'BEGIN {{ s = "{self.fill}"; while (length(s) < {self.length}) s = s s; '
             f"print substr(s, 1, {self.length}) }}'{_redirect(self.stream)}"
         )
 
-    def output(self) -> bytes:
-        reps = self.length // len(ALPHABET) + 1
-        line = (ALPHABET * reps)[: self.length].encode()
-        # Docker 20.10's `local` driver stores a line of 16 KiB or more as partial entries and, when
-        # read back, ends the line with no newline (it adds one only to non-partial entries), so the
-        # next line is glued to it. The plugin mirrors `local` byte for byte; so does this oracle.
-        if self.length >= SPLIT_AT and LOCAL_DROPS_NEWLINE_OF_SPLIT_LINES:
+    def output(self, docker_20_10_local: bool = False) -> bytes:
+        """The line and its newline; with ``docker_20_10_local``, as Docker 20.10's `local`
+        driver prints it: no newline if Docker split it (16 KiB or more, DOCKER_20_10_LOCAL_GLUES).
+        """
+        reps = self.length // len(self.fill) + 1
+        line = (self.fill * reps)[: self.length].encode()
+        if docker_20_10_local and self.length >= SPLIT_AT:
             return line
         return line + b"\n"
 
@@ -116,7 +123,9 @@ def script(steps: list[Step]) -> str:
     return "set -e\n" + "\n".join(s.script() for s in steps) + "\n"
 
 
-def expected(steps: list[Step]) -> Expected:
+def expected(steps: list[Step], docker_20_10_local: bool = False) -> Expected:
+    """What the container wrote; with ``docker_20_10_local``, what Docker 20.10's `local` driver
+    prints for it (see DOCKER_20_10_LOCAL_GLUES)."""
     exp = Expected()
     phase = {"stdout": b"", "stderr": b""}
     for step in steps:
@@ -125,7 +134,10 @@ def expected(steps: list[Step]) -> Expected:
                 exp.phases.append(phase)
                 phase = {"stdout": b"", "stderr": b""}
             continue
-        phase[step.stream] += step.output()
+        if isinstance(step, Long):
+            phase[step.stream] += step.output(docker_20_10_local)
+        else:
+            phase[step.stream] += step.output()
     exp.phases.append(phase)
     exp.stdout = b"".join(p["stdout"] for p in exp.phases)
     exp.stderr = b"".join(p["stderr"] for p in exp.phases)
@@ -162,6 +174,11 @@ MAIN: list[Step] = [
     Long("stdout", 16384),  # exactly one buffer: a full partial piece, then an empty closing piece
     Long("stdout", 16383),  # fits one buffer with its newline: one ordinary entry
     Long("stdout", 16385),
+    # A long line, then more lines (issue #13): each line comes back as written, newline included.
+    Long("stdout", 16384, "b"),
+    Text("stdout", b"short\n"),
+    Long("stdout", 20_000, "c"),
+    Text("stdout", b"end\n"),
     Seq("stdout", "stdout %05d: the quick brown fox jumps over the lazy dog", 1, 5000),
     Seq("stderr", "stderr %05d: pack my box with five dozen liquor jugs", 1, 1000),
     Text("stdout", b"last line before the gap\n"),

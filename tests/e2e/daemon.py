@@ -4,9 +4,11 @@ conftest.py) and the benchmark (bench/run.py). Standard library only.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import struct
@@ -16,11 +18,18 @@ import tarfile
 import time
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from .helpers import Docker, tail_of, terminate
 
-DOCKERD = os.environ.get("LOGDRIVER_E2E_DOCKERD") or shutil.which("dockerd") or "/usr/sbin/dockerd"
+REPO = Path(__file__).resolve().parents[2]
+# The Docker Engine the suite runs on: "20.10" (the host's docker.io, /usr/sbin/dockerd), "26.1" or
+# "28.5" (Debian trixie's / sid's docker.io + containerd, unpacked by tools/engines.sh); unset:
+# whatever `dockerd` is (LOGDRIVER_E2E_DOCKERD, else PATH), its version not checked.
+ENGINE_ENV = "LOGDRIVER_E2E_ENGINE"
+HOST_ENGINE = "20.10"
+UNPACKED_ENGINES = ("26.1", "28.5")
 DOCKERD_FLAGS = ["--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=vfs"]
 IMAGE = "logdriver-e2e:bb"
 BUSYBOX = Path(os.environ.get("LOGDRIVER_E2E_BUSYBOX", "/bin/busybox"))
@@ -33,6 +42,55 @@ SETUP_HINT = "run `bash tools/setup.sh` as root (installs docker.io and busybox-
 
 class HarnessError(RuntimeError):
     """The real thing (dockerd, the image) cannot be had: the message says why."""
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One Docker Engine to test on: its dockerd and the PATH its process gets."""
+
+    name: str  # "20.10", "26.1", "28.5"; "" = whatever dockerd was found, version unchecked
+    dockerd: str
+    path: str  # PATH of dockerd's process: where it finds containerd, the shim, runc, docker-init
+    folder: Path | None = None  # the unpacked packages (tools/engines.sh), None for the host's
+
+    def packages(self) -> dict[str, str]:
+        """Debian package -> version of an unpacked engine (empty for the host's)."""
+        if self.folder is None:
+            return {}
+        pairs = (line.split() for line in (self.folder / ".packages").read_text().splitlines())
+        return {p[0]: p[1] for p in pairs if len(p) == 2}
+
+
+@functools.cache
+def engine(name: str | None = None) -> Engine:
+    """The engine called ``name`` (default: $LOGDRIVER_E2E_ENGINE). Unpacks 26.1 / 28.5 with
+    tools/engines.sh on first use (cached on disk). Raises HarnessError saying why it cannot."""
+    name = os.environ.get(ENGINE_ENV, "") if name is None else name
+    path = os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+    if name == "":
+        found = (os.environ.get("LOGDRIVER_E2E_DOCKERD") or shutil.which("dockerd")
+                 or "/usr/sbin/dockerd")
+        return Engine("", found, path)
+    if name == HOST_ENGINE:
+        return Engine(name, "/usr/sbin/dockerd", path)
+    if name not in UNPACKED_ENGINES:
+        raise HarnessError(f"{ENGINE_ENV}={name!r} is no engine the suite knows: "
+                           f"{', '.join((HOST_ENGINE, *UNPACKED_ENGINES))}")
+    script = REPO / "tools" / "engines.sh"
+    try:
+        cp = subprocess.run(["bash", str(script), name], capture_output=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise HarnessError(f"Docker Engine {name} cannot be had: {script} {name}: {e}") from e
+    if cp.returncode != 0:
+        raise HarnessError(
+            f"Docker Engine {name} cannot be had: `{script} {name}` exited {cp.returncode}:\n"
+            + cp.stderr.decode(errors="replace")[-4000:])
+    folder = Path(cp.stdout.decode().strip().splitlines()[-1])
+    dockerd = folder / "usr" / "sbin" / "dockerd"
+    if not os.access(dockerd, os.X_OK):
+        raise HarnessError(f"Docker Engine {name}: {dockerd} is missing ({script} {name})")
+    # The unpacked containerd, shim, docker-init and docker-proxy first; runc from the host.
+    return Engine(name, str(dockerd), f"{folder}/usr/sbin:{folder}/usr/bin:{path}", folder)
 
 
 def _mounts_under(root: Path) -> list[str]:
@@ -51,7 +109,12 @@ def unmount_all(root: Path) -> None:
 
 
 class Daemon:
-    def __init__(self, root: Path, config: Mapping[str, object] | None = None) -> None:
+    def __init__(
+        self, root: Path, config: Mapping[str, object] | None = None, eng: Engine | None = None
+    ) -> None:
+        """A dockerd of ``eng`` (default: ``engine()``, the suite's) under ``root``; raises
+        HarnessError if that engine cannot be had."""
+        self.engine = eng or engine()
         self.root = root
         self.config = dict(config or {})  # daemon.json
         self.sock = root / "docker.sock"
@@ -60,11 +123,12 @@ class Daemon:
         self.pidfile = root / "docker.pid"
         self.exec_root = root / "exec"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.versions: dict[str, str] = {}  # from `docker version`, once started
         # One namespace per daemon (a test may run a second one); containerd allows only
         # [A-Za-z0-9] runs joined by single separators, so the root is named by a hash.
         ns = f"logdriver-e2e-{os.getpid()}-{zlib.crc32(str(root).encode()):08x}"
         self.cmd = [
-            DOCKERD,
+            self.engine.dockerd,
             *DOCKERD_FLAGS,
             "--data-root",
             str(root / "data"),
@@ -88,6 +152,7 @@ class Daemon:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 self.cmd,
+                env={**os.environ, "PATH": self.engine.path},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -103,6 +168,11 @@ class Daemon:
                 )
             cp = docker("info", "--format", "{{.ServerVersion}}", check=False, timeout=20)
             if cp.returncode == 0:
+                try:
+                    self.check_engine(docker)
+                except HarnessError:
+                    self.stop()
+                    raise
                 return
             last = cp.stderr
             time.sleep(0.25)
@@ -111,6 +181,30 @@ class Daemon:
             f"dockerd did not answer `docker info` within {timeout} s (last: {last!r}).\n"
             f"command: {' '.join(self.cmd)}\nits log:\n{tail_of(self.log_path, 6000)}"
         )
+
+    def check_engine(self, docker: Docker) -> dict[str, str]:
+        """The running daemon's versions (``dockerd``, ``containerd``, ``runc``, from `docker
+        version`), kept in ``self.versions``. Raises HarnessError if it is not the engine asked
+        for: another dockerd version, or another containerd than the unpacked one (a containerd
+        already serving /run/containerd/containerd.sock is used by dockerd instead of its own)."""
+        server = json.loads(docker("version", "--format", "{{json .Server}}", timeout=30).stdout)
+        got = {"dockerd": str(server.get("Version", ""))}
+        for comp in server.get("Components") or []:
+            if str(comp.get("Name", "")).lower() in ("containerd", "runc"):
+                got[comp["Name"].lower()] = str(comp.get("Version", ""))
+        name = self.engine.name
+        if name and not got["dockerd"].startswith(name + "."):
+            raise HarnessError(
+                f"{ENGINE_ENV}={name} asked for Docker Engine {name}, but {self.engine.dockerd} "
+                f"answers `docker version` with {got['dockerd']!r}")
+        want = re.split(r"[~+-]", self.engine.packages().get("containerd", ""))[0]
+        if want and not got.get("containerd", "").startswith(want):
+            raise HarnessError(
+                f"Docker Engine {name} runs with containerd {got.get('containerd')!r}, not the "
+                f"unpacked {want} of {self.engine.folder} (does a system containerd serve "
+                "/run/containerd/containerd.sock? dockerd then uses it instead of its own)")
+        self.versions = got
+        return got
 
     def stop(self) -> None:
         if self.proc is None:

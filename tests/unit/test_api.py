@@ -148,7 +148,7 @@ async def test_partial_pieces_come_back_joined_by_docker(daemon: Daemon) -> None
     daemon.write(path, b"".join(encode_entry(p) for p in pieces) + frames(1, start=1))
     await settle()
     got = await daemon.read()
-    assert b"".join(e.line for e in got) == b"a" * 16384 + b"b" * 100 + b"line 000001\n"
+    assert b"".join(e.line for e in got) == b"a" * 16384 + b"b" * 100 + b"\n" + b"line 000001\n"
 
 
 async def test_follow_ends_when_stop_logging_arrives(daemon: Daemon) -> None:

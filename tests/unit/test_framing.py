@@ -96,10 +96,17 @@ def test_pending_bytes_carry_over_to_a_new_scanner() -> None:
     assert len(res.runs[0].ends) == 1 and res.rest == b""
 
 
-def test_readlogs_encoding_adds_newline_to_complete_lines_only() -> None:
+def test_readlogs_encoding_adds_newline_to_complete_lines_and_last_pieces() -> None:
+    """The newline Docker's copier cut off goes back after a whole entry and after the piece
+    marked last of a split line, not after the pieces before it."""
     whole = entry(1, line=b"abc")
     part = Entry("stderr", T0, b"x" * 16384, partial=True, partial_id="p", partial_ordinal=1)
-    for e, want in ((whole, b"abc\n"), (part, b"x" * 16384)):
+    last = Entry("stderr", T0, b"y" * 10, partial=True, partial_id="p", partial_ordinal=2,
+                 partial_last=True)
+    closing = Entry("stdout", T0, b"", partial=True, partial_id="q", partial_ordinal=2,
+                    partial_last=True)  # a line of exactly 16 KiB: its last piece is empty
+    for e, want in ((whole, b"abc\n"), (part, b"x" * 16384), (last, b"y" * 10 + b"\n"),
+                    (closing, b"\n")):
         out: list[bytes] = []
         ReadlogsFilter().render(encode_entry(e), out)
         (_, _, back), = decode_frames(b"".join(out))
