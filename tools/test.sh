@@ -37,6 +37,25 @@ reports=$(mktemp -d /tmp/logdriver-test.XXXXXX)
 trap 'rm -rf "$reports"' EXIT
 summary=()
 failed=0
+total_passed=0
+total_failed=0
+
+# The managed plugin's rootfs (debootstrap + pip, about 3 minutes) is built once for every engine's
+# run: tests/e2e/test_managed_plugin.py takes it as LOGDRIVER_E2E_PLUGIN_BUNDLE (and checks that it
+# holds this tree's code). If the build fails here, each run builds its own and fails saying why.
+bundle_took=0
+if [ -z "${LOGDRIVER_E2E_PLUGIN_BUNDLE:-}" ] && [ "$#" -eq 0 ]; then
+    bundle_at=$SECONDS
+    if BUILD_DIR="$reports/plugin-bundle" bash plugin/build.sh --offline --bundle-only \
+            >"$reports/plugin-build.log" 2>&1; then
+        export LOGDRIVER_E2E_PLUGIN_BUNDLE="$reports/plugin-bundle"
+    else
+        echo "test.sh: building the managed plugin's bundle failed (the tests will build it" \
+            "themselves):" >&2
+        tail -20 "$reports/plugin-build.log" >&2
+    fi
+    bundle_took=$((SECONDS - bundle_at))
+fi
 
 run() { # run LABEL ENGINE PYTEST-ARGS...: one timed pytest run; its summary line goes to $summary
     local label=$1 engine=$2 rc at counts
@@ -59,6 +78,11 @@ passed = n["tests"] - n["failures"] - n["errors"] - n["skipped"]
 print(f"{passed} passed, {n['failures']} failed, {n['errors']} errors, {n['skipped']} skipped")
 EOF
 )
+    local p f
+    p=$(sed -n 's/^\([0-9]*\) passed.*/\1/p' <<<"$counts")
+    f=$(sed -n 's/^[0-9]* passed, \([0-9]*\) failed, \([0-9]*\) errors.*/\1 + \2/p' <<<"$counts")
+    total_passed=$((total_passed + ${p:-0}))
+    total_failed=$((total_failed + ${f:-0}))
     if [ "$rc" -eq 5 ]; then
         echo "test.sh: $label: pytest collected no tests; that is a failure" >&2
     fi
@@ -87,7 +111,12 @@ else
     done
 fi
 
-echo "==== test.sh summary (fetching engines: ${engines_took} s) ===="
+echo "==== test.sh summary (fetching engines: ${engines_took} s, building the plugin bundle:" \
+    "${bundle_took} s) ===="
 printf '%s\n' "${summary[@]}"
 echo "total: $((SECONDS - started)) s; $([ "$failed" -eq 0 ] && echo 'all passed' || echo 'FAILED')"
+if [ "$failed" -ne 0 ] && [ "$total_failed" -eq 0 ]; then
+    total_failed=1  # a run failed without a failed test (no tests collected, a crash)
+fi
+echo "${total_passed} passed, ${total_failed} failed"
 exit "$failed"
