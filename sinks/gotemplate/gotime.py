@@ -431,8 +431,6 @@ def _std_value(token: str, year: int, month: int, day: int, hour: int, minute: i
         return f"{hour:02d}"
     if token == "3":
         return str(hour % 12 or 12)
-    if token == "03":
-        return f"{hour % 12 or 12:02d}"
     if token == "4":
         return str(minute)
     if token == "04":

@@ -34,6 +34,19 @@ def up(h: Harness) -> None:
     h.receiver.answer = lambda r: None
 
 
+async def stored_while_down(h: Harness, opts: dict[str, str], n: int = 2000) -> ContainerLog:
+    """With the sink down, a container writes ``n`` lines at once; returns its log once all are
+    stored."""
+    down(h)
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path, opts)
+    h.write(path, frames(n))
+    clog = driver.store.logs[CID]
+    await until(lambda: clog.received_lines == n)
+    return clog
+
+
 def dropped(driver: object, cause: str) -> int:
     return int(driver.delivery.dropped.get(cause, [0, 0])[0])  # type: ignore[attr-defined]
 
@@ -62,13 +75,9 @@ async def test_history_rotated_before_delivery_is_spooled_and_all_of_it_arrives(
 
 
 async def test_with_the_spool_off_an_overwrite_is_counted_exactly(h: Harness) -> None:
-    down(h)
-    driver = await h.start()
-    path = h.fifo()
-    await h.start_logging(path, SMALL | {"spool-max-size": "0"})
-    h.write(path, frames(2000))
-    clog = driver.store.logs[CID]
-    await until(lambda: clog.received_lines == 2000)
+    clog = await stored_while_down(h, SMALL | {"spool-max-size": "0"})
+    driver = h.driver
+    assert driver is not None
     assert not clog.spool
     up(h)
     await until(lambda: bool(h.receiver.lines) and h.receiver.lines[-1] == ALL[-1])
@@ -79,13 +88,9 @@ async def test_with_the_spool_off_an_overwrite_is_counted_exactly(h: Harness) ->
 
 
 async def test_drop_oldest_counts_exactly_what_it_dropped_and_never_blocks(h: Harness) -> None:
-    down(h)
-    driver = await h.start()
-    path = h.fifo()
-    await h.start_logging(path, SMALL | {"spool-max-size": "20k"})
-    h.write(path, frames(2000))
-    clog = driver.store.logs[CID]
-    await until(lambda: clog.received_lines == 2000)
+    clog = await stored_while_down(h, SMALL | {"spool-max-size": "20k"})
+    driver = h.driver
+    assert driver is not None
     assert not clog.blocked and clog.spool_bytes <= 20_000
     up(h)
     await until(lambda: bool(h.receiver.lines) and h.receiver.lines[-1] == ALL[-1])
@@ -123,13 +128,9 @@ async def test_block_stops_reading_the_fifo_while_full_and_loses_nothing(h: Harn
 
 
 async def test_spooled_segments_and_cursors_survive_a_restart(h: Harness) -> None:
-    down(h)
-    driver = await h.start()
-    path = h.fifo()
-    await h.start_logging(path, SMALL)
-    h.write(path, frames(2000))
-    clog = driver.store.logs[CID]
-    await until(lambda: clog.received_lines == 2000)
+    clog = await stored_while_down(h, SMALL)
+    driver = h.driver
+    assert driver is not None
     spooled = [s.seq for s in clog.spool]
     assert spooled
     await driver.close()
