@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time as _time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from .values import GoObject, Int64, Value, error, unsupported
 
@@ -397,52 +398,48 @@ def go_format(t: GoTime, layout: str) -> str:
     return "".join(out)
 
 
+class _Fields(NamedTuple):
+    year: int
+    month: int
+    day: int
+    hour: int
+    minute: int
+    sec: int
+    t: GoTime
+
+
+# Go's layout elements that print a calendar or clock field (time/format.go appendFormat).
+_STD_FIELDS: dict[str, Callable[[_Fields], str]] = {
+    "January": lambda f: MONTHS[f.month - 1],
+    "Jan": lambda f: MONTHS[f.month - 1][:3],
+    "Monday": lambda f: DAYS[f.t.weekday()],
+    "Mon": lambda f: DAYS[f.t.weekday()][:3],
+    "2006": lambda f: f"{f.year:04d}" if f.year >= 0 else f"-{-f.year:04d}",
+    "06": lambda f: f"{f.year % 100:02d}",
+    "01": lambda f: f"{f.month:02d}",
+    "1": lambda f: str(f.month),
+    "02": lambda f: f"{f.day:02d}",
+    "_2": lambda f: f"{f.day:2d}",
+    "2": lambda f: str(f.day),
+    "002": lambda f: f"{f.t.yearday():03d}",
+    "__2": lambda f: f"{f.t.yearday():3d}",
+    "15": lambda f: f"{f.hour:02d}",
+    "3": lambda f: str(f.hour % 12 or 12),
+    "03": lambda f: f"{f.hour % 12 or 12:02d}",
+    "4": lambda f: str(f.minute),
+    "04": lambda f: f"{f.minute:02d}",
+    "5": lambda f: str(f.sec),
+    "05": lambda f: f"{f.sec:02d}",
+    "PM": lambda f: "PM" if f.hour >= 12 else "AM",
+    "pm": lambda f: "pm" if f.hour >= 12 else "am",
+}
+
+
 def _std_value(token: str, year: int, month: int, day: int, hour: int, minute: int, sec: int,
                nsec: int, zone_name: str, offset: int, t: GoTime) -> str:
-    if token == "January":
-        return MONTHS[month - 1]
-    if token == "Jan":
-        return MONTHS[month - 1][:3]
-    if token == "Monday":
-        return DAYS[t.weekday()]
-    if token == "Mon":
-        return DAYS[t.weekday()][:3]
-    if token == "2006":
-        return f"{year:04d}" if year >= 0 else f"-{-year:04d}"
-    if token == "06":
-        return f"{year % 100:02d}"
-    if token == "03":
-        return f"{hour % 12 or 12:02d}"
-    if token == "01":
-        return f"{month:02d}"
-    if token == "1":
-        return str(month)
-    if token == "02":
-        return f"{day:02d}"
-    if token == "_2":
-        return f"{day:2d}"
-    if token == "2":
-        return str(day)
-    if token == "002":
-        return f"{t.yearday():03d}"
-    if token == "__2":
-        return f"{t.yearday():3d}"
-    if token == "15":
-        return f"{hour:02d}"
-    if token == "3":
-        return str(hour % 12 or 12)
-    if token == "4":
-        return str(minute)
-    if token == "04":
-        return f"{minute:02d}"
-    if token == "5":
-        return str(sec)
-    if token == "05":
-        return f"{sec:02d}"
-    if token == "PM":
-        return "PM" if hour >= 12 else "AM"
-    if token == "pm":
-        return "pm" if hour >= 12 else "am"
+    field = _STD_FIELDS.get(token)
+    if field is not None:
+        return field(_Fields(year, month, day, hour, minute, sec, t))
     if token == "MST":
         return zone_name
     if token[0] in ".,":
