@@ -296,6 +296,14 @@ class RecordReader:
         self._recs, self._ends = Records(), []
         return recs, ends
 
+    def note_drops(self) -> None:
+        """Count now what the store dropped ahead of this reader, without reading: a worker
+        that holds a batch for a failing sink reads nothing, and its losses would otherwise
+        show only once the sink is back."""
+        oldest = self.clog.oldest
+        if self.pos < oldest:
+            self._skipped(oldest)
+
     def _skipped(self, start: Position) -> None:
         """The data goes on at ``start``: the next segment, or, if the store dropped segments
         this reader had not reached, the oldest one kept: count what was lost, by cause (the
@@ -605,9 +613,12 @@ class Delivery:
 
     def snapshot(self) -> dict[str, Any]:
         """Totals and every worker's counters, as plain JSON values (the shipper sends this to
-        the plugin every second; /metrics and /status read it)."""
+        the plugin every second; /metrics and /status read it). Losses the store reported since
+        the last one are counted first, even for a worker waiting on its sink."""
         workers = []
         for w in self.workers.values():
+            w.reader.note_drops()
+            w._count_dropped()
             st = w.stats
             workers.append({
                 "id": w.clog.id, "sink": w.name, "cursor": list(w.cursor),
