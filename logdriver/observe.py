@@ -216,7 +216,8 @@ class _Collector:
         yield GaugeMetricFamily("logdriver_spool_bytes_total", "Spool on disk, all containers",
                                 value=store.spool_bytes)
         yield GaugeMetricFamily("logdriver_store_growth_bytes_per_second",
-                                "Bytes stored per second, over about the last minute",
+                                "Net growth of the bytes on disk per second (written less what "
+                                "rotation, delivery and eviction freed), over about a minute",
                                 value=store.growth_rate)
         left = store.seconds_left()
         if left is not None:

@@ -988,8 +988,8 @@ class Store:
         self.on_remove: Callable[[str], None] | None = None  # told before a history is removed
         self._total = 0
         self._checked = 0.0
-        self.written = 0  # bytes stored since the plugin started (the growth rate's source)
-        self._rate: list[tuple[float, int]] = []  # (monotonic time, written) samples
+        self.written = 0  # bytes stored since the plugin started
+        self._sizes: list[tuple[float, int]] = []  # (monotonic time, bytes on disk) samples
         self._over_warned = -OVER_BUDGET_WARN_SECONDS
 
     def open(self) -> None:
@@ -1034,27 +1034,28 @@ class Store:
     def maintain(self) -> None:
         """Every MAINTAIN_SECONDS: release spool segments every sink has, apply the budget,
         lift blocks that no longer hold, and sample the growth rate."""
-        now = time.monotonic()
-        self._rate.append((now, self.written))
-        while len(self._rate) > 2 and now - self._rate[1][0] >= RATE_WINDOW_SECONDS:
-            self._rate.pop(0)
         for lg in list(self.logs.values()):
             if lg.spool or lg.blocked:
                 lg.release_delivered()
         self.recount()
         if self._total > self.disk_budget:
             self.evict()
+        now = time.monotonic()
+        self._sizes.append((now, self._total))
+        while len(self._sizes) > 2 and now - self._sizes[1][0] >= RATE_WINDOW_SECONDS:
+            self._sizes.pop(0)
         for lg in self.logs.values():
             if lg.budget_blocked and (self._total <= self.disk_budget or not lg.spool):
                 lg.set_blocked(budget=False)
 
     @property
     def growth_rate(self) -> float:
-        """Bytes stored per second over about the last RATE_WINDOW_SECONDS."""
-        if len(self._rate) < 2:
+        """Net growth of the bytes on disk per second over about the last RATE_WINDOW_SECONDS
+        (what is written less what rotation, delivery and eviction free); 0 if it shrank."""
+        if len(self._sizes) < 2:
             return 0.0
-        (t0, w0), (t1, w1) = self._rate[0], self._rate[-1]
-        return (w1 - w0) / (t1 - t0) if t1 > t0 else 0.0
+        (t0, b0), (t1, b1) = self._sizes[0], self._sizes[-1]
+        return max(b1 - b0, 0) / (t1 - t0) if t1 > t0 else 0.0
 
     def seconds_left(self) -> float | None:
         """At the current growth rate, seconds until the disk budget is full (None: not

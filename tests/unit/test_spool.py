@@ -421,3 +421,31 @@ def test_a_reader_whose_container_was_evicted_counts_it_and_ends(tmp_path: Path)
     assert not len(recs)
     assert reader.dropped[DISK_BUDGET][0] + have == 300
     assert reader.pos >= view.end
+
+
+def test_time_to_full_follows_the_net_growth_not_the_writes(tmp_path: Path) -> None:
+    """A container whose history rotates (no sink) writes on but the store does not grow: the
+    budget is never full. A spool that grows is."""
+    store = Store(tmp_path, disk_budget=1 << 30)
+    store.open()
+    clog = store.get(CID)
+    clog.running_fifos.add("fifo")
+    clog.configure(max_size=FRAME * 50, max_file=2, sinks=(), spool_max_size=None,
+                   when_full="drop-oldest")
+    write(clog, frames(500), chunk=3000)
+    store.maintain()
+    store._sizes[0] = (store._sizes[0][0] - 10, store._sizes[0][1])  # 10 s ago
+    write(clog, frames(500, start=500), chunk=3000)
+    store.maintain()
+    # 500 lines (about 17 KB) were written in those 10 s; the store grew by less than the
+    # active segment's fill, which rotation takes back.
+    assert store.written > 30_000 and store.growth_rate * 10 <= FRAME * 60
+    spooling = store.get("b" * 64)
+    spooling.running_fifos.add("fifo")
+    spooling.configure(max_size=FRAME * 50, max_file=2, sinks=("http",), spool_max_size=None,
+                       when_full="drop-oldest")
+    write(spooling, frames(500), chunk=3000)
+    store.maintain()
+    assert store.growth_rate > 0
+    left = store.seconds_left()
+    assert left is not None and left > 0
