@@ -1092,6 +1092,13 @@ class Store:
                 if not freed:
                     break
         running = [lg for lg in self.logs.values() if lg.running and lg.spool]
+        if self._total <= self.disk_budget:
+            return
+        # Each running spool by its own policy, at once: `block` ones stop growing (they wait
+        # rather than lose), `drop-oldest` ones give their oldest data, oldest first.
+        for lg in running:
+            if lg.when_full == BLOCK:
+                lg.set_blocked(budget=True)
         while self._total > self.disk_budget:
             droppable = [lg for lg in running if lg.when_full == DROP_OLDEST and lg.spool]
             if not droppable:
@@ -1099,9 +1106,6 @@ class Store:
             oldest = min(droppable, key=lambda lg: _mtime(lg.spool[0]))
             self._total -= oldest.drop_oldest_spooled(SPOOL_FULL)
         if self._total > self.disk_budget:
-            for lg in running:
-                if lg.when_full == BLOCK and lg.spool:
-                    lg.set_blocked(budget=True)
             now = time.monotonic()
             if now - self._over_warned >= OVER_BUDGET_WARN_SECONDS:
                 self._over_warned = now

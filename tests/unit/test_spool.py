@@ -449,3 +449,19 @@ def test_time_to_full_follows_the_net_growth_not_the_writes(tmp_path: Path) -> N
     assert store.growth_rate > 0
     left = store.seconds_left()
     assert left is not None and left > 0
+
+
+def test_over_budget_a_block_spool_waits_at_once_beside_a_drop_oldest_one(tmp_path: Path) -> None:
+    store = Store(tmp_path, disk_budget=1 << 40)
+    store.open()
+    logs = {}
+    for cid, policy in (("5" * 64, "block"), ("6" * 64, "drop-oldest")):
+        clog = logs[policy] = store.get(cid)
+        clog.running_fifos.add("fifo")
+        clog.configure(max_size=FRAME * 100, max_file=1, sinks=("http",), spool_max_size=None,
+                       when_full=policy)
+        write(clog, frames(1000), chunk=FRAME * 10)
+    store.disk_budget = store.recount() - FRAME * 150
+    store.evict()
+    assert logs["block"].blocked  # waits now, not once the other has nothing left to drop
+    assert logs["drop-oldest"].ledger and not logs["block"].ledger
