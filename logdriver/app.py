@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_NAME = "logdriver"
 DEFAULT_STATE_DIR = "/var/lib/logdriver"
+MIN_DISK_BUDGET = 16 << 20  # bytes; a smaller budget cannot hold one container's history
 DEFAULT_DISK_BUDGET = "4g"  # history and spool of all containers: see docs/operators.md
 PLUGIN_SOCKET_DIR = "/run/docker/plugins"
 SHUTDOWN_SECONDS = 10.0  # SIGTERM -> exit, at most
@@ -66,11 +67,17 @@ class Settings:
         name = raw["name"] or DEFAULT_NAME
         if not name or "/" in name or name.startswith("."):
             raise ValueError(f"invalid plugin name {name!r}")
+        budget_text = raw["disk_budget"] or DEFAULT_DISK_BUDGET
         try:
-            budget = parse_size("disk-budget", raw["disk_budget"] or DEFAULT_DISK_BUDGET,
-                                binary=True)
+            budget = parse_size("disk-budget", budget_text, binary=True)
         except OptionError as exc:
-            raise ValueError(str(exc)) from exc
+            raise ValueError(f"disk budget (LOGDRIVER_DISK_BUDGET / --disk-budget) "
+                             f"{budget_text!r}: not a size like 4g (binary units: 4g = 4 GiB)"
+                             ) from exc
+        if budget < MIN_DISK_BUDGET:
+            raise ValueError(f"disk budget (LOGDRIVER_DISK_BUDGET / --disk-budget) "
+                             f"{budget_text!r}: at least {MIN_DISK_BUDGET >> 20}m: below that "
+                             "the store evicts every stopped container's history at once")
         port_text = raw["metrics_port"] or "0"
         if not port_text.isdigit() or int(port_text) > 65535:
             raise ValueError(f"metrics port {port_text!r}: a TCP port number (0: off)")

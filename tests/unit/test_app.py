@@ -19,6 +19,12 @@ def test_settings_read_the_environment_and_refuse_bad_values() -> None:
         Settings.from_env({"LOGDRIVER_LOG_LEVEL": "loud"})
     with pytest.raises(ValueError, match="metrics port '0.0.0.0:80'"):
         Settings.from_env({"LOGDRIVER_METRICS_PORT": "0.0.0.0:80"})
+    assert Settings.from_env({}).disk_budget == 4 << 30
+    assert Settings.from_env({"LOGDRIVER_DISK_BUDGET": "50m"}).disk_budget == 50 << 20
+    assert Settings.from_env({}, disk_budget="1g").disk_budget == 1 << 30  # the flag wins
+    for bad in ("abc", "5x", "0", "10"):
+        with pytest.raises(ValueError, match=f"LOGDRIVER_DISK_BUDGET / --disk-budget.*'{bad}'"):
+            Settings.from_env({"LOGDRIVER_DISK_BUDGET": bad})
 
 
 def _free_port() -> int:
