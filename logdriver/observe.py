@@ -128,14 +128,14 @@ def status(driver: Driver) -> dict[str, Any]:
                 warnings.append(f"{who}: behind by {r['oldest_undelivered_seconds']:.0f} s "
                                 f"({r['backlog_events']} lines)")
         if clog.blocked:
-            warnings.append(f"{name or clog.id[:12]}: the spool is full "
+            warnings.append(f"{label}: the spool is full "
                             f"({clog.spool_bytes} bytes); its output is not read until "
                             "delivery makes room (spool-when-full=block)")
         for r in rows:
             lost = sum(v[0] for v in r["dropped"].values())
             if lost:
                 causes = ", ".join(f"{v[0]} {c}" for c, v in sorted(r["dropped"].items()))
-                warnings.append(f"{name or clog.id[:12]} -> {r['sink']}: {lost} lines dropped "
+                warnings.append(f"{label} -> {r['sink']}: {lost} lines dropped "
                                 f"before delivery ({causes})")
         if clog.disk_full_at and time.time() - clog.disk_full_at < DISK_FULL_RECENT_SECONDS:
             warnings.append(f"{label}: the state dir is full; "

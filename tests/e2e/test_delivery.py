@@ -235,8 +235,10 @@ def test_status_and_metrics_show_a_failing_sink_then_its_recovery(
         assert sink["state"] == "failing" and "503" in sink["last_error"]
         assert sink["backlog_events"] == n and sink["delivered_events"] == 0
         table = _status(plugin)
-        assert re.search(rf"^{name} \(stopped\)\s+splunk\s+failing\s+0\s+{n} ", table, re.M), table
-        assert f"WARNING: {name} -> splunk: failing" in table
+        short = row["id"][:12]
+        assert re.search(rf"^{short}\s+{name} \(stopped\)\s+splunk\s+failing\s+0\s+{n} ", table,
+                         re.M), table
+        assert f"WARNING: {name} ({short}) -> splunk: failing" in table
         assert TOKEN not in table and TOKEN not in json.dumps(doc)
 
         hec.clear_faults()
