@@ -245,7 +245,8 @@ class RecordReader:
         pattern = self.join.multiline_pattern
         if pattern is None:
             while len(line) > limit:  # only a line cut at partial-max-size gets here
-                self._emit(Record(t, source, line[:limit], partial=True), end)
+                # Not past the line's first frame until its last piece is delivered too.
+                self._emit(Record(t, source, line[:limit], partial=True), start)
                 line = line[limit:]
             self._emit(Record(t, source, line), end)
             return
@@ -254,7 +255,9 @@ class RecordReader:
                               or m.size + len(line) + 1 > limit
                               or pattern.search(line.decode("utf-8", "replace")) is not None):
             del self._multi[source]
-            self._emit(Record(m.time_ns, source, b"\n".join(m.parts)), end)
+            # The event ends before this line, which starts the next one: once the event is
+            # delivered the cursor may pass its lines, never this one.
+            self._emit(Record(m.time_ns, source, b"\n".join(m.parts)), start)
             m = None
         if m is None:
             m = self._multi[source] = _Pending(start, t, [], seen=time.monotonic())
