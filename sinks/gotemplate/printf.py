@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .values import (
     NIL,
@@ -254,16 +254,18 @@ def _fmt(value: Value, verb: str, f: _Flags) -> str:
         if verb in "tv":
             return _pad("true" if value else "false", f, False)
         return _bad_verb(value, verb)
+    # Go's %+v: the + asks for struct field names (fmt's plusV) and gives numbers no sign.
+    num = replace(f, plus=False) if verb == "v" and f.plus else f
     if isinstance(value, int):
-        return _fmt_int(value, verb, f)
+        return _fmt_int(value, verb, num)
     if isinstance(value, float):
-        return _fmt_float(value, verb, f)
+        return _fmt_float(value, verb, num)
     if isinstance(value, complex):
         if verb not in "vbeEfFgGxX":
             return _bad_verb(value, verb)
         if verb in "bxX" or f.prec is not None or f.sharp:
             raise unsupported(f"printf's %{verb} of a complex number")
-        return _pad(format_complex(value, "g" if verb == "v" else verb.lower()), f)
+        return _pad(format_complex(value, "g" if verb == "v" else verb.lower()), num)
     if isinstance(value, str):
         return _fmt_string(value, verb, f)
     if isinstance(value, list):

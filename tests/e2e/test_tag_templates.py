@@ -96,6 +96,7 @@ TEMPLATES = [
     "{{printf \"%[2]d %[1]d\" 1 2}}|{{printf \"%z\" 1}}|{{printf \"%s\" nil}}|"
     "{{printf \"%v %d\" .ContainerLabels.nope .ContainerArgs}}",
     "{{printf \"%*d|%-*d|%.*s|%6.2v|%q|%+q|%#q\" 5 1 4 2 2 \"abc\" 3.14159 \"é\\n\" \"é\" \"x\"}}",
+    "{{printf \"%+v|%+v|%+v|%+5v|%-+5v|%+.3v\" 5 3.5 1e21 7 7 2}}",
     "{{html \"<a href='x'>&\\\"</a>\"}}|{{js \"a'b\\\"c<d>e&f=g\\\\h\\n\\u00e9\"}}|"
     "{{urlquery \"a b&c=d/é~\"}}|{{html .ContainerLabels.nope}}|{{html 1 2}}|{{urlquery}}",
     "{{and 1 0 \"x\"}}|{{and 1 \"x\"}}|{{or 0 \"\" \"y\"}}|{{or 0 \"\"}}|{{not \"\"}}|"

@@ -221,6 +221,8 @@ LANGUAGE = [
      "\"abcdef\" -42}}",
      " 3.14|7   |+7|ff|FF|10|101|A|U+0041|\"hi\"|[-c echo hi]|map[string]string|true|"
      "1.234568e+03|1e-06|     abc|%|-0042"),
+    # %+v: the + asks for field names and gives numbers no sign (Docker's driver: 5|3.5|1e+21|002)
+    ("{{printf \"%+v|%+v|%+v|%+.3v|%+d\" 5 3.5 1e21 2 5}}", "5|3.5|1e+21|002|+5"),
     ("{{printf \"%d %s\" \"x\" 3}}|{{printf \"%d\"}}|{{printf \"x\" 1 \"y\"}}|{{printf \"%\"}}|"
      "{{printf \"%[2]d %[1]d\" 1 2}}|{{printf \"%z\" 1}}|{{printf \"%s\" nil}}",
      "%!d(string=x) %!s(int=3)|%!d(MISSING)|x%!(EXTRA int=1, string=y)|%!(NOVERB)|2 1|"
