@@ -335,7 +335,7 @@ class Driver:
         # The connection check runs only on a container's first start: a later StartLogging
         # may be `docker logs` on a stopped container, which must never depend on a sink. Every
         # start saves Info in meta.json, so a container seen before has it, output or not.
-        first = known is None or "info" not in known.meta
+        first = (known is None or "info" not in known.meta) and not self.store.was_evicted(cid)
         await _check_sinks(sink_configs, self.delivery.transport, connect=first)
         clog = self.store.get(cid)
         clog.configure(max_size=cfg.store.max_size, max_file=cfg.store.max_file,

@@ -65,6 +65,8 @@ log = logging.getLogger(__name__)
 BLOCK_BYTES = 64 * 1024  # index granularity: Tail/Since read at most about this much extra
 READ_BYTES = 1 << 20  # one disk read of a reader
 BUDGET_CHECK_SECONDS = 1.0  # at most one full size recount per second while over the disk budget
+EVICTED_FILE = "evicted.json"  # ids of containers whose history the budget removed
+EVICTED_KEPT = 10_000  # ids remembered (about 650 KB)
 OVER_BUDGET_WARN_SECONDS = 60.0  # "budget exceeded by running containers" at most this often
 IDX = struct.Struct("<QIqqQ")  # block: offset, entry count, min time, max time, byte length
 # Docker timestamps stdout and stderr lines in two goroutines before they take turns writing the
@@ -989,11 +991,19 @@ class Store:
         self._total = 0
         self._checked = 0.0
         self.written = 0  # bytes stored since the plugin started
+        # Containers whose history the budget evicted: a later StartLogging for one of them is
+        # `docker logs` (or a restart), never a first start (kept in evicted.json, bounded).
+        self._evicted_ids: dict[str, None] = {}
         self._sizes: list[tuple[float, int]] = []  # (monotonic time, bytes on disk) samples
         self._over_warned = -OVER_BUDGET_WARN_SECONDS
 
     def open(self) -> None:
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            ids = json.loads((self.root / EVICTED_FILE).read_text())
+            self._evicted_ids = dict.fromkeys(str(x) for x in ids if _is_container_id(str(x)))
+        except (OSError, ValueError, TypeError):
+            self._evicted_ids = {}
         for p in sorted(self.dir.iterdir()):
             if p.is_dir() and _is_container_id(p.name):
                 self.logs[p.name] = ContainerLog.open(p, p.name, on_grow=self._grew)
@@ -1011,6 +1021,18 @@ class Store:
     @property
     def total_bytes(self) -> int:
         return self._total
+
+    def was_evicted(self, container_id: str) -> bool:
+        return container_id in self._evicted_ids
+
+    def _remember_evicted(self, container_id: str) -> None:
+        self._evicted_ids[container_id] = None
+        while len(self._evicted_ids) > EVICTED_KEPT:
+            del self._evicted_ids[next(iter(self._evicted_ids))]
+        try:
+            write_json(self.root / EVICTED_FILE, list(self._evicted_ids), durable=False)
+        except OSError as exc:
+            log.warning("cannot save the evicted containers' ids", extra={"error": exc.strerror})
 
     @property
     def spool_bytes(self) -> int:
@@ -1079,6 +1101,7 @@ class Store:
             if _delivered_all(lg):
                 self._total -= lg.size
                 self.remove(lg.id)
+                self._remember_evicted(lg.id)
                 self.evicted += 1
                 log.warning("evicted a stopped container's history for the disk budget",
                             extra={"container": lg.id})
@@ -1088,6 +1111,7 @@ class Store:
                 self._total -= freed
                 if not lg.kept:
                     self.remove(lg.id)
+                    self._remember_evicted(lg.id)
                     self.evicted += 1
                 if not freed:
                     break

@@ -188,6 +188,25 @@ async def test_reading_a_silent_stopped_container_never_asks_the_sink(h: Harness
         await driver.start_logging(h.fifo(4), {"ContainerID": "e" * 64, "Config": opts})
 
 
+async def test_reading_a_container_the_budget_evicted_never_asks_the_sink(h: Harness) -> None:
+    # Its history is gone with its meta.json; the store remembers the id, across a restart.
+    opts = {"splunk-url": "http://hec.test:8088", "splunk-token": "tok-123456"}  # verify on
+    driver = await h.start()
+    await h.start_logging(h.fifo(1), opts)  # HEC up: the first start checks and passes
+    h.write(h.fifo(1), frames(10))
+    driver.stop_logging(h.fifo(1))
+    driver.store.logs[CID].sinks = ()  # (as if delivered: evictable first)
+    driver.store.disk_budget = 1
+    driver.store.evict()
+    assert CID not in driver.store.logs and driver.store.was_evicted(CID)
+    await driver.close()
+    h.driver = None
+    h.receiver.answer = lambda r: httpx.Response(503, json={"text": "down", "code": 9})
+    driver = await h.start()
+    await h.start_logging(h.fifo(2), opts)  # `docker logs`: no check, no error
+    driver.stop_logging(h.fifo(2))
+
+
 async def test_sink_outage_never_slows_the_fifo_reader(h: Harness) -> None:
     h.receiver.answer = lambda r: httpx.Response(503, headers={"Retry-After": "30"})
     driver = await h.start()
