@@ -294,6 +294,11 @@ class _Collector:
                 (driver.delivery.snapshot().get("dropped") or {}).items()):
             by_cause.add_metric([cause], entries)
         yield by_cause
+        yield CounterMetricFamily("logdriver_delivery_dead_letters",
+                                  "Events refused for good, all containers and sinks (since the "
+                                  "shipper started; a per-sink row goes once its container is "
+                                  "stopped and delivered)",
+                                  value=int(driver.delivery.snapshot().get("dead_letters", 0)))
         yield GaugeMetricFamily("logdriver_shipper_up",
                                 "1 if delivery counters are current (the shipper reports)",
                                 value=1 if driver.delivery.live else 0)

@@ -140,6 +140,9 @@ async def test_permanent_refusal_goes_to_the_dead_letter_file_and_delivery_goes_
     assert driver.delivery.dead_letters == 10
     letters = (h.state / "containers" / CID / "deadletter-http.ndjson").read_text().splitlines()
     assert len(letters) == 10 and json.loads(letters[0])["status"] == 400
+    from logdriver import observe
+
+    assert "logdriver_delivery_dead_letters_total 10.0" in observe.metrics_text(driver).decode()
 
 
 @pytest.mark.parametrize("bad", [(50,), (0, 99), (10, 11, 12, 60)])
