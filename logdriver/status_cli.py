@@ -124,10 +124,18 @@ def main(name: str, socket: str | None, as_json: bool, watch: float | None) -> i
     except BrokenPipeError:
         # The reader is gone. Python flushes stdout again at exit, which would fail the same
         # way and print a traceback: point stdout at /dev/null first.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+        _stdout_to_devnull()
         return 0
+    except OSError as exc:  # the output cannot be written (a full disk: > /dev/full)
+        _stdout_to_devnull()
+        print(f"logdriver status: cannot write the output: {exc.strerror}", file=sys.stderr)
+        return 1
+
+
+def _stdout_to_devnull() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _main(name: str, socket: str | None, as_json: bool, watch: float | None) -> int:

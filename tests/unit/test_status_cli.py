@@ -83,3 +83,14 @@ def test_a_closed_output_ends_it_quietly(plugin_socket: Path, flags: list[str]) 
     proc.stderr.close()
     assert proc.wait(30) == 0
     assert err == b""
+
+
+def test_an_output_that_cannot_be_written_says_so_in_one_line(plugin_socket: Path) -> None:
+    with open("/dev/full", "wb") as full:
+        cp = subprocess.run(
+            [sys.executable, "-m", "logdriver", "status", "--socket", str(plugin_socket)],
+            stdout=full, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": "."},
+            timeout=60, check=False)
+    assert cp.returncode == 1
+    assert cp.stderr.decode().strip() == ("logdriver status: cannot write the output: "
+                                          "No space left on device")
