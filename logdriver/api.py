@@ -198,10 +198,25 @@ def build_refusal_app(message: str) -> web.Application:
     async def refuse(request: web.Request) -> web.Response:
         return error(message, 500)
 
+    async def refusing_status(request: web.Request) -> web.Response:
+        # `logdriver status` shows why: the refusal is its one warning.
+        return web.json_response({
+            "refusing": message, "shipper": "down", "store": {}, "containers": [],
+            "warnings": [f"refusing every call: {message}"]})
+
+    async def refusing_metrics(request: web.Request) -> web.Response:
+        resp = web.Response(body=b"# HELP logdriver_refusing 1 while the plugin refuses every call "
+                                 b"(a wrong state folder; see /status)\n"
+                                 b"# TYPE logdriver_refusing gauge\nlogdriver_refusing 1.0\n")
+        resp.headers["Content-Type"] = observe.CONTENT_TYPE_LATEST
+        return resp
+
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app.router.add_post("/Plugin.Activate", activate)
     app.router.add_post("/LogDriver.Capabilities", capabilities)
     app.router.add_post("/{call:.*}", refuse)
+    app.router.add_get("/status", refusing_status)
+    app.router.add_get("/metrics", refusing_metrics)
     return app
 
 

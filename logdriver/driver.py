@@ -287,6 +287,8 @@ class Driver:
         opts = info.get("Config") or {}
         if not isinstance(opts, dict) or not any(k in sinks.SINK_OPTION_KEYS for k in opts):
             return
+        if clog.sinks and not clog.running and clog.delivery_floor() >= clog.end:
+            return  # stopped, and every sink has everything: no worker to start
         try:
             configs = sinks.configure(opts, self.delivery.env)
             join = sinks.join_config(opts)

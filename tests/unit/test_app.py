@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import socket
 from pathlib import Path
 
@@ -90,6 +91,15 @@ async def test_a_refused_state_folder_is_left_alone_and_every_call_says_why(
                 resp = await c.post(f"/LogDriver.{call}", content=b"{}")
                 assert resp.status_code == 500, call
                 assert "state.source=/before" in resp.json()["Err"]
+            # The operator's view says why (logdriver status prints the warning).
+            doc = (await c.get("/status")).json()
+            assert "state.source=/before" in doc["warnings"][0] and doc["containers"] == []
+            assert "logdriver_refusing 1.0" in (await c.get("/metrics")).text
+        from logdriver.status_cli import render
+
+        out = io.StringIO()
+        render(doc, out)
+        assert "WARNING: refusing every call: wrong folder" in out.getvalue()
         assert list(state.iterdir()) == []
     finally:
         await plugin.shutdown()
