@@ -67,9 +67,9 @@ def _buckets(bounds: tuple[float, ...], counts: list[int]) -> list[tuple[str, in
     return list(zip([*map(str, bounds), "+Inf"], accumulate(counts), strict=True))
 
 
-def _sinks_of(driver: Driver) -> dict[str, list[dict[str, Any]]]:
-    """Each container's delivery workers, with backlog figures added from the store."""
-    snapshot = driver.delivery.snapshot()
+def _sinks_of(driver: Driver, snapshot: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each container's delivery workers (``snapshot``: the delivery's counters), with backlog
+    figures added from the store."""
     out: dict[str, list[dict[str, Any]]] = {}
     now = time.time()
     for w in snapshot.get("workers") or []:
@@ -109,7 +109,8 @@ def status(driver: Driver) -> dict[str, Any]:
     """The /status document: the store, every container and each of its sinks, and a warning
     line for each sink that is failing or falling behind."""
     store = driver.store
-    sinks = _sinks_of(driver)
+    snapshot = driver.delivery.snapshot()  # once: it also counts losses not yet counted
+    sinks = _sinks_of(driver, snapshot)
     containers = []
     warnings = []
     for clog in sorted(store.logs.values(), key=lambda c: c.id):
@@ -158,7 +159,7 @@ def status(driver: Driver) -> dict[str, Any]:
         "corrupt_frames": driver.corrupt_frames,
         # every sink's losses since the shipper started, by cause: [entries, bytes]
         "dropped": {str(k): list(v) for k, v in
-                    (driver.delivery.snapshot().get("dropped") or {}).items()},
+                    (snapshot.get("dropped") or {}).items()},
         "containers": containers,
         "warnings": warnings,
     }
@@ -176,6 +177,7 @@ class _Collector:
 
     def collect(self) -> Iterator[Metric]:
         driver, store = self.driver, self.driver.store
+        snapshot = driver.delivery.snapshot()  # once per scrape
 
         def family(kind: type, name: str, doc: str, labels: list[str]) -> Any:
             return kind(name, doc, labels=labels)
@@ -258,7 +260,7 @@ class _Collector:
                               "Unix time of the last accepted request", cs),
         }
         latency: dict[str, tuple[list[int], float]] = {}
-        for cid, rows in _sinks_of(driver).items():
+        for cid, rows in _sinks_of(driver, snapshot).items():
             for r in rows:
                 lab = [cid, str(r["sink"])]
                 fams["delivered"].add_metric(lab, r["delivered_events"])
@@ -291,21 +293,21 @@ class _Collector:
                                        "containers and sinks, by cause (since the shipper "
                                        "started)", labels=["cause"])
         for cause, (entries, _nbytes) in sorted(
-                (driver.delivery.snapshot().get("dropped") or {}).items()):
+                (snapshot.get("dropped") or {}).items()):
             by_cause.add_metric([cause], entries)
         yield by_cause
         yield CounterMetricFamily("logdriver_delivery_dead_letters",
                                   "Events refused for good, all containers and sinks (since the "
                                   "shipper started; a per-sink row goes once its container is "
                                   "stopped and delivered)",
-                                  value=int(driver.delivery.snapshot().get("dead_letters", 0)))
+                                  value=int(snapshot.get("dead_letters", 0)))
         yield GaugeMetricFamily("logdriver_shipper_up",
                                 "1 if delivery counters are current (the shipper reports)",
                                 value=1 if driver.delivery.live else 0)
         yield driver.request_times.family()
         yield GaugeMetricFamily("logdriver_tasks", "asyncio tasks in the plugin process",
                                 value=len(asyncio.all_tasks()))
-        tasks = driver.delivery.snapshot().get("tasks")
+        tasks = snapshot.get("tasks")
         if tasks is not None:
             yield GaugeMetricFamily("logdriver_shipper_tasks",
                                     "asyncio tasks in the shipper process", value=tasks)

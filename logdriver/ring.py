@@ -51,9 +51,11 @@ from .spool import (
     DISK_BUDGET,
     DROP_OLDEST,
     HISTORY_OVERWRITE,
+    NO_FLOOR,
     RATE_WINDOW_SECONDS,
     SPOOL_FULL,
     Dropped,
+    Position,
     delivery_floor,
     load_ledger,
     lost_between,
@@ -77,13 +79,12 @@ DEFAULT_MAX_SIZE = 20 * 1024 * 1024  # Docker's `local` driver default max-size 
 # explicit `max-size=20m` means 20,000,000 bytes there: units.FromHumanSize)
 DEFAULT_MAX_FILE = 5  # Docker's `local` driver default max-file
 
-Position = tuple[int, int]  # (segment sequence number, byte offset of a frame in it)
 # Docker's local driver stores an entry as [uint32 length][LogEntry][uint32 length]: our frame
 # ([uint32 length][LogEntry]) plus 4 bytes. Its max-size counts those bytes (moby
 # daemon/logger/local: encodeBinaryLen on both sides; loggerutils.LogFile rotates when the file has
 # reached max-size before a write).
 LOCAL_RECORD_EXTRA = 4
-NO_FLOOR: Position = (1 << 62, 0)  # every sink has everything (or there is no sink)
+DELETED_SIZES_KEPT = 64  # sizes of deleted segments remembered for a late reader's byte count
 
 # The state dir's file system is full (or the quota is): the entries that do not fit are dropped and
 # counted, the FIFO is still read (a container must never wait on our disk), and the next write
@@ -514,7 +515,7 @@ class ContainerLog:
     def _delete(self, seg: Segment) -> None:
         self.dropped_segments += 1
         self._deleted_sizes[seg.seq] = seg.size
-        while len(self._deleted_sizes) > 64:
+        while len(self._deleted_sizes) > DELETED_SIZES_KEPT:
             del self._deleted_sizes[min(self._deleted_sizes)]
         for p in (seg.path, seg.idx_path):
             with contextlib.suppress(FileNotFoundError):

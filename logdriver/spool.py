@@ -58,6 +58,7 @@ MAINTAIN_SECONDS = 1.0  # how often delivered spool segments are released and bl
 RATE_WINDOW_SECONDS = 60.0  # the "time left" figures use the store's growth over about this long
 
 Position = tuple[int, int]  # (segment sequence number, byte offset of a frame in it)
+NO_FLOOR: Position = (1 << 62, 0)  # every sink has everything (or there is no sink)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ def read_cursor(container_dir: Path, sink: str) -> Position | None:
 def delivery_floor(container_dir: Path, sinks: tuple[str, ...]) -> Position | None:
     """The position before which every sink has everything; None if a sink has no cursor (it
     may still need all of it). With no sinks, nothing is needed: ``(2**62, 0)``."""
-    floor: Position = (1 << 62, 0)
+    floor = NO_FLOOR
     for sink in sinks:
         pos = read_cursor(container_dir, sink)
         if pos is None:

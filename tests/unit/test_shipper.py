@@ -27,7 +27,7 @@ def told(clog: ContainerLog, view: StoreView | None = None) -> StoreView:
     """A view of ``clog`` told its current state, as the shipper would be."""
     view = view or StoreView(clog.id, clog.path)
     state = _state(clog)
-    view.update(state["segments"], state["running"])
+    view.update(state["segments"], state["running"], state["dropped"])
     return view
 
 

@@ -13,13 +13,13 @@ import pytest
 from logdriver.delivery import RecordReader
 from logdriver.framing import encode_entry
 from logdriver.ring import ContainerLog, Store
-from logdriver.shipper import StoreView, _state
 from logdriver.spool import DISK_BUDGET, HISTORY_OVERWRITE, SPOOL_FULL, cursor_path
 from sinks import JoinConfig
 
 from .helpers import entry, frames
 from .test_delivery import CID, OPTS, Harness, until
 from .test_ring import lines, write
+from .test_shipper import told
 
 ALL = [f"line {i:06d}" for i in range(2000)]
 SMALL = OPTS | {"max-size": "8k", "max-file": "2"}  # a history of about 16 KB
@@ -188,9 +188,7 @@ def test_history_and_spool_split_again_on_open(tmp_path: Path) -> None:
     assert [s.seq for s in again.spool] == [s.seq for s in clog.spool]
     assert [s.seq for s in again.segments] == [s.seq for s in clog.segments]
     # Delivery reads spool then history: everything, in order.
-    view = StoreView(CID, again.path)
-    st = _state(again)
-    view.update(st["segments"], False, st["dropped"])
+    view = told(again)
     reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
     got: list[bytes] = []
     while True:
@@ -217,21 +215,17 @@ def test_the_shipper_view_counts_each_cause_from_the_ledger(tmp_path: Path) -> N
     clog = ContainerLog.open(tmp_path / CID, CID)
     clog.configure(max_size=FRAME * 50, max_file=2, sinks=("http",), spool_max_size=FRAME * 120,
                    when_full="drop-oldest")
-    view = StoreView(CID, clog.path)
-    st = _state(clog)
-    view.update(st["segments"], True, st["dropped"])
+    view = told(clog)
     reader = RecordReader(view, (0, 0), JoinConfig())  # type: ignore[arg-type]
     recs, _ = reader.take(10)
     assert not len(recs)
     write(clog, frames(30), chunk=3000)
-    st = _state(clog)
-    view.update(st["segments"], True, st["dropped"])
+    told(clog, view)
     recs, _ = reader.take(7)  # the reader is 7 entries into segment 0
     assert len(recs) >= 7
     have = len(recs)
     write(clog, frames(970, start=30), chunk=3000)
-    st = _state(clog)
-    view.update(st["segments"], True, st["dropped"])
+    told(clog, view)
     got = have
     while True:
         recs, _ = reader.take(500)
@@ -362,9 +356,7 @@ def test_a_line_cut_into_pieces_across_segments_is_delivered_whole(tmp_path: Pat
         for i, p in enumerate(pieces)) + frames(1, start=3)
     write(clog, data)
     assert len(clog.kept) == 2  # the first piece in one segment, the rest in the next
-    view = StoreView(CID, clog.path)
-    st = _state(clog)
-    view.update(st["segments"], False, st["dropped"])
+    view = told(clog)
     reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
     recs, _ = reader.take(100)
     assert recs.lines == [b"line 000000", b"line 000001", b"line 000002", b"".join(pieces),
@@ -379,16 +371,13 @@ def test_a_segment_deleted_before_the_view_is_told_is_counted_once_the_ledger_co
     clog.configure(max_size=FRAME * 50, max_file=1, sinks=("http",), spool_max_size=None,
                    when_full="drop-oldest")
     write(clog, frames(200), chunk=3000)
-    view = StoreView(CID, clog.path)
-    st = _state(clog)
-    view.update(st["segments"], True, st["dropped"])
+    view = told(clog)
     reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
     gone = clog.spool[0]
     clog.drop_oldest_spooled(SPOOL_FULL)  # the file goes; the view has not been told yet
     recs, _ = reader.take(100)
     assert not len(recs) and reader.dropped == {}  # it waits rather than guess the cause
-    st = _state(clog)
-    view.update(st["segments"], True, st["dropped"])
+    told(clog, view)
     got = 0
     while True:
         recs, _ = reader.take(100)
@@ -409,9 +398,7 @@ def test_a_reader_whose_container_was_evicted_counts_it_and_ends(tmp_path: Path)
     clog.configure(max_size=FRAME * 50, max_file=2, sinks=("http",), spool_max_size=None,
                    when_full="drop-oldest")
     write(clog, frames(300), chunk=3000)
-    view = StoreView(CID, clog.path)
-    st = _state(clog)
-    view.update(st["segments"], False, st["dropped"])
+    view = told(clog)
     reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
     recs, _ = reader.take(10)
     have = len(recs)
