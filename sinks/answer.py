@@ -30,6 +30,9 @@ class Answer:
     # events sent, having accepted every event before it and processed none after it (Splunk
     # HEC's ``invalid-event-number``). None: the answer is about the whole request.
     invalid_event: int | None = None
+    # With OK: how many of the events sent the server refused for good while accepting the
+    # request (OTLP's partial_success.rejected_log_records): counted and reported, not resent.
+    rejected: int = 0
 
     @property
     def ok(self) -> bool:

@@ -21,6 +21,9 @@ class Context:
     tag: str  # the rendered `tag` template
     attrs: Mapping[str, str]  # from labels / labels-regex / env / env-regex
     created: str = ""  # ContainerCreated, RFC 3339
+    # Every container label (ContainerLabels), whatever the labels log-opt picks: sinks name
+    # services from Compose's labels (com.docker.compose.service)
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 class Record(NamedTuple):
