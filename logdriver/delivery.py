@@ -68,6 +68,8 @@ class SinkStats:
     delivered_batches: int = 0
     retries: int = 0
     dead_letters: int = 0
+    rejected: int = 0  # events a server refused inside an accepted request (OTLP partial success)
+    last_rejection: str = ""  # its reason, as the sink worded it
     dropped_bytes: int = 0  # undelivered data the store dropped before this sink had it
     # ... by cause (spool.CAUSES): [entries, bytes]
     dropped: dict[str, list[int]] = field(default_factory=dict)
@@ -509,7 +511,9 @@ class Worker:
             answer = settle_split(answer, len(payload))
             self._failing = answer.outcome is Outcome.RETRY
             if answer.outcome is Outcome.OK:
-                self._delivered(len(payload))
+                self._delivered(len(payload) - answer.rejected)
+                if answer.rejected:
+                    self._rejected(answer)
                 return
             if answer.outcome is Outcome.SPLIT:
                 half = len(payload) // 2
@@ -547,6 +551,17 @@ class Worker:
         self.stats.delivered_events += events
         self.stats.delivered_batches += 1
         self.delivery.delivered_events += events
+
+    def _rejected(self, answer: Answer) -> None:
+        """The server took the request but refused some events for good, without naming them
+        (OTLP partial success): counted and reported; resending could only duplicate."""
+        self.stats.rejected += answer.rejected
+        self.stats.last_rejection = answer.reason
+        if self.stats.should_log("rejected"):
+            log.warning("sink rejected part of a batch", extra={
+                "container": self.clog.id, "sink": self.name, "status": answer.status,
+                "rejected": answer.rejected, "rejected_total": self.stats.rejected,
+                "reason": answer.reason})
 
     def _dead_letter(self, payload: Sequence[bytes], answer: Answer) -> None:
         self.stats.dead_letters += len(payload)
@@ -627,6 +642,7 @@ class Delivery:
                 "id": w.clog.id, "sink": w.name, "cursor": list(w.cursor),
                 "delivered_events": st.delivered_events, "retries": st.retries,
                 "dead_letters": st.dead_letters, "dropped_bytes": st.dropped_bytes,
+                "rejected": st.rejected, "last_rejection": st.last_rejection,
                 "dropped": {c: list(v) for c, v in st.dropped.items()},
                 "requests": dict(st.requests), "latency_counts": list(st.latency_counts),
                 "latency_sum": st.latency_sum, "last_success": st.last_success,

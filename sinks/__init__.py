@@ -37,8 +37,8 @@ SINK_OPTION_KEYS: frozenset[str] = (SPLUNK_KEYS | DATADOG_KEYS | HTTP_KEYS | OTL
 
 __all__ = [
     "BAD_DATA", "CONFIG_ERROR", "SINK_OPTION_KEYS", "Answer", "BatchConfig", "Context",
-    "DatadogConfig", "HttpConfig", "JoinConfig", "OtlpConfig", "Outcome", "Record", "Records", "Sink",
-    "SinkConfig",
+    "DatadogConfig", "HttpConfig", "JoinConfig", "OtlpConfig", "Outcome", "Record", "Records",
+    "Sink", "SinkConfig",
     "SinkOptionError", "SinkVerifyError", "SplunkConfig", "TagInfo", "backoff", "batch_cost",
     "classify_http", "configure", "context_for", "halves", "join_config", "plan_batches",
     "render_tag",
@@ -52,8 +52,9 @@ def configure(opts: Mapping[str, str], env: Mapping[str, str]) -> list[SinkConfi
     A sink is enabled by any of its keys (``splunk-*`` then needs ``splunk-url``; ``datadog-*``
     needs an API key from ``datadog-api-key`` or env ``DD_API_KEY``; ``http-*`` needs
     ``http-url``; ``otlp-*`` takes its endpoint from the OTEL_EXPORTER_OTLP_* variables, or
-    localhost:4318, when no ``otlp-endpoint`` is given). Every value of a key in SINK_OPTION_KEYS is checked, and ``tag`` when a sink
-    is enabled; no I/O. Raises SinkOptionError naming the key, never quoting a secret.
+    localhost:4318, when no ``otlp-endpoint`` is given). Every value of a key in
+    SINK_OPTION_KEYS is checked, and ``tag`` when a sink is enabled; no I/O. Raises
+    SinkOptionError naming the key, never quoting a secret.
     """
     for key, value in opts.items():
         if not value.isascii():
