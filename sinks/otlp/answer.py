@@ -76,7 +76,8 @@ def partial_success(headers: Mapping[str, str], body: bytes) -> PartialSuccess |
 
 
 def status_message(headers: Mapping[str, str], body: bytes) -> str:
-    """The ``google.rpc.Status`` message of a failure body, else an excerpt of the body."""
+    """The ``google.rpc.Status`` message of a failure body, else an excerpt of the body ("" for
+    an empty one)."""
     message = ""
     if _is_json(headers):
         try:
@@ -108,7 +109,8 @@ def classify(status: int, headers: Mapping[str, str], body: bytes, *,
                           f"partial success: {part.rejected} log records rejected: {message}",
                           rejected=part.rejected)
         return Answer(Outcome.OK, status, None, f"HTTP {status}, server warning: {message}")
-    detail = f"HTTP {status}: {status_message(headers, body)}"
+    message = status_message(headers, body)
+    detail = f"HTTP {status}: {message}" if message else f"HTTP {status}"
     if status in RETRY_STATUSES:
         delay = parse_retry_after(header(headers, "Retry-After"), now=now)
         return Answer(Outcome.RETRY, status, delay, detail)

@@ -33,6 +33,8 @@ class OtlpSink:
     def __init__(self, config: OtlpConfig, client: httpx.AsyncClient) -> None:
         self.config = config
         secrets = list(config.headers.values())
+        # "Bearer <token>", "Basic <b64>", "ApiKey <key>": a server may quote the bare credential
+        secrets += [value.split(" ", 1)[1] for value in secrets if " " in value.strip()]
         query = urllib.parse.urlsplit(config.url).query
         if query:  # a token in the query string must not reach a reason either
             secrets.append(query)
