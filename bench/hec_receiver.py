@@ -4,10 +4,13 @@ carries, at the same cost for every sender; it keeps nothing.
 - Splunk HEC (``/services/collector/event/1.0`` and friends): envelopes, counted by ``{"event":``
   (Docker's splunk driver and logdriver alike);
 - Datadog (``/api/v2/logs``): items of the JSON array, counted by ``"message":``;
-- HTTP ndjson (``/in``): lines.
+- HTTP ndjson (``/in``): lines;
+- OTLP/HTTP logs (``/v1/logs``, protobuf): the ``LogRecord`` fields of each ``ScopeLogs``, found
+  by walking the protobuf framing (no message is decoded), answered with an empty
+  ``ExportLogsServiceResponse``.
 
-GET /count answers ``{"events": HEC, "datadog": N, "http": N, "requests": N}``; POST /reset zeroes
-it. Prints its port on the first line of stdout.
+GET /count answers ``{"events": HEC, "datadog": N, "http": N, "otlp": N, "requests": N}``; POST
+/reset zeroes it. Prints its port on the first line of stdout.
 
     python bench/hec_receiver.py
 """
@@ -23,8 +26,53 @@ from aiohttp import web
 OK = b'{"text":"Success","code":0}'
 
 
+def _fields(data: bytes, start: int, end: int):  # type: ignore[no-untyped-def]
+    """(field number, payload start, payload end) of each length-delimited field in data[start:end];
+    other wire types are skipped."""
+    pos = start
+    while pos < end:
+        key, pos = _varint(data, pos)
+        kind = key & 7
+        if kind == 2:
+            size, pos = _varint(data, pos)
+            yield key >> 3, pos, pos + size
+            pos += size
+        elif kind == 0:
+            pos = _varint(data, pos)[1]
+        elif kind == 1:
+            pos += 8
+        elif kind == 5:
+            pos += 4
+        else:
+            raise ValueError(f"wire type {kind}")
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+def otlp_records(body: bytes) -> int:
+    """LogRecords in an ExportLogsServiceRequest: resource_logs(1) > scope_logs(2) >
+    log_records(2)."""
+    n = 0
+    for number, a, b in _fields(body, 0, len(body)):
+        if number != 1:
+            continue
+        for number2, c, d in _fields(body, a, b):
+            if number2 == 2:
+                n += sum(1 for number3, _, _ in _fields(body, c, d) if number3 == 2)
+    return n
+
+
 def main() -> None:
-    count = {"events": 0, "datadog": 0, "http": 0, "requests": 0}
+    count = {"events": 0, "datadog": 0, "http": 0, "otlp": 0, "requests": 0}
 
     async def body_of(request: web.Request) -> bytes:
         body = await request.read()  # aiohttp has already undone a Content-Encoding
@@ -45,6 +93,10 @@ def main() -> None:
         count["http"] += (await body_of(request)).count(b"\n")
         return web.Response(status=200)
 
+    async def otlp(request: web.Request) -> web.Response:
+        count["otlp"] += otlp_records(await body_of(request))
+        return web.Response(body=b"", content_type="application/x-protobuf")
+
     async def health(request: web.Request) -> web.Response:
         return web.Response(body=b'{"text":"HEC is healthy","code":17}',
                             content_type="application/json")
@@ -63,6 +115,7 @@ def main() -> None:
         app.router.add_post(path, hec)
     app.router.add_post("/api/v2/logs", datadog)
     app.router.add_post("/in", http)
+    app.router.add_post("/v1/logs", otlp)
     app.router.add_route("OPTIONS", "/services/collector/event/1.0", health)
     app.router.add_get("/services/collector/health/1.0", health)
     app.router.add_get("/count", get_count)
