@@ -130,14 +130,20 @@ def resource_attributes(ctx: Context, configured_service: str) -> dict[str, str 
     return attrs
 
 
+def _text(value: str) -> str:
+    """A string protobuf can carry: a lone surrogate (from a hostile StartLogging) becomes "?"."""
+    return value if value.isascii() else value.encode("utf-8", "replace").decode()
+
+
 def _any_value(value: str | list[str]) -> AnyValue:
     if isinstance(value, list):
-        return AnyValue(array_value=ArrayValue(values=[AnyValue(string_value=v) for v in value]))
-    return AnyValue(string_value=value)
+        return AnyValue(array_value=ArrayValue(values=[_any_value(v) for v in value]))
+    return AnyValue(string_value=_text(value))
 
 
 def resource_message(attrs: Mapping[str, str | list[str]]) -> Resource:
-    return Resource(attributes=[KeyValue(key=k, value=_any_value(v)) for k, v in attrs.items()])
+    return Resource(attributes=[KeyValue(key=_text(k), value=_any_value(v))
+                                for k, v in attrs.items()])
 
 
 def _json(message: Resource | InstrumentationScope | KeyValue) -> str:

@@ -126,3 +126,8 @@ def test_a_large_request_round_trips() -> None:
     request = decode(enc, [enc.encode(record(line), OBSERVED) for line in lines])
     got = [r.body.string_value.encode() for r in request.resource_logs[0].scope_logs[0].log_records]
     assert got == lines
+
+
+def test_a_lone_surrogate_in_a_label_cannot_break_the_encoder() -> None:
+    enc = OtlpEncoder("http/json", context(attrs={"bad\udcff": "v\ud800"}))
+    assert items_of(decode(enc, [enc.encode(record(), 1)]))[0]["resource"]["bad?"] == "v?"
