@@ -11,7 +11,6 @@ UTF-8), with Docker's timestamps, beside another sink, through outages of the re
 from __future__ import annotations
 
 import base64
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,9 +18,15 @@ from typing import Any
 from tests.fakes import FakeHttp
 from tests.fakes.otlp import FakeOtlp, status_body
 
-from .corpus import Seq, Sleep, script
+from .corpus import script
 from .helpers import Docker, PluginProcess, parse_ts
-from .test_delivery import CORPUS, DELIVERY_TIMEOUT, OUTAGE_SECONDS, numbered, run_time
+from .test_delivery import (
+    CORPUS,
+    DELIVERY_TIMEOUT,
+    OUTAGE_SECONDS,
+    killed_mid_delivery,
+    outage_then_recovery,
+)
 
 
 def body_of(item: dict[str, Any]) -> bytes:
@@ -104,38 +109,20 @@ def _utf8(data: bytes) -> bool:
     return True
 
 
-def _outage_then_recovery(docker: Docker, ours: str, rx: FakeOtlp,
-                          begin: Callable[[], object], end: Callable[[], object]) -> None:
-    n = 10_000
-    baseline = docker.run_container("local", script(numbered(n)))
-    docker.wait(baseline)
-    base_s = run_time(docker, baseline)
-    begin()
-    timer = threading.Timer(OUTAGE_SECONDS, end)
-    timer.start()
-    try:
-        name = docker.run_container(ours, script(numbered(n)), {
-            "otlp-endpoint": rx.url, "otlp-protocol": "http/json", "batch-wait": "200ms"})
-        assert docker.wait(name) == 0
-        ran_s = run_time(docker, name)
-        assert ran_s <= max(3 * base_s, base_s + 2.0), (ran_s, base_s)  # unaffected by the outage
-        assert not rx.items  # nothing could have been delivered yet
-        rx.wait_for(lambda: len(rx.items) >= n, OUTAGE_SECONDS + DELIVERY_TIMEOUT,
-                    what="every line after the outage")
-        time.sleep(1)
-        assert rx.lines() == [b"line %06d" % i for i in range(1, n + 1)]
-    finally:
-        timer.cancel()
-        end()
-    docker.remove(name, baseline)
+def outage_opts(rx: FakeOtlp) -> dict[str, str]:
+    return {"otlp-endpoint": rx.url, "otlp-protocol": "http/json", "batch-wait": "200ms"}
+
+
+def text_lines(rx: FakeOtlp) -> Callable[[], list[str]]:
+    return lambda: [line.decode() for line in rx.lines()]
 
 
 def test_otlp_answering_503_with_retry_after_for_a_while_loses_nothing(
     docker: Docker, ours: str
 ) -> None:
     with FakeOtlp() as rx:
-        _outage_then_recovery(
-            docker, ours, rx,
+        outage_then_recovery(
+            docker, ours, outage_opts(rx), text_lines(rx),
             lambda: rx.fail_with(503, status_body("busy", json_encoding=True),
                                  {"Retry-After": "2", "Content-Type": "application/json"},
                                  for_seconds=OUTAGE_SECONDS + 5),
@@ -150,31 +137,13 @@ def test_otlp_receiver_down_for_a_while_loses_nothing(docker: Docker, ours: str)
             if not rx.running:
                 rx.start()
 
-        _outage_then_recovery(docker, ours, rx, rx.stop, start_again)
+        outage_then_recovery(docker, ours, outage_opts(rx), text_lines(rx), rx.stop,
+                             start_again)
 
 
 def test_plugin_killed_mid_otlp_delivery_delivers_everything_with_at_most_one_batch_again(
     docker: Docker, plugin: PluginProcess
 ) -> None:
-    n = 60_000
-    batch = 1000
     with FakeOtlp() as rx:
-        rx.slow(0.05)  # delivery is still under way when the plugin dies
-        steps = [Seq("stdout", "line %06d", 1, n // 2), Sleep(2),
-                 Seq("stdout", "line %06d", n // 2 + 1, n)]
-        name = docker.run_container(plugin.name, script(steps), {
-            "otlp-endpoint": rx.url, "batch-size": str(batch), "batch-wait": "200ms"})
-        rx.wait_for(lambda: len(rx.items) >= batch * 3, 60, what="delivery under way")
-        plugin.kill9()
-        time.sleep(1)
-        plugin.start()
-        assert docker.wait(name, timeout=180) == 0
-        rx.slow(0)
-        rx.wait_for(lambda: len(set(rx.lines())) >= n, DELIVERY_TIMEOUT, what="every line")
-        time.sleep(1)
-        got = rx.lines()
-        assert set(got) == {b"line %06d" % i for i in range(1, n + 1)}
-        duplicates = len(got) - n
-        assert 0 <= duplicates <= batch, duplicates
-        print(f"plugin SIGKILL mid-OTLP-delivery: {n} lines, {duplicates} duplicates")
-        docker.remove(name)
+        killed_mid_delivery(docker, plugin, rx, {"otlp-endpoint": rx.url, "batch-wait": "200ms"},
+                            text_lines(rx))
