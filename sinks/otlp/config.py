@@ -207,24 +207,29 @@ def _milliseconds(where: str, value: str) -> float:
     return NO_LIMIT_TIMEOUT_SECONDS if ms == 0 else ms / 1000
 
 
+OTLP_TLS_CA = "otlp-tls-ca"
+OTLP_TLS_CERT = "otlp-tls-cert"
+OTLP_TLS_KEY = "otlp-tls-key"
+# The TLS files' variables: OTEL_EXPORTER_OTLP_[LOGS_]<suffix>
+TLS_FILE_VARIABLES = {OTLP_TLS_CA: "CERTIFICATE", OTLP_TLS_CERT: "CLIENT_CERTIFICATE",
+                      OTLP_TLS_KEY: "CLIENT_KEY"}
+
+
 def tls_options(opts: Mapping[str, str], env: Mapping[str, str]) -> TLSOptions:
     """``otlp-tls-*``; the CA, client certificate and key fall back to the variables
     ``..._CERTIFICATE``, ``..._CLIENT_CERTIFICATE``, ``..._CLIENT_KEY``. An error about a value
     from a variable names the variable beside the log-opt."""
     merged = {k: v for k, v in opts.items() if k in OTLP_TLS_KEYS.all()}
-    names: dict[str, str] = {}
-    for key, suffix in ((OTLP_TLS_KEYS.ca, "CERTIFICATE"), (OTLP_TLS_KEYS.cert,
-                        "CLIENT_CERTIFICATE"), (OTLP_TLS_KEYS.key, "CLIENT_KEY")):
-        assert key is not None
+    label: dict[str, str] = {}  # how TLSOptions' errors name each file option
+    for key, suffix in TLS_FILE_VARIABLES.items():
         found = setting(opts, env, key, suffix)
-        label = key
+        label[key] = key
         if found is not None and key not in opts:
-            label = f"{key} (from {found.where})"
-            merged[label] = found.value
-        names[key] = label
-    keys = TLSKeys(ca=names[OTLP_TLS_KEYS.ca], server_name=OTLP_TLS_KEYS.server_name,
-                   skip_verify=OTLP_TLS_KEYS.skip_verify, cert=names[str(OTLP_TLS_KEYS.cert)],
-                   key=names[str(OTLP_TLS_KEYS.key)])
+            label[key] = f"{key} (from {found.where})"
+            merged[label[key]] = found.value
+    keys = TLSKeys(ca=label[OTLP_TLS_CA], server_name=OTLP_TLS_KEYS.server_name,
+                   skip_verify=OTLP_TLS_KEYS.skip_verify, cert=label[OTLP_TLS_CERT],
+                   key=label[OTLP_TLS_KEY])
     return TLSOptions.from_options(merged, keys)
 
 

@@ -158,6 +158,9 @@ def test_sink_option_keys_cover_every_key_the_sinks_read() -> None:
         "http-url", "http-format", "http-headers", "http-user", "http-password",
         "http-bearer-token", "http-gzip", "http-tls-ca", "http-tls-cert", "http-tls-key",
         "http-tls-server-name", "http-tls-skip-verify",
+        "otlp-endpoint", "otlp-logs-endpoint", "otlp-protocol", "otlp-headers",
+        "otlp-compression", "otlp-timeout", "otlp-service-name", "otlp-tls-ca", "otlp-tls-cert",
+        "otlp-tls-key", "otlp-tls-server-name", "otlp-tls-skip-verify",
         "batch-size", "batch-bytes", "batch-wait",
         "partial-max-size", "multiline-pattern", "multiline-timeout",
     }
