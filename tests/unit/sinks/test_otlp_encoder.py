@@ -131,3 +131,16 @@ def test_a_large_request_round_trips() -> None:
 def test_a_lone_surrogate_in_a_label_cannot_break_the_encoder() -> None:
     enc = OtlpEncoder("http/json", context(attrs={"bad\udcff": "v\ud800"}))
     assert items_of(decode(enc, [enc.encode(record(), 1)]))[0]["resource"]["bad?"] == "v?"
+
+
+_records = st.lists(st.builds(
+    record, st.one_of(st.binary(max_size=40), st.text(max_size=20).map(str.encode),
+                      st.sampled_from([b"x" * 16_383, b"y" * 16_384, "é".encode() * 9000])),
+    source=st.sampled_from(["stdout", "stderr"]), t=st.integers(min_value=0, max_value=2**64 - 1),
+    partial=st.booleans()), max_size=8)
+
+
+@given(recs=_records, observed=st.integers(min_value=0, max_value=2**64 - 1))
+def test_encode_many_is_encode_for_each(recs: list, observed: int) -> None:  # type: ignore[type-arg]
+    enc = OtlpEncoder("http/protobuf", context())
+    assert enc.encode_many(Records.of(recs), observed) == [enc.encode(r, observed) for r in recs]
