@@ -39,7 +39,7 @@ from sinks import (
     context_for,
     plan_batches,
 )
-from sinks.retry import settle_split
+from sinks.util.retry import settle_split
 
 from .framing import FrameReader, plain_columns
 from .ring import ContainerLog, write_json

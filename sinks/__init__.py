@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .answer import BAD_DATA, CONFIG_ERROR, Answer, Outcome
-from .base import Sink, SinkConfig
-from .batch import (
+from .context import context_for
+from .datadog import DATADOG_KEYS, DATADOG_PREFIX, DatadogConfig
+from .http import HTTP_KEYS, HTTP_LIMITS, HTTP_PREFIX, HttpConfig
+from .splunk import SPLUNK_KEYS, SplunkConfig
+from .template import TAG, render_tag, validate_tag
+from .util.answer import BAD_DATA, CONFIG_ERROR, Answer, Outcome
+from .util.base import Sink, SinkConfig
+from .util.batch import (
     BATCH_KEYS,
     JOIN_KEYS,
     BatchConfig,
@@ -22,14 +27,9 @@ from .batch import (
     halves,
     plan_batches,
 )
-from .context import context_for
-from .datadog import DATADOG_KEYS, DATADOG_PREFIX, DatadogConfig
-from .errors import SinkOptionError, SinkVerifyError
-from .http import HTTP_KEYS, HTTP_LIMITS, HTTP_PREFIX, HttpConfig
-from .record import Context, Record, Records, TagInfo
-from .retry import backoff, classify_http
-from .splunk import SPLUNK_KEYS, SplunkConfig
-from .template import TAG, render_tag, validate_tag
+from .util.errors import SinkOptionError, SinkVerifyError
+from .util.record import Context, Record, Records, TagInfo
+from .util.retry import backoff, classify_http
 
 SINK_OPTION_KEYS: frozenset[str] = SPLUNK_KEYS | DATADOG_KEYS | HTTP_KEYS | BATCH_KEYS | JOIN_KEYS
 

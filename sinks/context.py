@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .attrs import extra_attributes
-from .record import Context, TagInfo
 from .template import TAG, render_tag
+from .util.record import Context, TagInfo
 
 
 def context_for(info: Mapping[str, object], opts: Mapping[str, str], *, hostname: str) -> Context:

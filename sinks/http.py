@@ -26,15 +26,15 @@ from typing import ClassVar
 
 import httpx
 
-from .answer import Answer, Outcome
-from .batch import BatchConfig, BatchLimits, batch_config
-from .client import Exchange, build_client, gzip_body
-from .errors import SinkOptionError
-from .gojson import decode_line
-from .parse import check_header_secret, invalid, opt, parse_bool, parse_http_url
-from .record import Context, Record, Records
-from .timefmt import rfc3339nano
-from .tls import TLSKeys, TLSOptions
+from .util.answer import Answer, Outcome
+from .util.batch import BatchConfig, BatchLimits, batch_config
+from .util.client import Exchange, build_client, gzip_body
+from .util.errors import SinkOptionError
+from .util.gojson import decode_line
+from .util.parse import check_header_secret, invalid, opt, parse_bool, parse_http_url
+from .util.record import Context, Record, Records
+from .util.timefmt import rfc3339nano
+from .util.tls import TLSKeys, TLSOptions
 
 _REFUSED = frozenset({401, 403, 407})  # answers that mean the credentials are wrong
 

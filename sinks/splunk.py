@@ -12,22 +12,6 @@ from typing import ClassVar
 
 import httpx
 
-from .answer import Answer, Outcome
-from .batch import BATCH_SIZE, BATCH_WAIT, BatchConfig, BatchLimits, batch_config
-from .client import Exchange, Reply, build_client, gzip_body
-from .errors import SinkOptionError, SinkVerifyError
-from .parse import (
-    check_header_secret,
-    first_of,
-    invalid,
-    opt,
-    parse_bool,
-    parse_http_url,
-    parse_int,
-    redact_url,
-)
-from .record import Context, Record, Records
-from .retry import settle_split
 from .splunk_ack import (
     ACK_FIRST_POLL_SECONDS,
     ACK_MAX_POLL_SECONDS,
@@ -37,7 +21,23 @@ from .splunk_ack import (
 )
 from .splunk_answer import classify_hec
 from .splunk_envelope import FORMAT_INLINE, FORMATS, Envelope, HecFields
-from .tls import TLSKeys, TLSOptions
+from .util.answer import Answer, Outcome
+from .util.batch import BATCH_SIZE, BATCH_WAIT, BatchConfig, BatchLimits, batch_config
+from .util.client import Exchange, Reply, build_client, gzip_body
+from .util.errors import SinkOptionError, SinkVerifyError
+from .util.parse import (
+    check_header_secret,
+    first_of,
+    invalid,
+    opt,
+    parse_bool,
+    parse_http_url,
+    parse_int,
+    redact_url,
+)
+from .util.record import Context, Record, Records
+from .util.retry import settle_split
+from .util.tls import TLSKeys, TLSOptions
 
 log = logging.getLogger(__name__)
 

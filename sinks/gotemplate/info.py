@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..attrs import extra_attributes
-from ..errors import SinkOptionError
-from ..record import TagInfo
+from ..util.errors import SinkOptionError
+from ..util.record import TagInfo
 from .funcs import FuncError
 from .gotime import GoTime, parse_rfc3339
 from .values import GoObject, NilMap, NilSlice, Value

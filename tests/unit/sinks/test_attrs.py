@@ -6,7 +6,7 @@ import pytest
 
 from sinks.attrs import extra_attributes
 from sinks.context import context_for
-from sinks.errors import SinkOptionError
+from sinks.util.errors import SinkOptionError
 
 
 def test_mobys_json_file_labels_env_case() -> None:

@@ -9,8 +9,6 @@ import httpx
 import pytest
 from datadog_api_client.v2.model.http_log_item import HTTPLogItem
 
-from sinks.answer import CONFIG_ERROR, Outcome
-from sinks.batch import batch_cost
 from sinks.datadog import (
     DD_MAX_BATCH_EVENTS,
     DD_MAX_MESSAGE_BYTES,
@@ -21,6 +19,8 @@ from sinks.datadog import (
     container_tags,
     split_image_name,
 )
+from sinks.util.answer import CONFIG_ERROR, Outcome
+from sinks.util.batch import batch_cost
 
 from .fakes import CID, T0, Server, context, record
 

@@ -8,9 +8,9 @@ import json
 import httpx
 import pytest
 
-from sinks.answer import CONFIG_ERROR, Outcome
-from sinks.errors import SinkOptionError
 from sinks.http import HttpConfig, HttpSink
+from sinks.util.answer import CONFIG_ERROR, Outcome
+from sinks.util.errors import SinkOptionError
 
 from .fakes import CID, Server, context, record
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from sinks.answer import BAD_DATA, CONFIG_ERROR, Outcome
 from sinks.splunk_answer import classify_hec
+from sinks.util.answer import BAD_DATA, CONFIG_ERROR, Outcome
 
 
 def body(code: int, text: str = "x", **extra: object) -> bytes:

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sinks.record import Records
 from sinks.splunk_envelope import Envelope, HecFields
+from sinks.util.record import Records
 
 from .fakes import context, record
 

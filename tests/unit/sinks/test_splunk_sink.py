@@ -11,9 +11,9 @@ import uuid
 import httpx
 import pytest
 
-from sinks.answer import CONFIG_ERROR, Outcome
-from sinks.errors import SinkOptionError, SinkVerifyError
 from sinks.splunk import SplunkConfig, SplunkSink
+from sinks.util.answer import CONFIG_ERROR, Outcome
+from sinks.util.errors import SinkOptionError, SinkVerifyError
 
 from .fakes import Server, context, hec, record, split_envelopes
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from sinks.errors import SinkOptionError
-from sinks.record import TagInfo
 from sinks.template import render_tag, validate_tag
+from sinks.util.errors import SinkOptionError
+from sinks.util.record import TagInfo
 
 INFO = TagInfo(
     container_id="0123456789abcdef" * 4, container_name="/web_app-1",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sinks.gojson import _dumps, _go_escape, go_string, go_text
+from sinks.util.gojson import _dumps, _go_escape, go_string, go_text
 
 
 @given(st.text(alphabet=st.characters(max_codepoint=0x3000)))

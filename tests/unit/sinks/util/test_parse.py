@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sinks.errors import SinkOptionError
-from sinks.parse import (
+from sinks.util.errors import SinkOptionError
+from sinks.util.parse import (
     parse_bool,
     parse_duration,
     parse_http_url,

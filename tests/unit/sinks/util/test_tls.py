@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sinks.client import build_client
-from sinks.errors import SinkOptionError
 from sinks.splunk import SPLUNK_TLS_KEYS
-from sinks.tls import TLSKeys, TLSOptions
+from sinks.util.client import build_client
+from sinks.util.errors import SinkOptionError
+from sinks.util.tls import TLSKeys, TLSOptions
 
 KEYS = TLSKeys.with_prefix("http")
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sinks.batch import (
+from sinks.util.batch import (
     SEPARATOR_ALLOWANCE,
     BatchLimits,
     JoinConfig,
@@ -15,7 +15,7 @@ from sinks.batch import (
     halves,
     plan_batches,
 )
-from sinks.errors import SinkOptionError
+from sinks.util.errors import SinkOptionError
 
 LIMITS = BatchLimits(default_events=1000, default_bytes=1_000_000, default_wait_seconds=5.0,
                      max_events=1000, max_bytes=5_000_000)

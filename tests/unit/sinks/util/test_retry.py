@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from sinks.answer import Answer, Outcome
-from sinks.retry import (
+from sinks.util.answer import Answer, Outcome
+from sinks.util.retry import (
     MAX_RETRY_AFTER_SECONDS,
     backoff,
     classify_http,

@@ -10,9 +10,9 @@ import pytest
 import sinks
 from logdriver.options import LogConfig, OptionError
 from sinks.attrs import extra_attributes
-from sinks.batch import JoinConfig
-from sinks.errors import SinkOptionError
-from sinks.goregexp import compile_go_regexp
+from sinks.util.batch import JoinConfig
+from sinks.util.errors import SinkOptionError
+from sinks.util.goregexp import compile_go_regexp
 
 NAMES = ["HTTP_PROXY", "http_proxy", "Path", "PATH", "dc_region", "région", "a.b", "x\ny",
          "ends_z", "ends_z\n"]
