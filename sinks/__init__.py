@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .context import context_for
 from .datadog import DATADOG_KEYS, DATADOG_PREFIX, DatadogConfig
+from .docker.context import context_for
+from .docker.template import TAG, render_tag, validate_tag
 from .http import HTTP_KEYS, HTTP_LIMITS, HTTP_PREFIX, HttpConfig
 from .splunk import SPLUNK_KEYS, SplunkConfig
-from .template import TAG, render_tag, validate_tag
 from .util.answer import BAD_DATA, CONFIG_ERROR, Answer, Outcome
 from .util.base import Sink, SinkConfig
 from .util.batch import (

@@ -9,7 +9,7 @@ import pytest
 
 import sinks
 from logdriver.options import LogConfig, OptionError
-from sinks.attrs import extra_attributes
+from sinks.docker.attrs import extra_attributes
 from sinks.util.batch import JoinConfig
 from sinks.util.errors import SinkOptionError
 from sinks.util.goregexp import compile_go_regexp

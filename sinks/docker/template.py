@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
+from ..util.record import TagInfo
 from .gotemplate import FUNCS, MAX_NESTING, MAX_TAG_CHARS, TAG, Info, Tree, execute, parse
-from .util.record import TagInfo
 
 _INVALID_BYTE = re.compile("[\udc80-\udcff]")  # surrogateescape's stand-ins for bytes
 

@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ..util.errors import SinkOptionError
+from ...util.errors import SinkOptionError
 
 TAG = "tag"
 NO_VALUE = "<no value>"  # what a template prints for a missing value (text/template)

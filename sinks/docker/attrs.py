@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .util.parse import opt, parse_regex
+from ..util.parse import opt, parse_regex
 
 LABELS = "labels"
 LABELS_REGEX = "labels-regex"

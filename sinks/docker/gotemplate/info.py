@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ...util.errors import SinkOptionError
+from ...util.record import TagInfo
 from ..attrs import extra_attributes
-from ..util.errors import SinkOptionError
-from ..util.record import TagInfo
 from .funcs import FuncError
 from .gotime import GoTime, parse_rfc3339
 from .values import GoObject, NilMap, NilSlice, Value

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sinks.attrs import extra_attributes
-from sinks.context import context_for
+from sinks.docker.attrs import extra_attributes
+from sinks.docker.context import context_for
 from sinks.util.errors import SinkOptionError
 
 

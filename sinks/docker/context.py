@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..util.record import Context, TagInfo
 from .attrs import extra_attributes
 from .template import TAG, render_tag
-from .util.record import Context, TagInfo
 
 
 def context_for(info: Mapping[str, object], opts: Mapping[str, str], *, hostname: str) -> Context:

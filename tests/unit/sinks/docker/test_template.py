@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from sinks.template import render_tag, validate_tag
+from sinks.docker.template import render_tag, validate_tag
 from sinks.util.errors import SinkOptionError
 from sinks.util.record import TagInfo
 
