@@ -8,7 +8,7 @@ import sinks
 from sinks import SINK_OPTION_KEYS, SinkOptionError, configure
 from sinks.datadog import DatadogConfig
 from sinks.http import HttpConfig
-from sinks.splunk import SplunkConfig
+from sinks.splunk.config import SplunkConfig
 
 TOKEN = "2160C7EF-2CE9-4307-A180-F852B99CF417"
 DD_KEY = "ddkey0123456789abcdef0123456789ab"

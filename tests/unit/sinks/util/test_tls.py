@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sinks.splunk import SPLUNK_TLS_KEYS
+from sinks.splunk.config import SPLUNK_TLS_KEYS
 from sinks.util.client import build_client
 from sinks.util.errors import SinkOptionError
 from sinks.util.tls import TLSKeys, TLSOptions

@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from .util.answer import BAD_DATA, CONFIG_ERROR, Answer, Outcome
-from .util.retry import classify_http
+from ..util.answer import BAD_DATA, CONFIG_ERROR, Answer, Outcome
+from ..util.retry import classify_http
 
 HEC_CODE_TEXT = {
     0: "success", 1: "token disabled", 2: "token is required", 3: "invalid authorization",

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from itertools import repeat
 from operator import truediv
 
-from .util.gojson import PLAIN_CHARS, go_map, go_string, go_text, raw_json
-from .util.record import Context, Record, Records
-from .util.timefmt import hec_time
+from ..util.gojson import PLAIN_CHARS, go_map, go_string, go_text, raw_json
+from ..util.record import Context, Record, Records
+from ..util.timefmt import hec_time
 
 FORMAT_INLINE = "inline"
 FORMAT_JSON = "json"

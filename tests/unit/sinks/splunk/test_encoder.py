@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sinks.splunk_envelope import Envelope, HecFields
+from sinks.splunk.encoder import Envelope, HecFields
 from sinks.util.record import Records
 
-from .fakes import context, record
+from ..fakes import context, record
 
 ATTRS = {"a": "b", "foo_finder": "bar"}
 AWKWARD = (b'a<b>&c "q" \\ \t\x01\x1b \xc3\xa9 \xe2\x80\xa8 \xef\xbf\xbd bad:\xff\xe2\x82!')

@@ -7,9 +7,9 @@ import asyncio
 import json
 from collections.abc import Mapping
 
-from .splunk_answer import classify_hec, hec_json
-from .util.answer import Answer, Outcome
-from .util.client import Exchange, Reply
+from ..util.answer import Answer, Outcome
+from ..util.client import Exchange, Reply
+from .answer import classify_hec, hec_json
 
 HEC_ACK_PATH = "/services/collector/ack"
 ACK_FIRST_POLL_SECONDS = 0.5  # indexing takes at least this long; polling sooner only adds load

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sinks.splunk_answer import classify_hec
+from sinks.splunk.answer import classify_hec
 from sinks.util.answer import BAD_DATA, CONFIG_ERROR, Outcome
 
 

@@ -11,11 +11,12 @@ import uuid
 import httpx
 import pytest
 
-from sinks.splunk import SplunkConfig, SplunkSink
+from sinks.splunk.config import SplunkConfig
+from sinks.splunk.sink import SplunkSink
 from sinks.util.answer import CONFIG_ERROR, Outcome
 from sinks.util.errors import SinkOptionError, SinkVerifyError
 
-from .fakes import Server, context, hec, record, split_envelopes
+from ..fakes import Server, context, hec, record, split_envelopes
 
 TOKEN = "2160C7EF-2CE9-4307-A180-F852B99CF417"
 BASE = {"splunk-url": "http://hec1:8088", "splunk-token": TOKEN}
@@ -245,9 +246,9 @@ async def test_secrets_never_reach_a_reason() -> None:
 
 
 async def test_verify_is_bounded_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sinks.splunk
+    import sinks.splunk.sink
 
-    monkeypatch.setattr(sinks.splunk, "VERIFY_TIMEOUT_SECONDS", 0.05)
+    monkeypatch.setattr(sinks.splunk.sink, "VERIFY_TIMEOUT_SECONDS", 0.05)
 
     async def slow(request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(5)
