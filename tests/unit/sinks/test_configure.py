@@ -6,7 +6,7 @@ import pytest
 
 import sinks
 from sinks import SINK_OPTION_KEYS, SinkOptionError, configure
-from sinks.datadog import DatadogConfig
+from sinks.datadog.config import DatadogConfig
 from sinks.http import HttpConfig
 from sinks.splunk.config import SplunkConfig
 

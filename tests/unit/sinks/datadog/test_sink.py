@@ -9,20 +9,18 @@ import httpx
 import pytest
 from datadog_api_client.v2.model.http_log_item import HTTPLogItem
 
-from sinks.datadog import (
-    DD_MAX_BATCH_EVENTS,
+from sinks.datadog.config import DD_MAX_BATCH_EVENTS, DD_MAX_PAYLOAD_BYTES, DatadogConfig
+from sinks.datadog.encoder import (
     DD_MAX_MESSAGE_BYTES,
-    DD_MAX_PAYLOAD_BYTES,
     DD_TRUNCATION_MARKER,
-    DatadogConfig,
-    DatadogSink,
     container_tags,
     split_image_name,
 )
+from sinks.datadog.sink import DatadogSink
 from sinks.util.answer import CONFIG_ERROR, Outcome
 from sinks.util.batch import batch_cost
 
-from .fakes import CID, T0, Server, context, record
+from ..fakes import CID, T0, Server, context, record
 
 KEY = "0123456789abcdef0123456789abcdef"
 
