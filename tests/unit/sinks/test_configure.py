@@ -7,7 +7,7 @@ import pytest
 import sinks
 from sinks import SINK_OPTION_KEYS, SinkOptionError, configure
 from sinks.datadog.config import DatadogConfig
-from sinks.http import HttpConfig
+from sinks.http.config import HttpConfig
 from sinks.splunk.config import SplunkConfig
 
 TOKEN = "2160C7EF-2CE9-4307-A180-F852B99CF417"

@@ -1,4 +1,4 @@
-"""Generic HTTP sink: POST batches as a JSON array, NDJSON or text lines to one URL.
+"""Generic HTTP sink log-opts (``http-*``) -> a frozen HttpConfig; no I/O.
 
 Options (all ``http-*``):
   http-url            required; posted to exactly (path and query kept)
@@ -10,33 +10,26 @@ Options (all ``http-*``):
   http-bearer-token   ``Authorization: Bearer <token>`` (not together with basic auth)
   http-gzip           gzip the body (default false)
   http-tls-ca, http-tls-cert, http-tls-key, http-tls-server-name, http-tls-skip-verify
-JSON objects: time (RFC 3339, ns), source, line, tag, container_id, container_name, image_name,
-host, attrs, and ``partial: true`` for a line the caller had to cut.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import re
-import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import httpx
 
-from .util.answer import Answer, Outcome
-from .util.batch import BatchConfig, BatchLimits, batch_config
-from .util.client import Exchange, build_client, gzip_body
-from .util.errors import SinkOptionError
-from .util.gojson import decode_line
-from .util.parse import check_header_secret, invalid, opt, parse_bool, parse_http_url
-from .util.record import Context, Record, Records
-from .util.timefmt import rfc3339nano
-from .util.tls import TLSKeys, TLSOptions
+from ..util.batch import BatchConfig, BatchLimits, batch_config
+from ..util.client import build_client
+from ..util.errors import SinkOptionError
+from ..util.parse import check_header_secret, invalid, opt, parse_bool, parse_http_url
+from ..util.tls import TLSKeys, TLSOptions
 
-_REFUSED = frozenset({401, 403, 407})  # answers that mean the credentials are wrong
+if TYPE_CHECKING:
+    from .sink import HttpSink
 
 HTTP_URL = "http-url"
 HTTP_FORMAT = "http-format"
@@ -61,13 +54,9 @@ HTTP_MAX_BATCH_EVENTS = 100_000  # no protocol limit; bounds one request's memor
 HTTP_MAX_BATCH_BYTES = 100_000_000  # ditto, 100 MB
 HTTP_LIMITS = BatchLimits(HTTP_DEFAULT_BATCH_EVENTS, HTTP_DEFAULT_BATCH_BYTES,
                           HTTP_DEFAULT_BATCH_WAIT, HTTP_MAX_BATCH_EVENTS, HTTP_MAX_BATCH_BYTES)
-GZIP_LEVEL = 6
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 field-name
 _OWN_HEADERS = frozenset({"content-type", "content-encoding", "content-length", "host",
                           "transfer-encoding"})
-
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def parse_headers(value: str) -> dict[str, str]:
@@ -133,6 +122,8 @@ class HttpConfig:
         )
 
     def create(self, *, transport: httpx.AsyncBaseTransport | None = None) -> HttpSink:
+        from .sink import HttpSink  # sink.py imports this module: bind at call time
+
         return HttpSink(self, build_client(self.tls, transport=transport))
 
 
@@ -156,81 +147,3 @@ def auth_header(opts: Mapping[str, str]) -> str | None:
     if HTTP_PASSWORD in opts:
         check_header_secret(opt(HTTP_PASSWORD), password)
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-class HttpSink:
-    """POSTs one body per batch to ``http-url``; any 2xx is success."""
-
-    name = "http"
-    max_batch_events = HTTP_MAX_BATCH_EVENTS
-    max_batch_bytes = HTTP_MAX_BATCH_BYTES
-
-    def __init__(self, config: HttpConfig, client: httpx.AsyncClient) -> None:
-        self.config = config
-        secrets = [v for k, v in config.headers.items() if k != "Content-Type"]
-        secrets += [v.split(" ", 1)[1] for v in secrets if v.startswith(("Basic ", "Bearer "))]
-        if config.password:  # a server may quote the password it was sent, not its base64
-            secrets.append(config.password)
-        query = urllib.parse.urlsplit(config.url).query
-        if query:  # a token in the query string must not reach a reason either, nor its value
-            secrets.append(query)  # alone (what a server quotes back)
-            secrets += [item.partition("=")[2] for item in query.split("&")]
-        self._exchange = Exchange(client, secrets)
-        self._headers = dict(config.headers)
-        if config.gzip:
-            self._headers["Content-Encoding"] = "gzip"
-        self._ctx: Context | None = None
-        self._static: dict[str, object] = {}
-        self._static_json = ""
-
-    def _static_fields(self, ctx: Context) -> dict[str, object]:
-        if ctx is not self._ctx and ctx != self._ctx:
-            self._ctx = ctx
-            self._static = {"tag": ctx.tag, "container_id": ctx.container_id,
-                            "container_name": ctx.container_name, "image_name": ctx.image_name,
-                            "host": ctx.hostname, "attrs": dict(ctx.attrs)}
-            self._static_json = "," + _dumps(self._static)[1:-1]
-        return self._static
-
-    def item(self, ctx: Context, rec: Record) -> dict[str, object]:
-        """One JSON object (json and ndjson formats), as a dict: what ``encode`` serialises."""
-        item: dict[str, object] = {"time": rfc3339nano(rec.time_ns), "source": rec.source,
-                                   "line": decode_line(rec.line), **self._static_fields(ctx)}
-        if rec.partial:
-            item["partial"] = True
-        return item
-
-    def encode(self, ctx: Context, rec: Record) -> bytes:
-        if self.config.format == FORMAT_TEXT:
-            return rec.line + b"\n"
-        self._static_fields(ctx)
-        encoded = "".join((
-            '{"time":"', rfc3339nano(rec.time_ns), '","source":', _dumps(rec.source),
-            ',"line":', _dumps(decode_line(rec.line)), self._static_json,
-            ',"partial":true}' if rec.partial else "}",
-            "\n" if self.config.format == FORMAT_NDJSON else "",
-        ))
-        return encoded.encode()
-
-    def encode_many(self, ctx: Context, recs: Records) -> list[bytes]:
-        return [self.encode(ctx, rec) for rec in recs]
-
-    async def send(self, encoded: Sequence[bytes]) -> Answer:
-        events = list(filter(None, encoded))
-        if not events:
-            return Answer(Outcome.OK, None, None, "nothing to send")
-        if self.config.format == FORMAT_JSON:
-            body = b"[" + b",".join(events) + b"]"
-        else:
-            body = b"".join(events)
-        if self.config.gzip:
-            body = gzip_body(body, GZIP_LEVEL)
-        return await self._exchange.post_events(
-            self.config.url, body, self._headers, events=len(events), refused=_REFUSED,
-            refused_what="credentials")
-
-    async def verify(self) -> None:
-        """No start-up check: a generic receiver has no agreed health endpoint."""
-
-    async def close(self) -> None:
-        await self._exchange.aclose()

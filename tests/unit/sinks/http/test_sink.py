@@ -8,11 +8,12 @@ import json
 import httpx
 import pytest
 
-from sinks.http import HttpConfig, HttpSink
+from sinks.http.config import HttpConfig
+from sinks.http.sink import HttpSink
 from sinks.util.answer import CONFIG_ERROR, Outcome
 from sinks.util.errors import SinkOptionError
 
-from .fakes import CID, Server, context, record
+from ..fakes import CID, Server, context, record
 
 URL = "https://logs.example/ingest?stream=docker"
 
