@@ -15,7 +15,7 @@ from .docker.context import context_for
 from .docker.template import TAG, render_tag, validate_tag
 from .http import HTTP_KEYS, HTTP_LIMITS, HTTP_PREFIX, HttpConfig
 from .splunk import SPLUNK_KEYS, SplunkConfig
-from .util.answer import BAD_DATA, CONFIG_ERROR, Answer, Outcome
+from .util.answer import Answer, Fault, Outcome
 from .util.base import Sink, SinkConfig
 from .util.batch import (
     BATCH_KEYS,
@@ -34,8 +34,8 @@ from .util.retry import backoff, classify_http
 SINK_OPTION_KEYS: frozenset[str] = SPLUNK_KEYS | DATADOG_KEYS | HTTP_KEYS | BATCH_KEYS | JOIN_KEYS
 
 __all__ = [
-    "BAD_DATA", "CONFIG_ERROR", "SINK_OPTION_KEYS", "Answer", "BatchConfig", "Context",
-    "DatadogConfig", "HttpConfig", "JoinConfig", "Outcome", "Record", "Records", "Sink",
+    "SINK_OPTION_KEYS", "Answer", "BatchConfig", "Context",
+    "DatadogConfig", "Fault", "HttpConfig", "JoinConfig", "Outcome", "Record", "Records", "Sink",
     "SinkConfig",
     "SinkOptionError", "SinkVerifyError", "SplunkConfig", "TagInfo", "backoff", "batch_cost",
     "classify_http", "configure", "context_for", "halves", "join_config", "plan_batches",

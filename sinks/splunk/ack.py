@@ -55,7 +55,7 @@ async def await_ack(
             if reply.status != 200:
                 answer = classify_hec(reply.status, reply.headers, reply.body)
                 return Answer(Outcome.RETRY, reply.status, answer.retry_after,
-                              f"ack poll failed: {answer.reason}")
+                              f"ack poll failed: {answer.reason}", fault=answer.fault)
             acks = hec_json(reply.body).get("acks")
             if isinstance(acks, dict) and acks.get(str(ack_id)) is True:
                 return Answer(Outcome.OK, 200, None, f"indexed (ackId {ack_id})")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from ..util.answer import BAD_DATA, CONFIG_ERROR, Answer, Outcome
+from ..util.answer import BAD_DATA, CONFIG_ERROR, Answer, Fault, Outcome
 from ..util.retry import classify_http
 
 HEC_CODE_TEXT = {
@@ -41,8 +41,8 @@ def hec_json(body: bytes) -> Mapping[str, object]:
 
 def classify_hec(status: int, headers: Mapping[str, str], body: bytes,
                  *, now: float | None = None) -> Answer:
-    """The generic table (``classify_http``) with HEC's codes in the reason and the
-    configuration-error / bad-data distinction made explicit."""
+    """The generic table (``classify_http``) with HEC's codes in the reason, and a DROP's
+    ``fault``: CONFIG for 401/403 and the setting codes, DATA for the bad-data codes."""
     generic = classify_http(status, headers, body, now=now)
     data = hec_json(body)
     code = data.get("code")
@@ -61,10 +61,13 @@ def classify_hec(status: int, headers: Mapping[str, str], body: bytes,
     else:
         detail += f", invalid-event-number {invalid_event}"
     one_event = None
+    fault = Fault.NONE
     if generic.outcome is Outcome.DROP:
         if status in (401, 403) or code in HEC_CONFIG_CODES:
+            fault = Fault.CONFIG
             detail = f"{CONFIG_ERROR}: {detail}"
         elif code in HEC_BAD_DATA_CODES:
+            fault = Fault.DATA
             detail = f"{BAD_DATA}: {detail}"
             one_event = invalid_event
-    return Answer(generic.outcome, status, generic.retry_after, detail, one_event)
+    return Answer(generic.outcome, status, generic.retry_after, detail, one_event, fault)

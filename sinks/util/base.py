@@ -8,14 +8,14 @@ from typing import Protocol
 
 import httpx
 
-from .answer import BAD_DATA, CONFIG_ERROR, Answer, Outcome
+from .answer import Answer, Fault, Outcome
 from .batch import BatchConfig
 from .errors import SinkOptionError, SinkVerifyError
 from .record import Context, Record, Records
 from .retry import backoff, classify_http, parse_retry_after
 
 __all__ = [
-    "BAD_DATA", "CONFIG_ERROR", "Answer", "BatchConfig", "Outcome", "Sink", "SinkConfig",
+    "Answer", "BatchConfig", "Fault", "Outcome", "Sink", "SinkConfig",
     "SinkOptionError", "SinkVerifyError", "backoff", "classify_http", "parse_retry_after",
 ]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from .answer import CONFIG_ERROR, Answer, Outcome
+from .answer import CONFIG_ERROR, Answer, Fault, Outcome
 from .retry import classify_http, settle_split
 from .tls import TLSOptions
 
@@ -112,13 +112,14 @@ class Exchange:
         refused_what: str,
     ) -> Answer:
         """POST one batch of ``events`` and classify the answer with the generic table; a
-        status in ``refused`` is reported as a configuration error about ``refused_what``."""
+        status in ``refused`` is a ``Fault.CONFIG`` about ``refused_what``."""
         reply = await self.request("POST", url, content=body, headers=headers)
         if isinstance(reply, Reply):
             answer = classify_http(reply.status, reply.headers, reply.body)
             if reply.status in refused:
                 answer = Answer(answer.outcome, answer.status, None,
-                                f"{CONFIG_ERROR}: {refused_what} refused ({answer.reason})")
+                                f"{CONFIG_ERROR}: {refused_what} refused ({answer.reason})",
+                                fault=Fault.CONFIG)
         else:
             answer = reply
         return self.scrubbed(settle_split(answer, events))

@@ -17,7 +17,7 @@ from sinks.datadog.encoder import (
     split_image_name,
 )
 from sinks.datadog.sink import DatadogSink
-from sinks.util.answer import CONFIG_ERROR, Outcome
+from sinks.util.answer import Fault, Outcome
 from sinks.util.batch import batch_cost
 
 from ..fakes import CID, T0, Server, context, record
@@ -139,7 +139,7 @@ async def test_answers(status: int, outcome: Outcome) -> None:
     if status == 429:
         assert answer.retry_after == 9.0
     if status == 403:
-        assert answer.reason.startswith(CONFIG_ERROR)
+        assert answer.fault is Fault.CONFIG
 
 
 async def test_the_key_never_reaches_a_reason() -> None:

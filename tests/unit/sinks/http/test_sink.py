@@ -10,7 +10,7 @@ import pytest
 
 from sinks.http.config import HttpConfig
 from sinks.http.sink import HttpSink
-from sinks.util.answer import CONFIG_ERROR, Outcome
+from sinks.util.answer import Fault, Outcome
 from sinks.util.errors import SinkOptionError
 
 from ..fakes import CID, Server, context, record
@@ -110,7 +110,7 @@ async def test_answers_and_scrubbing() -> None:
     s = sink(Server([httpx.Response(401, text="nope Bearer tok123")]),
              **{"http-bearer-token": "tok123"})
     answer = await s.send([s.encode(context(), record())])
-    assert answer.outcome is Outcome.DROP and answer.reason.startswith(CONFIG_ERROR)
+    assert answer.outcome is Outcome.DROP and answer.fault is Fault.CONFIG
     assert "tok123" not in answer.reason
     s = sink(Server([httpx.Response(503, headers={"Retry-After": "2"})]))
     answer = await s.send([s.encode(context(), record())])

@@ -7,50 +7,47 @@ import json
 import pytest
 
 from sinks.splunk.answer import classify_hec
-from sinks.util.answer import BAD_DATA, CONFIG_ERROR, Outcome
+from sinks.util.answer import BAD_DATA, Fault, Outcome
 
 
 def body(code: int, text: str = "x", **extra: object) -> bytes:
     return json.dumps({"text": text, "code": code, **extra}).encode()
 
 
-@pytest.mark.parametrize(("status", "code", "outcome", "prefix"), [
-    (200, 0, Outcome.OK, ""),
-    (503, 9, Outcome.RETRY, ""),  # server is busy
-    (500, 8, Outcome.RETRY, ""),  # internal server error
-    (503, 18, Outcome.RETRY, ""),  # unhealthy: queues full
-    (429, None, Outcome.RETRY, ""),
-    (400, 5, Outcome.DROP, BAD_DATA),  # no data
-    (400, 6, Outcome.DROP, BAD_DATA),  # invalid data format
-    (400, 12, Outcome.DROP, BAD_DATA),  # event field is required
-    (400, 13, Outcome.DROP, BAD_DATA),  # event field cannot be blank
-    (400, 15, Outcome.DROP, BAD_DATA),  # indexed fields
-    (401, 2, Outcome.DROP, CONFIG_ERROR),  # token is required
-    (401, 3, Outcome.DROP, CONFIG_ERROR),  # invalid authorization
-    (403, 1, Outcome.DROP, CONFIG_ERROR),  # token disabled
-    (403, 4, Outcome.DROP, CONFIG_ERROR),  # invalid token
-    (400, 7, Outcome.DROP, CONFIG_ERROR),  # incorrect index
-    (400, 10, Outcome.DROP, CONFIG_ERROR),  # data channel is missing
-    (400, 11, Outcome.DROP, CONFIG_ERROR),  # invalid data channel
-    (400, 14, Outcome.DROP, CONFIG_ERROR),  # ACK is disabled
-    (413, None, Outcome.SPLIT, ""),
-    (401, None, Outcome.DROP, CONFIG_ERROR),
-    (404, None, Outcome.DROP, ""),
+@pytest.mark.parametrize(("status", "code", "outcome", "fault"), [
+    (200, 0, Outcome.OK, Fault.NONE),
+    (503, 9, Outcome.RETRY, Fault.NONE),  # server is busy
+    (500, 8, Outcome.RETRY, Fault.NONE),  # internal server error
+    (503, 18, Outcome.RETRY, Fault.NONE),  # unhealthy: queues full
+    (429, None, Outcome.RETRY, Fault.NONE),
+    (400, 5, Outcome.DROP, Fault.DATA),  # no data
+    (400, 6, Outcome.DROP, Fault.DATA),  # invalid data format
+    (400, 12, Outcome.DROP, Fault.DATA),  # event field is required
+    (400, 13, Outcome.DROP, Fault.DATA),  # event field cannot be blank
+    (400, 15, Outcome.DROP, Fault.DATA),  # indexed fields
+    (401, 2, Outcome.DROP, Fault.CONFIG),  # token is required
+    (401, 3, Outcome.DROP, Fault.CONFIG),  # invalid authorization
+    (403, 1, Outcome.DROP, Fault.CONFIG),  # token disabled
+    (403, 4, Outcome.DROP, Fault.CONFIG),  # invalid token
+    (400, 7, Outcome.DROP, Fault.CONFIG),  # incorrect index
+    (400, 10, Outcome.DROP, Fault.CONFIG),  # data channel is missing
+    (400, 11, Outcome.DROP, Fault.CONFIG),  # invalid data channel
+    (400, 14, Outcome.DROP, Fault.CONFIG),  # ACK is disabled
+    (413, None, Outcome.SPLIT, Fault.NONE),
+    (401, None, Outcome.DROP, Fault.CONFIG),
+    (404, None, Outcome.DROP, Fault.NONE),
 ])
-def test_hec_answer_table(status: int, code: int | None, outcome: Outcome, prefix: str) -> None:
+def test_hec_answer_table(status: int, code: int | None, outcome: Outcome, fault: Fault) -> None:
     raw = body(code) if code is not None else b"<html>proxy says no</html>"
     answer = classify_hec(status, {}, raw)
-    assert (answer.outcome, answer.status) == (outcome, status)
-    if prefix:
-        assert answer.reason.startswith(prefix + ": ")
-    else:
-        assert not answer.reason.startswith((BAD_DATA, CONFIG_ERROR))
+    assert (answer.outcome, answer.status, answer.fault) == (outcome, status, fault)
     if code is not None:
         assert f"HEC code {code}" in answer.reason
 
 
 def test_reason_names_the_invalid_event() -> None:
     answer = classify_hec(400, {}, body(6, "Invalid data format", **{"invalid-event-number": 3}))
+    assert answer.fault is Fault.DATA
     assert answer.reason == (
         f"{BAD_DATA}: HTTP 400, HEC code 6 (Invalid data format), invalid-event-number 3")
 

@@ -13,7 +13,7 @@ import pytest
 
 from sinks.splunk.config import SplunkConfig
 from sinks.splunk.sink import SplunkSink
-from sinks.util.answer import CONFIG_ERROR, Outcome
+from sinks.util.answer import Fault, Outcome
 from sinks.util.errors import SinkOptionError, SinkVerifyError
 
 from ..fakes import Server, context, hec, record, split_envelopes
@@ -133,7 +133,7 @@ async def test_a_permanent_answer_does_not_fail_over() -> None:
     server = Server([hec(403, 4, "Invalid token")])
     s = sink(server, **{"splunk-url": "http://hec1:8088,http://hec2:8088"})
     got = await s.send([s.encode(context(), record())])
-    assert got.outcome is Outcome.DROP and CONFIG_ERROR in got.reason
+    assert got.outcome is Outcome.DROP and got.fault is Fault.CONFIG
     assert len(server.requests) == 1
 
 
