@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 import httpx
 
-from ..util.answer import Answer, Outcome
+from ..util.answer import Answer
 from ..util.client import Exchange, gzip_body
 from ..util.gojson import decode_line
 from ..util.record import Context, Record, Records
+from ..util.send import send_events
 from ..util.timefmt import epoch_ms
 from .config import DD_GZIP_LEVEL, DD_MAX_BATCH_COST, DD_MAX_BATCH_EVENTS, DatadogConfig
 from .encoder import ItemEncoder, truncate_message
@@ -51,15 +52,14 @@ class DatadogSink:
         return [self.encode(ctx, rec) for rec in recs]
 
     async def send(self, encoded: Sequence[bytes]) -> Answer:
-        events = list(filter(None, encoded))
-        if not events:
-            return Answer(Outcome.OK, None, None, "nothing to send")
+        return await send_events(encoded, self._post)
+
+    async def _post(self, events: list[bytes]) -> Answer:
         body = b"[" + b",".join(events) + b"]"
         if self.config.gzip:
             body = gzip_body(body, DD_GZIP_LEVEL)
         return await self._exchange.post_events(
-            self.config.url, body, self._headers, events=len(events), refused=_REFUSED,
-            refused_what="API key")
+            self.config.url, body, self._headers, refused=_REFUSED, refused_what="API key")
 
     async def verify(self) -> None:
         """No start-up check: the intake has no health endpoint that needs no data."""

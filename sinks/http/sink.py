@@ -8,10 +8,11 @@ from collections.abc import Sequence
 
 import httpx
 
-from ..util.answer import Answer, Outcome
+from ..util.answer import Answer
 from ..util.client import Exchange, gzip_body
 from ..util.gojson import decode_line
 from ..util.record import Context, Record, Records
+from ..util.send import send_events
 from ..util.timefmt import rfc3339nano
 from .config import FORMAT_JSON, HTTP_MAX_BATCH_BYTES, HTTP_MAX_BATCH_EVENTS, HttpConfig
 from .encoder import EventEncoder
@@ -59,9 +60,9 @@ class HttpSink:
         return [self.encode(ctx, rec) for rec in recs]
 
     async def send(self, encoded: Sequence[bytes]) -> Answer:
-        events = list(filter(None, encoded))
-        if not events:
-            return Answer(Outcome.OK, None, None, "nothing to send")
+        return await send_events(encoded, self._post)
+
+    async def _post(self, events: list[bytes]) -> Answer:
         if self.config.format == FORMAT_JSON:
             body = b"[" + b",".join(events) + b"]"
         else:
@@ -69,8 +70,7 @@ class HttpSink:
         if self.config.gzip:
             body = gzip_body(body, GZIP_LEVEL)
         return await self._exchange.post_events(
-            self.config.url, body, self._headers, events=len(events), refused=_REFUSED,
-            refused_what="credentials")
+            self.config.url, body, self._headers, refused=_REFUSED, refused_what="credentials")
 
     async def verify(self) -> None:
         """No start-up check: a generic receiver has no agreed health endpoint."""

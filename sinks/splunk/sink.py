@@ -16,7 +16,7 @@ from ..util.client import Exchange, Reply, gzip_body
 from ..util.errors import SinkVerifyError
 from ..util.parse import redact_url
 from ..util.record import Context, Record, Records
-from ..util.retry import settle_split
+from ..util.send import send_events
 from .ack import ack_id_of, await_ack
 from .answer import classify_hec
 from .config import (
@@ -67,9 +67,11 @@ class SplunkSink:
         return self._envelope_for(ctx).encode_many(recs)
 
     async def send(self, encoded: Sequence[bytes]) -> Answer:
-        events = list(filter(None, encoded))
-        if not events:
-            return Answer(Outcome.OK, None, None, "nothing to send")
+        return await send_events(encoded, self._post_failover)
+
+    async def _post_failover(self, events: list[bytes]) -> Answer:
+        """One request, to each endpoint in turn from the next in the round until one answers
+        other than RETRY."""
         body = b"".join(events)
         if self.config.gzip:
             body = gzip_body(body, self.config.gzip_level)
@@ -86,12 +88,7 @@ class SplunkSink:
                 log.warning("splunk endpoint failed, trying the next",
                             extra={"endpoint": redact_url(base),
                                    "reason": self._exchange.scrub(answer.reason)})
-        if answer.invalid_event is not None and len(events) != len(encoded):
-            # HEC counts the events it was sent; the caller counts ``encoded``, empties and all
-            nonempty = [i for i, event in enumerate(encoded) if event]
-            bad = answer.invalid_event
-            answer = replace(answer, invalid_event=nonempty[bad] if bad < len(nonempty) else None)
-        return self._exchange.scrubbed(settle_split(answer, len(events)))
+        return self._exchange.scrubbed(answer)
 
     async def _post(self, base: str, body: bytes) -> Answer:
         reply = await self._exchange.request("POST", base + HEC_EVENT_PATH, content=body,

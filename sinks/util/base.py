@@ -36,7 +36,10 @@ class Sink(Protocol):
         ...
 
     async def send(self, encoded: Sequence[bytes]) -> Answer:
-        """One request (plus failover/ack polling where the sink has them) for these events."""
+        """One request (plus failover/ack polling where the sink has them) for these events,
+        through ``util.send.send_events``: ``b""`` events are left out (none: OK, no request),
+        a single event is never answered SPLIT (DROP instead), ``invalid_event`` indexes
+        ``encoded``."""
         ...
 
     async def verify(self) -> None:

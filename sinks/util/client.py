@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import httpx
 
 from .answer import CONFIG_ERROR, Answer, Fault, Outcome
-from .retry import classify_http, settle_split
+from .retry import classify_http
 from .tls import TLSOptions
 
 REQUEST_TIMEOUT_SECONDS = 30.0  # Docker's splunk driver gives one flush 30 s (batchSendTimeout)
@@ -107,11 +107,10 @@ class Exchange:
         body: bytes,
         headers: Mapping[str, str],
         *,
-        events: int,
         refused: frozenset[int],
         refused_what: str,
     ) -> Answer:
-        """POST one batch of ``events`` and classify the answer with the generic table; a
+        """POST one batch and classify the answer with the generic table; a
         status in ``refused`` is a ``Fault.CONFIG`` about ``refused_what``."""
         reply = await self.request("POST", url, content=body, headers=headers)
         if isinstance(reply, Reply):
@@ -122,7 +121,7 @@ class Exchange:
                                 fault=Fault.CONFIG)
         else:
             answer = reply
-        return self.scrubbed(settle_split(answer, events))
+        return self.scrubbed(answer)
 
     async def aclose(self) -> None:
         if not self._closed:

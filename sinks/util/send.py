@@ -1,0 +1,34 @@
+"""The one step every sink's ``send`` goes through: skipped events left out, no request for
+none, a SPLIT of a single event settled as a DROP, and a refused event named in the caller's
+numbering."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+
+from .answer import Answer, Outcome
+from .retry import settle_split
+
+NOTHING_TO_SEND = "nothing to send"
+
+Post = Callable[[list[bytes]], Awaitable[Answer]]  # one request for these (non-empty) events
+
+
+async def send_events(encoded: Sequence[bytes], post: Post) -> Answer:
+    """``post`` the non-empty events of ``encoded`` (``b""`` is a record the sink skips by
+    design) and settle the answer.
+
+    No event: OK with no request. A SPLIT for one event becomes a DROP (``settle_split``). An
+    ``invalid_event`` the server gave (an index into the events it was sent) is mapped back to
+    an index into ``encoded``. ``post`` must never raise and must scrub its reasons.
+    """
+    events = list(filter(None, encoded))
+    if not events:
+        return Answer(Outcome.OK, None, None, NOTHING_TO_SEND)
+    answer = settle_split(await post(events), len(events))
+    bad = answer.invalid_event
+    if bad is not None and len(events) != len(encoded):
+        nonempty = [i for i, event in enumerate(encoded) if event]
+        answer = replace(answer, invalid_event=nonempty[bad] if bad < len(nonempty) else None)
+    return answer
