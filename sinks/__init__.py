@@ -24,7 +24,6 @@ from .util.batch import (
     JoinConfig,
     batch_config,
     batch_cost,
-    halves,
     plan_batches,
 )
 from .util.errors import SinkOptionError, SinkVerifyError
@@ -38,7 +37,7 @@ __all__ = [
     "DatadogConfig", "Fault", "HttpConfig", "JoinConfig", "Outcome", "Record", "Records", "Sink",
     "SinkConfig",
     "SinkOptionError", "SinkVerifyError", "SplunkConfig", "TagInfo", "backoff", "batch_cost",
-    "classify_http", "configure", "context_for", "halves", "join_config", "plan_batches",
+    "classify_http", "configure", "context_for", "join_config", "plan_batches",
     "render_tag",
 ]
 

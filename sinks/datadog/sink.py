@@ -8,12 +8,10 @@ import httpx
 
 from ..util.answer import Answer
 from ..util.client import Exchange, gzip_body
-from ..util.gojson import decode_line
 from ..util.record import Context, Record, Records
 from ..util.send import send_events
-from ..util.timefmt import epoch_ms
 from .config import DD_GZIP_LEVEL, DD_MAX_BATCH_COST, DD_MAX_BATCH_EVENTS, DatadogConfig
-from .encoder import ItemEncoder, truncate_message
+from .encoder import ItemEncoder
 
 _REFUSED = frozenset({401, 403})  # answers that mean the API key is wrong
 
@@ -32,18 +30,6 @@ class DatadogSink:
         if config.gzip:
             self._headers["Content-Encoding"] = "gzip"
         self._encoder = ItemEncoder(config)
-
-    def item(self, ctx: Context, rec: Record) -> dict[str, object]:
-        """One log item as a dict: what ``encode`` serialises (kept for tests and callers)."""
-        shape = self._encoder.shape_for(ctx)
-        message, truncated = truncate_message(decode_line(rec.line))
-        item: dict[str, object] = {"message": message, **shape.head,
-                                   "status": "error" if rec.source == "stderr" else "info",
-                                   "timestamp": epoch_ms(rec.time_ns), **shape.tail}
-        if rec.partial or truncated:
-            item["partial"] = True
-        item.update(shape.attrs)
-        return item
 
     def encode(self, ctx: Context, rec: Record) -> bytes:
         return self._encoder.encode(ctx, rec)

@@ -10,10 +10,8 @@ import httpx
 
 from ..util.answer import Answer
 from ..util.client import Exchange, gzip_body
-from ..util.gojson import decode_line
 from ..util.record import Context, Record, Records
 from ..util.send import send_events
-from ..util.timefmt import rfc3339nano
 from .config import FORMAT_JSON, HTTP_MAX_BATCH_BYTES, HTTP_MAX_BATCH_EVENTS, HttpConfig
 from .encoder import EventEncoder
 
@@ -43,15 +41,6 @@ class HttpSink:
         if config.gzip:
             self._headers["Content-Encoding"] = "gzip"
         self._encoder = EventEncoder(config.format)
-
-    def item(self, ctx: Context, rec: Record) -> dict[str, object]:
-        """One JSON object (json and ndjson formats), as a dict: what ``encode`` serialises."""
-        item: dict[str, object] = {"time": rfc3339nano(rec.time_ns), "source": rec.source,
-                                   "line": decode_line(rec.line),
-                                   **self._encoder.static_fields(ctx)}
-        if rec.partial:
-            item["partial"] = True
-        return item
 
     def encode(self, ctx: Context, rec: Record) -> bytes:
         return self._encoder.encode(ctx, rec)

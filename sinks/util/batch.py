@@ -137,8 +137,3 @@ def plan_batches(sizes: Sequence[int], *, max_events: int, max_bytes: int) -> li
         start = stop
     return batches
 
-
-def halves(batch: range) -> tuple[range, range]:
-    """The two halves to send after a SPLIT answer (the caller never splits a single event)."""
-    mid = batch.start + len(batch) // 2
-    return range(batch.start, mid), range(mid, batch.stop)

@@ -21,6 +21,7 @@ from sinks.util.answer import Fault, Outcome
 from sinks.util.batch import batch_cost
 
 from ..fakes import CID, T0, Server, context, record
+from ..helpers import datadog_item
 
 KEY = "0123456789abcdef0123456789abcdef"
 
@@ -168,5 +169,5 @@ async def test_verify_is_a_no_op() -> None:
 def test_encode_is_the_item_serialised(rec: object) -> None:
     s = sink(Server(), **{"datadog-service": "svc"})
     ctx = context(attrs={"tier": "front", "message": "clash", "z": "<&>"})
-    assert json.loads(s.encode(ctx, rec)) == s.item(ctx, rec)  # type: ignore[arg-type]
-    assert list(json.loads(s.encode(ctx, rec))) == list(s.item(ctx, rec))  # type: ignore[arg-type]
+    assert json.loads(s.encode(ctx, rec)) == datadog_item(s.config, ctx, rec)  # type: ignore[arg-type]
+    assert list(json.loads(s.encode(ctx, rec))) == list(datadog_item(s.config, ctx, rec))  # type: ignore[arg-type]

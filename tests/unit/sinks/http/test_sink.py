@@ -14,6 +14,7 @@ from sinks.util.answer import Fault, Outcome
 from sinks.util.errors import SinkOptionError
 
 from ..fakes import CID, Server, context, record
+from ..helpers import http_item
 
 URL = "https://logs.example/ingest?stream=docker"
 
@@ -127,6 +128,6 @@ def test_encode_is_the_item_serialised(fmt: str, partial: bool) -> None:
     rec = record(b'x "y" \xff', source="stderr", t=5, partial=partial)
     encoded = s.encode(ctx, rec)
     assert encoded.endswith(b"}\n") == (fmt == "ndjson")
-    assert json.loads(encoded) == s.item(ctx, rec)
-    assert list(json.loads(encoded)) == list(s.item(ctx, rec))
+    assert json.loads(encoded) == http_item(ctx, rec)
+    assert list(json.loads(encoded)) == list(http_item(ctx, rec))
     assert json.loads(encoded)["time"] == "1970-01-01T00:00:00.000000005Z"

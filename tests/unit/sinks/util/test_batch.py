@@ -12,10 +12,11 @@ from sinks.util.batch import (
     JoinConfig,
     batch_config,
     batch_cost,
-    halves,
     plan_batches,
 )
 from sinks.util.errors import SinkOptionError
+
+from ..helpers import halves
 
 LIMITS = BatchLimits(default_events=1000, default_bytes=1_000_000, default_wait_seconds=5.0,
                      max_events=1000, max_bytes=5_000_000)
