@@ -174,5 +174,5 @@ def test_sinks_never_import_the_plugin() -> None:
 
     root = pathlib.Path(sinks.__file__).parent
     pattern = re.compile(r"^\s*(from|import)\s+(logdriver|proto)\b", re.M)
-    offenders = [p.name for p in root.glob("*.py") if pattern.search(p.read_text())]
+    offenders = [p.name for p in root.rglob("*.py") if pattern.search(p.read_text())]
     assert offenders == []
