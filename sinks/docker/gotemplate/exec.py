@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .funcs import FUNCS, MAX_TAG_CHARS, Func, FuncError
+from .dockerfuncs import FUNCS
+from .funcs import MAX_TAG_CHARS, Func, FuncError
 from .gotime import Duration, GoTime, Location, duration_methods
 from .literals import NumberNode, ideal_constant
-from .parse import (
+from .nodes import (
     Action,
     Arg,
     BoolNode,
