@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Sequence
 
 import httpx
 
 from ..util.answer import Answer
 from ..util.client import Exchange, gzip_body
 from ..util.record import Context, Record, Records
-from ..util.send import send_events
+from ..util.send import SinkBase
 from .config import FORMAT_JSON, HTTP_MAX_BATCH_BYTES, HTTP_MAX_BATCH_EVENTS, HttpConfig
 from .encoder import EventEncoder
 
@@ -19,8 +18,9 @@ _REFUSED = frozenset({401, 403, 407})  # answers that mean the credentials are w
 GZIP_LEVEL = 6
 
 
-class HttpSink:
-    """POSTs one body per batch to ``http-url``; any 2xx is success."""
+class HttpSink(SinkBase):
+    """POSTs one body per batch to ``http-url``; any 2xx is success. No start-up check: a generic
+    receiver has no agreed health endpoint."""
 
     name = "http"
     max_batch_events = HTTP_MAX_BATCH_EVENTS
@@ -36,7 +36,7 @@ class HttpSink:
         if query:  # a token in the query string must not reach a reason either, nor its value
             secrets.append(query)  # alone (what a server quotes back)
             secrets += [item.partition("=")[2] for item in query.split("&")]
-        self._exchange = Exchange(client, secrets)
+        super().__init__(Exchange(client, secrets))
         self._headers = dict(config.headers)
         if config.gzip:
             self._headers["Content-Encoding"] = "gzip"
@@ -48,10 +48,7 @@ class HttpSink:
     def encode_many(self, ctx: Context, recs: Records) -> list[bytes]:
         return [self.encode(ctx, rec) for rec in recs]
 
-    async def send(self, encoded: Sequence[bytes]) -> Answer:
-        return await send_events(encoded, self._post)
-
-    async def _post(self, events: list[bytes]) -> Answer:
+    async def _post_events(self, events: list[bytes]) -> Answer:
         if self.config.format == FORMAT_JSON:
             body = b"[" + b",".join(events) + b"]"
         else:
@@ -60,9 +57,3 @@ class HttpSink:
             body = gzip_body(body, GZIP_LEVEL)
         return await self._exchange.post_events(
             self.config.url, body, self._headers, refused=_REFUSED, refused_what="credentials")
-
-    async def verify(self) -> None:
-        """No start-up check: a generic receiver has no agreed health endpoint."""
-
-    async def close(self) -> None:
-        await self._exchange.aclose()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
 from dataclasses import replace
 
 import httpx
@@ -16,7 +15,7 @@ from ..util.client import Exchange, Reply, gzip_body
 from ..util.errors import SinkVerifyError
 from ..util.parse import redact_url
 from ..util.record import Context, Record, Records
-from ..util.send import send_events
+from ..util.send import SinkBase
 from .ack import ack_id_of, await_ack
 from .answer import classify_hec
 from .config import (
@@ -35,7 +34,7 @@ HEC_HEALTH_PATH = "/services/collector/health/1.0"  # 200 when HEC accepts data 
 VERIFY_TIMEOUT_SECONDS = 3.0  # the start-up check delays the container's start: keep it short
 
 
-class SplunkSink:
+class SplunkSink(SinkBase):
     """Posts concatenated envelopes to ``/services/collector/event/1.0``."""
 
     name = "splunk"
@@ -43,8 +42,8 @@ class SplunkSink:
     max_batch_bytes = HEC_MAX_CONTENT_LENGTH
 
     def __init__(self, config: SplunkConfig, client: httpx.AsyncClient) -> None:
+        super().__init__(Exchange(client, [config.token]))
         self.config = config
-        self._exchange = Exchange(client, [config.token])
         self._auth = {"Authorization": f"Splunk {config.token}"}
         if config.index_ack:  # one channel for this sink's life: acks are per channel
             self._auth["X-Splunk-Request-Channel"] = str(uuid.uuid4())
@@ -66,10 +65,7 @@ class SplunkSink:
     def encode_many(self, ctx: Context, recs: Records) -> list[bytes]:
         return self._envelope_for(ctx).encode_many(recs)
 
-    async def send(self, encoded: Sequence[bytes]) -> Answer:
-        return await send_events(encoded, self._post_failover)
-
-    async def _post_failover(self, events: list[bytes]) -> Answer:
+    async def _post_events(self, events: list[bytes]) -> Answer:
         """One request, to each endpoint in turn from the next in the round until one answers
         other than RETRY."""
         body = b"".join(events)
@@ -145,6 +141,3 @@ class SplunkSink:
         if reply.status == 200:
             return None
         return classify_hec(reply.status, reply.headers, reply.body).reason
-
-    async def close(self) -> None:
-        await self._exchange.aclose()
