@@ -77,7 +77,7 @@ class Records:
 
 @dataclass(frozen=True, slots=True)
 class TagInfo:
-    """What Docker's ``logger.Info`` offers a ``tag`` template (see ``template.py``)."""
+    """What Docker's ``logger.Info`` offers a ``tag`` template (see ``sinks.docker.template``)."""
 
     container_id: str
     container_name: str  # as Docker sends it: "/name"
