@@ -36,7 +36,7 @@ SINK_OPTION_KEYS: frozenset[str] = SPLUNK_KEYS | DATADOG_KEYS | HTTP_KEYS | BATC
 __all__ = [
     "BAD_DATA", "CONFIG_ERROR", "SINK_OPTION_KEYS", "Answer", "BatchConfig", "Context",
     "DatadogConfig", "HttpConfig", "JoinConfig", "Outcome", "Record", "Records", "Sink",
-    "SinkConfig",
+    "SinkConfig", "TAG",
     "SinkOptionError", "SinkVerifyError", "SplunkConfig", "TagInfo", "backoff", "batch_cost",
     "classify_http", "configure", "context_for", "halves", "join_config", "plan_batches",
     "render_tag",

@@ -10,15 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from logdriver.delivery import RecordReader
+from logdriver.delivery import ShipperLink as Shipper
+from logdriver.delivery.messages import state_message as _state
+from logdriver.delivery.records import RecordReader
 from logdriver.framing import Entry, encode_entry
+from logdriver.options import LogOptions
 from logdriver.ring import ContainerLog
-from logdriver.shipper import Shipper, StoreView, _state
+from logdriver.shipper import StoreView
 from sinks import JoinConfig
 from tests.fakes.hec import FakeHec
 
-from .helpers import T0, frames
-from .test_ring import write
+from ..helpers import T0, frames
+from ..test_ring import write
 
 CID = "c" * 64
 
@@ -29,6 +32,13 @@ def told(clog: ContainerLog, view: StoreView | None = None) -> StoreView:
     state = _state(clog)
     view.update(state["segments"], state["running"], state["dropped"])
     return view
+
+
+def attach(shipper: Shipper, clog: ContainerLog, info: dict[str, object]) -> None:
+    """What StartLogging does: parse once, hand the shipper the parsed sinks."""
+    options = LogOptions.from_info(info, shipper.env, hostname=shipper.hostname)
+    assert options.context is not None
+    shipper.attach(clog, options.sinks, options.join, options.context)
 
 
 def read_all(reader: RecordReader) -> list[bytes]:
@@ -46,7 +56,7 @@ def test_the_view_reads_what_the_store_holds_across_rotations(tmp_path: Path) ->
     write(clog, frames(3000), chunk=7000)
     assert len(clog.segments) > 5
     view = told(clog)
-    got = read_all(RecordReader(view, view.start, JoinConfig()))  # type: ignore[arg-type]
+    got = read_all(RecordReader(view, view.start, JoinConfig()))  
     assert got == [b"line %06d" % i for i in range(3000)]
 
 
@@ -54,7 +64,7 @@ def test_the_view_never_reads_past_what_it_was_told(tmp_path: Path) -> None:
     clog = ContainerLog.open(tmp_path / CID, CID)
     write(clog, frames(10))
     view = told(clog)
-    reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
+    reader = RecordReader(view, view.start, JoinConfig())
     write(clog, frames(10, start=10))  # stored, not told yet
     assert read_all(reader) == [b"line %06d" % i for i in range(10)]
     told(clog, view)
@@ -67,7 +77,7 @@ def test_history_rotated_away_before_it_was_read_is_counted(tmp_path: Path) -> N
     view = StoreView(clog.id, clog.path)
     write(clog, frames(100))
     told(clog, view)
-    reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
+    reader = RecordReader(view, view.start, JoinConfig())
     write(clog, frames(1000, start=100))  # the first segments go
     told(clog, view)
     got = read_all(reader)
@@ -89,7 +99,7 @@ def test_multiline_events_are_cut_by_their_lines_times_however_they_are_read(
     for n, pieces in enumerate(([b"".join(data)], data)):  # all at once, or as it is written
         clog = ContainerLog.open(tmp_path / str(n) / CID, CID)
         view = StoreView(clog.id, clog.path)
-        reader = RecordReader(view, view.start, join)  # type: ignore[arg-type]
+        reader = RecordReader(view, view.start, join)  
         got: list[tuple[int, bytes]] = []
         for piece in pieces:
             write(clog, piece)
@@ -114,7 +124,7 @@ async def test_the_shipper_process_delivers_resumes_and_stops_on_close(tmp_path:
         opts["splunk-url"] = hec.url
         shipper = Shipper(env)
         await shipper.start()
-        shipper.attach(clog, [], JoinConfig(), info, opts)
+        attach(shipper, clog, info)
         write(clog, frames(5000), chunk=3000)
         await asyncio.to_thread(hec.wait_for_events, 5000, 20.0)
         assert hec.lines() == [f"line {i:06d}" for i in range(5000)]
@@ -125,7 +135,7 @@ async def test_the_shipper_process_delivers_resumes_and_stops_on_close(tmp_path:
         # A new shipper (the plugin restarted) goes on from the cursor: nothing twice.
         write(clog, frames(10, start=5000))
         shipper = Shipper(env)
-        shipper.attach(clog, [], JoinConfig(), info, opts)
+        attach(shipper, clog, info)
         await shipper.start()
         await asyncio.to_thread(hec.wait_for_events, 5010, 20.0)
         await shipper.close()
@@ -136,7 +146,7 @@ async def test_the_shipper_dies_with_the_plugin(tmp_path: Path) -> None:
     # EOF without "close" is how a shipper sees its plugin killed: it must exit at once, not
     # flush, so that the plugin's next start never has two shippers at the same history.
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "logdriver.shipper", "0", "info", str(os.getpid()),
+        sys.executable, "-m", "logdriver.delivery.process", "0", "info", str(os.getpid()),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     assert proc.stdin is not None
@@ -162,7 +172,7 @@ async def test_the_shippers_own_log_reaches_the_plugins_output(
             "splunk-verify-connection": "false", "batch-wait": "50ms"}
     shipper = Shipper({**os.environ, "PYTHONPATH": str(Path.cwd())})
     await shipper.start()
-    shipper.attach(clog, [], JoinConfig(), {"ContainerID": CID, "Config": opts}, opts)
+    attach(shipper, clog, {"ContainerID": CID, "Config": opts})
     write(clog, frames(5))
     for _ in range(100):
         if shipper.retries:
@@ -184,7 +194,7 @@ async def test_counters_of_hundreds_of_containers_reach_the_plugin(tmp_path: Pat
         cid = f"{i:064x}"
         clog = ContainerLog.open(tmp_path / cid, cid)
         clog.running_fifos.add("fifo")
-        shipper.attach(clog, [], JoinConfig(), {"ContainerID": cid, "Config": opts}, opts)
+        attach(shipper, clog, {"ContainerID": cid, "Config": opts})
     seen = 0
     for _ in range(150):
         seen = len(shipper.snapshot().get("workers") or [])
