@@ -17,7 +17,7 @@ from logdriver.spool import DISK_BUDGET, HISTORY_OVERWRITE, SPOOL_FULL, cursor_p
 from sinks import JoinConfig
 
 from .delivery.harness import CID, OPTS, Harness, until
-from .delivery.test_shipper import told
+from .delivery.test_records import told
 from .helpers import entry, frames
 from .test_ring import lines, write
 
@@ -452,29 +452,3 @@ def test_over_budget_a_block_spool_waits_at_once_beside_a_drop_oldest_one(tmp_pa
     store.evict()
     assert logs["block"].blocked  # waits now, not once the other has nothing left to drop
     assert logs["drop-oldest"].ledger and not logs["block"].ledger
-
-
-def test_a_multiline_event_closed_by_the_next_ones_first_line_never_lets_the_cursor_pass_it(
-    tmp_path: Path,
-) -> None:
-    """Delivered up to an event closed by a matching line, a restart must read that line again:
-    the event's cursor position is where the closing line starts (it was where it ended, so a
-    restart lost the first line of the event in progress)."""
-    from logdriver.delivery.records import unpacked
-    from logdriver.framing import Entry
-    from sinks.goregexp import compile_go_regexp
-
-    clog = ContainerLog.open(tmp_path / CID, CID)
-    lines_in = [b"START 0", b"  c 1", b"START 2", b"  c 3", b"START 4"]
-    data = b"".join(encode_entry(Entry("stdout", 1000 + i, x)) for i, x in enumerate(lines_in))
-    write(clog, data)
-    join = JoinConfig(multiline_pattern=compile_go_regexp("multiline-pattern", "^START"),
-                      multiline_timeout=60.0)
-    reader = RecordReader(clog, clog.start, join)
-    recs, ends = reader.take(100)
-    assert recs.lines == [b"START 0\n  c 1", b"START 2\n  c 3"]
-    # A restart at the second event's cursor reads "START 4" again.
-    again = RecordReader(clog, unpacked(ends[-1]), join)
-    again.take(100)
-    rest, _ = again.flush_stale(everything=True)
-    assert rest.lines == [b"START 4"]

@@ -1,10 +1,10 @@
-"""The shipper process: its view of the store, and the real process against a loopback HEC."""
+"""The shipper process itself (forked, as the plugin runs it) against a loopback HEC, and the
+messages the plugin sends it."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -12,26 +12,14 @@ import pytest
 
 from logdriver.delivery import ShipperLink as Shipper
 from logdriver.delivery.messages import state_message as _state
-from logdriver.delivery.records import RecordReader
-from logdriver.framing import Entry, encode_entry
 from logdriver.options import LogOptions
 from logdriver.ring import ContainerLog
-from logdriver.shipper import StoreView
-from sinks import JoinConfig
 from tests.fakes.hec import FakeHec
 
-from ..helpers import T0, frames
+from ..helpers import frames
 from ..test_ring import write
 
 CID = "c" * 64
-
-
-def told(clog: ContainerLog, view: StoreView | None = None) -> StoreView:
-    """A view of ``clog`` told its current state, as the shipper would be."""
-    view = view or StoreView(clog.id, clog.path)
-    state = _state(clog)
-    view.update(state["segments"], state["running"], state["dropped"])
-    return view
 
 
 def attach(shipper: Shipper, clog: ContainerLog, info: dict[str, object]) -> None:
@@ -39,78 +27,6 @@ def attach(shipper: Shipper, clog: ContainerLog, info: dict[str, object]) -> Non
     options = LogOptions.from_info(info, shipper.env, hostname=shipper.hostname)
     assert options.context is not None
     shipper.attach(clog, options.sinks, options.join, options.context)
-
-
-def read_all(reader: RecordReader) -> list[bytes]:
-    out: list[bytes] = []
-    while True:
-        recs, _ends = reader.take(1000)
-        if not len(recs):
-            return out
-        out += recs.lines
-
-
-def test_the_view_reads_what_the_store_holds_across_rotations(tmp_path: Path) -> None:
-    clog = ContainerLog.open(tmp_path / CID, CID)
-    clog.max_size, clog.max_file = 20_000, 100
-    write(clog, frames(3000), chunk=7000)
-    assert len(clog.segments) > 5
-    view = told(clog)
-    got = read_all(RecordReader(view, view.start, JoinConfig()))  
-    assert got == [b"line %06d" % i for i in range(3000)]
-
-
-def test_the_view_never_reads_past_what_it_was_told(tmp_path: Path) -> None:
-    clog = ContainerLog.open(tmp_path / CID, CID)
-    write(clog, frames(10))
-    view = told(clog)
-    reader = RecordReader(view, view.start, JoinConfig())
-    write(clog, frames(10, start=10))  # stored, not told yet
-    assert read_all(reader) == [b"line %06d" % i for i in range(10)]
-    told(clog, view)
-    assert read_all(reader) == [b"line %06d" % i for i in range(10, 20)]
-
-
-def test_history_rotated_away_before_it_was_read_is_counted(tmp_path: Path) -> None:
-    clog = ContainerLog.open(tmp_path / CID, CID)
-    clog.max_size, clog.max_file = 5_000, 2
-    view = StoreView(clog.id, clog.path)
-    write(clog, frames(100))
-    told(clog, view)
-    reader = RecordReader(view, view.start, JoinConfig())
-    write(clog, frames(1000, start=100))  # the first segments go
-    told(clog, view)
-    got = read_all(reader)
-    assert reader.dropped_bytes > 0
-    assert got == [b"line %06d" % i for i in range(1100 - len(got), 1100)]
-
-
-def test_multiline_events_are_cut_by_their_lines_times_however_they_are_read(
-        tmp_path: Path) -> None:
-    # A shipper catching up reads seconds of history at once: the cut must not depend on that.
-    # Lines 0.1 s apart, timeout 0.25 s: an event holds the lines logged within 0.25 s of its
-    # first line, and the next line starts the next event even though it does not match.
-    ms = 1_000_000
-    lines = [b"ERROR boom"] + [b"  at %d" % i for i in range(1, 8)]
-    data = [encode_entry(Entry("stdout", T0 + i * 100 * ms, ln)) for i, ln in enumerate(lines)]
-    join = JoinConfig(multiline_pattern=re.compile("^ERROR"), multiline_timeout=0.25)
-    want = [(T0, b"ERROR boom\n  at 1\n  at 2"), (T0 + 300 * ms, b"  at 3\n  at 4\n  at 5"),
-            (T0 + 600 * ms, b"  at 6\n  at 7")]
-    for n, pieces in enumerate(([b"".join(data)], data)):  # all at once, or as it is written
-        clog = ContainerLog.open(tmp_path / str(n) / CID, CID)
-        view = StoreView(clog.id, clog.path)
-        reader = RecordReader(view, view.start, join)  
-        got: list[tuple[int, bytes]] = []
-        for piece in pieces:
-            write(clog, piece)
-            told(clog, view)
-            while recs := reader.take(1000)[0]:
-                got += zip(recs.times, recs.lines, strict=True)
-        assert reader.multiline_due_in() == 0.0  # its first line is long past
-        recs = reader.flush_stale()[0]
-        got += zip(recs.times, recs.lines, strict=True)
-        assert got == want
-        assert reader.multiline_due_in() is None
 
 
 async def test_the_shipper_process_delivers_resumes_and_stops_on_close(tmp_path: Path) -> None:
