@@ -290,7 +290,7 @@ class Driver:
             return  # stopped, and every sink has everything: no worker to start
         try:
             options = LogOptions.from_info(info, self.delivery.env,
-                                           hostname=self.delivery.hostname)
+                                           hostname=self.delivery.hostname).with_tls_files_read()
         except OptionError as exc:
             log.error("cannot resume delivery", extra={"container": clog.id, "error": str(exc)})
             return
@@ -335,6 +335,10 @@ class Driver:
         # may be `docker logs` on a stopped container, which must never depend on a sink. Every
         # start saves Info in meta.json, so a container seen before has it, output or not.
         first = (known is None or "info" not in known.meta) and not self.store.was_evicted(cid)
+        try:
+            options = options.with_tls_files_read()
+        except OptionError as exc:
+            raise RequestError(str(exc)) from exc
         sink_configs = options.sinks
         await _check_sinks(sink_configs, self.delivery.transport, connect=first)
         clog = self.store.get(cid)
@@ -462,11 +466,12 @@ async def _check_sinks(
     configs: Sequence[sinks.SinkConfig], transport: httpx.AsyncBaseTransport | None, *,
     connect: bool,
 ) -> None:
-    """Build each sink once (TLS files are read then) and, with ``connect``, run its start-up
-    connection check (e.g. splunk-verify-connection), each bounded by VERIFY_SECONDS."""
+    """Build each sink (from TLS files read before: a bad certificate fails here) and, with
+    ``connect``, run its start-up connection check (e.g. splunk-verify-connection), each
+    bounded by VERIFY_SECONDS."""
     for config in configs:
         try:
-            sink = config.create(transport=transport)  # reads TLS files: a bad one fails here
+            sink = config.create(transport=transport)  # loads TLS material: a bad one fails here
         except sinks.SinkOptionError as exc:
             raise RequestError(str(exc)) from exc
         if not (connect and config.verify_on_start):

@@ -8,6 +8,7 @@ driver does in ``clients/cmd/docker-driver/config.go``. The value rules are the 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from sinks.attrs import ENV, ENV_REGEX, LABELS, LABELS_REGEX, validate_attr_opti
 from sinks.parse import opt
 from sinks.parse import parse_bool as _parse_bool
 from sinks.parse import parse_size as _parse_size
+from sinks.tls import with_tls_files_read
 from sinks.units import go_atoi
 
 from .ring import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE
@@ -168,3 +170,9 @@ class LogOptions:
         ctx = sinks.context_for(info, opts, hostname=hostname) if configs else None
         return cls(store=log_config.store, join=join, sinks=configs, context=ctx,
                    tag=log_config.tag)
+
+    def with_tls_files_read(self) -> LogOptions:
+        """A copy whose sink configs hold their TLS files' contents, read now and only now (a
+        bad file fails here, naming the log-opt): every client built from it, in the plugin's
+        connection check and in the shipper process, reads no file."""
+        return dataclasses.replace(self, sinks=tuple(map(with_tls_files_read, self.sinks)))

@@ -4,6 +4,7 @@ messages the plugin sends it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
@@ -119,3 +120,24 @@ async def test_counters_of_hundreds_of_containers_reach_the_plugin(tmp_path: Pat
         await asyncio.sleep(0.1)
     await shipper.close()
     assert seen == n
+
+
+def test_the_attach_message_carries_the_parsed_sinks(tmp_path: Path) -> None:
+    # The shipper builds its workers from what the plugin parsed (regexps compiled again on
+    # the way), never from raw log-opts.
+    from logdriver.delivery.messages import Shipment, attach_message, encode, shipment_of
+
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    info = {"ContainerID": CID, "ContainerName": "/web",
+            "Config": {"http-url": "http://127.0.0.1:9/in", "multiline-pattern": "^ERROR",
+                       "tag": "{{.Name}}"}}
+    options = LogOptions.from_info(info, {}, hostname="h")
+    assert options.context is not None
+    sent = Shipment(options.sinks, options.join, options.context)
+    msg = json.loads(encode(attach_message(clog, sent)))
+    got = shipment_of(msg)
+    assert got == sent and got.context.tag == "web"
+    assert got.join.multiline_pattern is not None
+    assert got.join.multiline_pattern.search("ERROR x") and not got.join.multiline_pattern.search(
+        "INFO")
+    assert "opts" not in msg and "info" not in msg
