@@ -9,7 +9,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +18,11 @@ import httpx
 
 import sinks
 
-from .delivery import Delivery
+from .delivery import Delivery, InProcessDelivery
 from .framing import ReadlogsFilter, Scanner
 from .observe import RequestTimes
-from .options import LogConfig, OptionError
+from .options import LogOptions, OptionError
 from .ring import ContainerLog, Store
-from .shipper import Shipper
 from .spool import MAINTAIN_SECONDS
 
 log = logging.getLogger(__name__)
@@ -219,14 +218,14 @@ class Driver:
         self,
         store: Store,
         *,
-        delivery: Delivery | Shipper | None = None,
+        delivery: Delivery | None = None,
         fifo_root: str = FIFO_ROOT,
         pipe_bytes: int = PIPE_BYTES,
         stop_eof_timeout: float = 2.0,
     ) -> None:
         self.store = store
-        # In-process workers (tests), or the shipper process (the plugin, see shipper.py).
-        self.delivery: Delivery | Shipper = delivery or Delivery()
+        # The shipper process (the plugin: delivery.ShipperLink), or workers in this process.
+        self.delivery: Delivery = delivery or InProcessDelivery()
         self.fifo_root = fifo_root
         self.pipe_bytes = pipe_bytes
         self.stop_eof_timeout = stop_eof_timeout
@@ -290,14 +289,15 @@ class Driver:
         if clog.sinks and not clog.running and clog.delivery_floor() >= clog.end:
             return  # stopped, and every sink has everything: no worker to start
         try:
-            configs = sinks.configure(opts, self.delivery.env)
-            join = sinks.join_config(opts)
-            if configs and not clog.sinks:  # a meta.json from before the spool
-                clog.sinks = tuple(c.name for c in configs)
-            if configs:
-                self.delivery.attach(clog, configs, join, info, opts)
-        except sinks.SinkOptionError as exc:
+            options = LogOptions.from_info(info, self.delivery.env,
+                                           hostname=self.delivery.hostname).with_tls_files_read()
+        except OptionError as exc:
             log.error("cannot resume delivery", extra={"container": clog.id, "error": str(exc)})
+            return
+        if options.sinks and not clog.sinks:  # a meta.json from before the spool
+            clog.sinks = tuple(c.name for c in options.sinks)
+        if options.sinks and options.context is not None:
+            self.delivery.attach(clog, options.sinks, options.join, options.context)
 
     async def close(self) -> None:
         """Take what the pipes hold now, give delivery a moment to send it, and close, keeping
@@ -324,12 +324,9 @@ class Driver:
         if not isinstance(config, Mapping):
             raise RequestError("Info.Config must be an object of strings")
         try:
-            cfg = LogConfig.from_options(config)
-            sink_configs = sinks.configure(config, self.delivery.env)
-            join = sinks.join_config(config)
-            if sink_configs:
-                sinks.context_for(info, config, hostname=self.delivery.hostname)
-        except (OptionError, sinks.SinkOptionError) as exc:
+            options = LogOptions.from_info(info, self.delivery.env,
+                                           hostname=self.delivery.hostname)
+        except OptionError as exc:
             raise RequestError(str(exc)) from exc
         if path in self.readers:
             raise RequestError("this FIFO is already being read")
@@ -338,11 +335,17 @@ class Driver:
         # may be `docker logs` on a stopped container, which must never depend on a sink. Every
         # start saves Info in meta.json, so a container seen before has it, output or not.
         first = (known is None or "info" not in known.meta) and not self.store.was_evicted(cid)
+        try:
+            options = options.with_tls_files_read()
+        except OptionError as exc:
+            raise RequestError(str(exc)) from exc
+        sink_configs = options.sinks
         await _check_sinks(sink_configs, self.delivery.transport, connect=first)
         clog = self.store.get(cid)
-        clog.configure(max_size=cfg.store.max_size, max_file=cfg.store.max_file,
+        store = options.store
+        clog.configure(max_size=store.max_size, max_file=store.max_file,
                        sinks=tuple(c.name for c in sink_configs),
-                       spool_max_size=cfg.store.spool_max_size, when_full=cfg.store.when_full)
+                       spool_max_size=store.spool_max_size, when_full=store.when_full)
         reader = FifoReader(self, path, clog)
         try:
             reader.open()
@@ -356,8 +359,8 @@ class Driver:
         clog.running_fifos.add(path)
         clog.meta["info"] = _public_info(info)
         clog.save_meta()
-        if sink_configs:
-            self.delivery.attach(clog, sink_configs, join, info, config)
+        if sink_configs and options.context is not None:
+            self.delivery.attach(clog, sink_configs, options.join, options.context)
         log.info("start logging", extra={"container": cid, "sinks": len(sink_configs)})
 
     def stop_logging(self, file: Any) -> None:
@@ -460,13 +463,15 @@ class Driver:
 
 
 async def _check_sinks(
-    configs: list[sinks.SinkConfig], transport: httpx.AsyncBaseTransport | None, *, connect: bool
+    configs: Sequence[sinks.SinkConfig], transport: httpx.AsyncBaseTransport | None, *,
+    connect: bool,
 ) -> None:
-    """Build each sink once (TLS files are read then) and, with ``connect``, run its start-up
-    connection check (e.g. splunk-verify-connection), each bounded by VERIFY_SECONDS."""
+    """Build each sink (from TLS files read before: a bad certificate fails here) and, with
+    ``connect``, run its start-up connection check (e.g. splunk-verify-connection), each
+    bounded by VERIFY_SECONDS."""
     for config in configs:
         try:
-            sink = config.create(transport=transport)  # reads TLS files: a bad one fails here
+            sink = config.create(transport=transport)  # loads TLS material: a bad one fails here
         except sinks.SinkOptionError as exc:
             raise RequestError(str(exc)) from exc
         if not (connect and config.verify_on_start):

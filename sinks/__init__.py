@@ -45,7 +45,7 @@ SINK_OPTION_KEYS: frozenset[str] = SPLUNK_KEYS | DATADOG_KEYS | HTTP_KEYS | BATC
 
 __all__ = [
     "SINK_OPTION_KEYS", "Answer", "BatchConfig", "Context", "DatadogConfig", "Fault",
-    "HttpConfig", "JoinConfig", "Outcome", "Record", "Records", "Sink", "SinkConfig",
+    "HttpConfig", "JoinConfig", "Outcome", "Record", "Records", "Sink", "SinkConfig", "TAG",
     "SinkOptionError", "SinkVerifyError", "SplunkConfig", "TagInfo", "backoff", "batch_cost",
     "classify_http", "configure", "context_for", "join_config", "plan_batches", "render_tag",
 ]

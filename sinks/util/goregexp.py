@@ -57,6 +57,11 @@ class GoRegexp:
     def __repr__(self) -> str:
         return f"GoRegexp({self.pattern!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its pattern and compiled again (the plugin sends parsed configs to its
+        shipper process this way)."""
+        return compile_go_regexp, ("a pickled pattern", self.pattern)
+
 
 def _go_only_refusals(pattern: str) -> str | None:
     """What Go's regexp/syntax refuses but RE2 accepts: ``\\C`` (RE2's any byte) and groups

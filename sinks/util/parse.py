@@ -8,15 +8,12 @@ from collections.abc import Mapping
 
 from .errors import SinkOptionError
 from .goregexp import GoRegexp, compile_go_regexp
+from .units import parse_go_size
 
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})  # Go's strconv.ParseBool
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 _MAX_INT_CHARS = 20  # Go's ParseInt(.., 64): 19 digits and a sign; Python refuses >4300 digits
-# docker/go-units sizeRegex; the multiplier is decimal (FromHumanSize, as json-file and local
-# read max-size), so "5m" is exactly the 5,000,000 bytes vendors quote.
-_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
-_SIZE_UNITS = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "p": 10**15}
 # Go's time.ParseDuration units, in seconds.
 _DURATION_UNITS = {
     "ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
@@ -62,16 +59,13 @@ def parse_int(where: str, value: str, *, minimum: int, maximum: int | None = Non
     return number
 
 
-def parse_size(where: str, value: str, *, minimum: int = 1) -> int:
-    """Docker's size syntax (``512``, ``64k``, ``1m``, ``5MB``) with decimal multipliers."""
-    match = _SIZE_RE.match(value)
-    if not match:
+def parse_size(where: str, value: str, *, minimum: int = 1, binary: bool = False) -> int:
+    """Bytes, as Docker reads a size (``units.parse_go_size``): go-units ``FromHumanSize``
+    (decimal: ``5m`` is 5,000,000 bytes, as ``local`` reads ``max-size`` and as vendors quote
+    limits), or with ``binary`` ``RAMInBytes`` (``5m`` is 5 MiB)."""
+    size = parse_go_size(value, binary=binary)
+    if size is None:
         raise invalid(where, f"{value!r} is not a size like 1m or 512k")
-    try:
-        number = float(match.group(1))
-        size = int(number * _SIZE_UNITS.get((match.group(2) or "").lower(), 1))
-    except (ValueError, OverflowError) as exc:  # "1.2.3" (Docker's ParseFloat fails it too);
-        raise invalid(where, f"{value!r} is not a size like 1m or 512k") from exc  # 400 digits
     if size < minimum:
         raise invalid(where, f"{value!r} is below the minimum of {minimum} bytes")
     return size

@@ -7,13 +7,15 @@ Proxies come from ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` through httpx's ``
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import os
 import ssl
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -72,7 +74,8 @@ def _bundled_ca_der() -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class TLSOptions:
-    """Parsed with no I/O; files are read by ``ssl_context()`` when the client is built."""
+    """Parsed with no I/O; files are read by ``read_files()`` (once, by the plugin), else by
+    ``ssl_context()`` when the client is built."""
 
     keys: TLSKeys
     ca_file: str | None = None
@@ -81,6 +84,10 @@ class TLSOptions:
     key_file: str | None = None
     server_name: str | None = None
     skip_verify: bool = False
+    # The files' contents once ``read_files()`` read them (by the same key order: ca, cert, key);
+    # the paths stay for messages. A private key is among them: never in a repr.
+    contents: tuple[bytes | None, bytes | None, bytes | None] | None = field(
+        default=None, repr=False)
 
     @classmethod
     def from_options(cls, opts: Mapping[str, str], keys: TLSKeys) -> TLSOptions:
@@ -113,8 +120,24 @@ class TLSOptions:
             skip = parse_bool(opt(keys.skip_verify), opts[keys.skip_verify])
         return cls(keys, ca_file, ca_pem, cert_file, key_file, server_name, skip)
 
+    def read_files(self) -> TLSOptions:
+        """A copy holding its files' contents, so they are read once (by the plugin, at
+        StartLogging) and a client built from it, in the shipper process too, reads no file.
+        Raises SinkOptionError naming the key, as ``ssl_context()`` would."""
+        if self.contents is not None or (self.ca_file is None and self.cert_file is None):
+            return self
+        self._check_files()
+        read: list[bytes | None] = []
+        for i, path in enumerate((self.ca_file, self.cert_file, self.key_file)):
+            try:
+                read.append(None if path is None else _read(path))
+            except OSError as exc:
+                raise (self._chain_error(exc) if i else self._ca_error(exc)) from exc
+        return dataclasses.replace(self, contents=(read[0], read[1], read[2]))
+
     def ssl_context(self) -> ssl.SSLContext:
-        """Build the context, reading the files now; raises SinkOptionError naming the key.
+        """Build the context, reading the files now (unless ``read_files()`` did); raises
+        SinkOptionError naming the key.
 
         With the system's CAs and no client certificate (the usual case), containers share one
         context per server name and verify setting: each costs about 1 MB of CA store."""
@@ -122,16 +145,37 @@ class TLSOptions:
             return _shared_default_context(self)
         return self._build()
 
-    def _build(self) -> ssl.SSLContext:
+    def _check_files(self) -> None:
         for key, path in ((self.keys.ca, self.ca_file), (self.keys.cert, self.cert_file),
                           (self.keys.key, self.key_file)):
             if key and path is not None:
                 _check_file(key, path)
+
+    def _ca_error(self, exc: OSError | ssl.SSLError) -> SinkOptionError:
+        return invalid(opt(self.keys.ca), f"cannot load CA certificates ({exc.strerror or exc})")
+
+    def _chain_error(self, exc: OSError | ssl.SSLError) -> SinkOptionError:
+        keys = " / ".join(repr(k) for k in (self.keys.cert, self.keys.key) if k)
+        return SinkOptionError(
+            f"invalid value for log-opt {keys}: cannot load the client certificate and "
+            f"key ({exc.strerror or type(exc).__name__})")
+
+    def _build(self) -> ssl.SSLContext:
+        if self.contents is None:
+            self._check_files()
+            return self._load(self.ca_file, self.cert_file, self.key_file)
+        with contextlib.ExitStack() as stack:  # the contents, as files OpenSSL reads alike
+            ca, cert, key = (None if data is None else stack.enter_context(_memory_file(data))
+                             for data in self.contents)
+            return self._load(ca, cert, key)
+
+    def _load(self, ca_file: str | None, cert_file: str | None, key_file: str | None
+              ) -> ssl.SSLContext:
         ctx = _ServerNameContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.server_name = self.server_name
         try:
-            if self.ca_file is not None:
-                ctx.load_verify_locations(cafile=self.ca_file)
+            if ca_file is not None:
+                ctx.load_verify_locations(cafile=ca_file)
             elif self.ca_pem is not None:
                 ctx.load_verify_locations(cadata=self.ca_pem)
             else:
@@ -139,17 +183,12 @@ class TLSOptions:
                 if not ctx.get_ca_certs():
                     ctx.load_verify_locations(cadata=_bundled_ca_der())
         except (OSError, ssl.SSLError) as exc:
-            raise invalid(opt(self.keys.ca), f"cannot load CA certificates ({exc.strerror or exc})"
-                          ) from exc
-        if self.cert_file is not None:
+            raise self._ca_error(exc) from exc
+        if cert_file is not None:
             try:
-                ctx.load_cert_chain(self.cert_file, self.key_file)
+                ctx.load_cert_chain(cert_file, key_file)
             except (OSError, ssl.SSLError) as exc:
-                keys = " / ".join(repr(k) for k in (self.keys.cert, self.keys.key) if k)
-                raise SinkOptionError(
-                    f"invalid value for log-opt {keys}: cannot load the client certificate and "
-                    f"key ({exc.strerror or type(exc).__name__})"
-                ) from exc
+                raise self._chain_error(exc) from exc
         if self.skip_verify:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
@@ -166,6 +205,36 @@ def _check_file(key: str, path: str) -> None:
         return  # loading it reports that, naming the key
     if not stat.S_ISREG(st.st_mode):
         raise invalid(opt(key), "not a regular file")
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+@contextlib.contextmanager
+def _memory_file(data: bytes) -> Iterator[str]:
+    """``data`` as a path OpenSSL can open (an anonymous memfd: nothing on disk)."""
+    fd = os.memfd_create("logdriver-tls", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
+
+
+_C = TypeVar("_C")
+
+
+def with_tls_files_read(config: _C) -> _C:
+    """A sink config (a frozen dataclass with a ``tls: TLSOptions``) whose TLS files are read
+    now, once; raises SinkOptionError naming the key."""
+    tls = getattr(config, "tls", None)
+    if not isinstance(tls, TLSOptions):
+        return config
+    return dataclasses.replace(config, tls=tls.read_files())  # type: ignore[type-var]
 
 
 @functools.lru_cache(maxsize=16)

@@ -10,16 +10,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from logdriver.delivery import RecordReader
+from logdriver.delivery.records import RecordReader
 from logdriver.framing import encode_entry
 from logdriver.ring import ContainerLog, Store
 from logdriver.spool import DISK_BUDGET, HISTORY_OVERWRITE, SPOOL_FULL, cursor_path
 from sinks import JoinConfig
 
+from .delivery.harness import CID, OPTS, Harness, until
+from .delivery.test_records import told
 from .helpers import entry, frames
-from .test_delivery import CID, OPTS, Harness, until
 from .test_ring import lines, write
-from .test_shipper import told
 
 ALL = [f"line {i:06d}" for i in range(2000)]
 SMALL = OPTS | {"max-size": "8k", "max-file": "2"}  # a history of about 16 KB
@@ -189,7 +189,7 @@ def test_history_and_spool_split_again_on_open(tmp_path: Path) -> None:
     assert [s.seq for s in again.segments] == [s.seq for s in clog.segments]
     # Delivery reads spool then history: everything, in order.
     view = told(again)
-    reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
+    reader = RecordReader(view, view.start, JoinConfig())
     got: list[bytes] = []
     while True:
         recs, _ = reader.take(500)
@@ -216,7 +216,7 @@ def test_the_shipper_view_counts_each_cause_from_the_ledger(tmp_path: Path) -> N
     clog.configure(max_size=FRAME * 50, max_file=2, sinks=("http",), spool_max_size=FRAME * 120,
                    when_full="drop-oldest")
     view = told(clog)
-    reader = RecordReader(view, (0, 0), JoinConfig())  # type: ignore[arg-type]
+    reader = RecordReader(view, (0, 0), JoinConfig())
     recs, _ = reader.take(10)
     assert not len(recs)
     write(clog, frames(30), chunk=3000)
@@ -357,7 +357,7 @@ def test_a_line_cut_into_pieces_across_segments_is_delivered_whole(tmp_path: Pat
     write(clog, data)
     assert len(clog.kept) == 2  # the first piece in one segment, the rest in the next
     view = told(clog)
-    reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
+    reader = RecordReader(view, view.start, JoinConfig())
     recs, _ = reader.take(100)
     assert recs.lines == [b"line 000000", b"line 000001", b"line 000002", b"".join(pieces),
                           b"line 000003"]
@@ -372,7 +372,7 @@ def test_a_segment_deleted_before_the_view_is_told_is_counted_once_the_ledger_co
                    when_full="drop-oldest")
     write(clog, frames(200), chunk=3000)
     view = told(clog)
-    reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
+    reader = RecordReader(view, view.start, JoinConfig())
     gone = clog.spool[0]
     clog.drop_oldest_spooled(SPOOL_FULL)  # the file goes; the view has not been told yet
     recs, _ = reader.take(100)
@@ -399,7 +399,7 @@ def test_a_reader_whose_container_was_evicted_counts_it_and_ends(tmp_path: Path)
                    when_full="drop-oldest")
     write(clog, frames(300), chunk=3000)
     view = told(clog)
-    reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
+    reader = RecordReader(view, view.start, JoinConfig())
     recs, _ = reader.take(10)
     have = len(recs)
     gone = [Dropped(s.seq, s.size, s.count, DISK_BUDGET).to_json() for s in clog.kept]
@@ -452,29 +452,3 @@ def test_over_budget_a_block_spool_waits_at_once_beside_a_drop_oldest_one(tmp_pa
     store.evict()
     assert logs["block"].blocked  # waits now, not once the other has nothing left to drop
     assert logs["drop-oldest"].ledger and not logs["block"].ledger
-
-
-def test_a_multiline_event_closed_by_the_next_ones_first_line_never_lets_the_cursor_pass_it(
-    tmp_path: Path,
-) -> None:
-    """Delivered up to an event closed by a matching line, a restart must read that line again:
-    the event's cursor position is where the closing line starts (it was where it ended, so a
-    restart lost the first line of the event in progress)."""
-    from logdriver.delivery import unpacked
-    from logdriver.framing import Entry
-    from sinks.util.goregexp import compile_go_regexp
-
-    clog = ContainerLog.open(tmp_path / CID, CID)
-    lines_in = [b"START 0", b"  c 1", b"START 2", b"  c 3", b"START 4"]
-    data = b"".join(encode_entry(Entry("stdout", 1000 + i, x)) for i, x in enumerate(lines_in))
-    write(clog, data)
-    join = JoinConfig(multiline_pattern=compile_go_regexp("multiline-pattern", "^START"),
-                      multiline_timeout=60.0)
-    reader = RecordReader(clog, clog.start, join)
-    recs, ends = reader.take(100)
-    assert recs.lines == [b"START 0\n  c 1", b"START 2\n  c 3"]
-    # A restart at the second event's cursor reads "START 4" again.
-    again = RecordReader(clog, unpacked(ends[-1]), join)
-    again.take(100)
-    rest, _ = again.flush_stale(everything=True)
-    assert rest.lines == [b"START 4"]

@@ -170,3 +170,21 @@ def test_a_tls_file_that_is_not_a_regular_file_is_refused_naming_the_key(
     opts = TLSOptions.from_options({"splunk-capath": path}, SPLUNK_TLS_KEYS)
     with pytest.raises(SinkOptionError, match="splunk-capath"):
         opts.ssl_context()
+
+
+def test_files_read_once_are_all_a_client_needs(pki: Path, tmp_path: Path) -> None:
+    # The plugin reads them at StartLogging; the shipper process builds its client from what
+    # was read (pickled in the attach message), so the files are read once.
+    import pickle
+
+    names = {"http-tls-ca": "ca.pem", "http-tls-cert": "client.pem", "http-tls-key": "client.key"}
+    opts = {key: str(shutil.copy(pki / name, tmp_path / name)) for key, name in names.items()}
+    tls = TLSOptions.from_options(opts, KEYS).read_files()
+    for name in names.values():
+        (tmp_path / name).unlink()
+    assert "BEGIN" not in repr(tls)  # the contents (a private key among them) never in a repr
+    again = pickle.loads(pickle.dumps(tls))
+    assert handshake(again.ssl_context(), server_context(pki, require_client=True),
+                     "hec.internal") == "hec.internal"
+    with pytest.raises(SinkOptionError, match="'http-tls-ca'"):
+        TLSOptions.from_options(opts, KEYS).read_files()  # gone: named as at create

@@ -1,4 +1,5 @@
-"""Delivery from the ring store to a sink (httpx.MockTransport): order, retries, restarts, joins."""
+"""Delivery from the store to a sink (httpx.MockTransport): order, retries, restarts, joins; each
+through both sources (``h``: in-process over ContainerLog, and the shipper's StoreView path)."""
 
 from __future__ import annotations
 
@@ -6,89 +7,21 @@ import asyncio
 import base64
 import errno
 import json
-import os
 import re
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-import logdriver.delivery as delivery_module
-from logdriver.delivery import Delivery
-from logdriver.driver import Driver, RequestError
+import logdriver.delivery.cursor as cursor_module
+from logdriver.driver import RequestError
 from logdriver.framing import Entry, encode_entry
-from logdriver.ring import Store
 from sinks.util.timefmt import rfc3339nano
 from tests.fakes.hec import FakeHec
 
-from .helpers import T0, frames
-
-CID = "d" * 64
-OPTS = {"http-url": "http://sink.test/in", "http-format": "ndjson", "batch-wait": "50ms",
-        "batch-size": "100"}
-
-
-class Receiver:
-    """An HTTP endpoint behind httpx.MockTransport; ``answer`` may be swapped at any time."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.requests = 0
-        self.answer: Callable[[httpx.Request], httpx.Response | None] = lambda r: None
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests += 1
-        forced = self.answer(request)
-        if forced is not None:
-            return forced
-        for raw in request.content.splitlines():
-            self.lines.append(json.loads(raw)["line"])
-        return httpx.Response(200)
-
-
-class Harness:
-    def __init__(self, tmp: Path, receiver: Receiver) -> None:
-        self.root = tmp / "logging"
-        self.root.mkdir(exist_ok=True)
-        self.state = tmp / "state"
-        self.receiver = receiver
-        self.fds: dict[str, int] = {}
-        self.driver: Driver | None = None
-
-    async def start(self, *, network: bool = False) -> Driver:
-        """network: the sinks reach real (loopback) servers instead of ``receiver``."""
-        transport = None if network else httpx.MockTransport(self.receiver.handle)
-        delivery = Delivery(env={}, transport=transport)
-        self.driver = Driver(Store(self.state, disk_budget=1 << 30), delivery=delivery,
-                             fifo_root=str(self.root), stop_eof_timeout=0.2)
-        await self.driver.start()
-        return self.driver
-
-    def fifo(self, n: int = 1) -> str:
-        path = str(self.root / f"{n:064x}")
-        if not os.path.exists(path):
-            os.mkfifo(path, 0o700)
-            self.fds[path] = os.open(path, os.O_RDWR | os.O_NONBLOCK)
-        return path
-
-    def write(self, path: str, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.fds[path], view):]
-
-    async def start_logging(self, path: str, opts: dict[str, str] | None = None) -> None:
-        assert self.driver is not None
-        await self.driver.start_logging(path, {"ContainerID": CID, "ContainerName": "/web",
-                                                "Config": opts or OPTS})
-
-
-async def until(cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
+from ..helpers import T0, frames
+from .harness import CID, OPTS, Harness, until
 
 
 async def test_every_line_is_delivered_once_and_in_order(h: Harness) -> None:
@@ -467,7 +400,7 @@ async def test_status_names_a_failing_sink_and_its_backlog_without_secrets(h: Ha
 async def test_every_metric_the_dashboard_uses_is_served(h: Harness) -> None:
     from logdriver import observe
 
-    from .test_docs import dashboard_metrics
+    from ..test_docs import dashboard_metrics
 
     driver = await h.start()
     path = h.fifo()
@@ -488,7 +421,7 @@ async def test_a_cursor_that_cannot_be_saved_for_a_full_disk_does_not_stop_deliv
     await h.start()
     path = h.fifo()
     await h.start_logging(path)  # the first cursor is saved at attach
-    monkeypatch.setattr(delivery_module, "write_json", full)
+    monkeypatch.setattr(cursor_module, "write_json", full)
     h.write(path, frames(500))
     await until(lambda: len(h.receiver.lines) >= 500)
     await asyncio.sleep(0.2)
