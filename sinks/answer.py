@@ -30,6 +30,10 @@ class Answer:
     # events sent, having accepted every event before it and processed none after it (Splunk
     # HEC's ``invalid-event-number``). None: the answer is about the whole request.
     invalid_event: int | None = None
+    # With DROP: the server stored every event sent but these (indices from 0), which it
+    # refused for good (Loki's 400 names entries; the others of the request are stored).
+    # None: the answer is about the whole request.
+    refused_events: tuple[int, ...] | None = None
 
     @property
     def ok(self) -> bool:
