@@ -23,6 +23,7 @@ from ..retry import classify_http
 
 _CONFIG_STATUSES = frozenset({401, 403, 407})
 _GROUPED = re.compile(r"^\d+ errors like: ")
+_NEXT_GROUP = re.compile(r"; (?=\d+ errors like: )")
 # validate.go's messages that name entries of a stream ('%s' is the stream's labels.String())
 _LINE_TOO_LONG = re.compile(r"^max entry size '\d+' bytes exceeded for stream '(?P<s>\{.*\})' "
                             r"while adding an entry with length '(?P<n>\d+)' bytes$", re.S)
@@ -69,7 +70,8 @@ def refusals(body: bytes) -> list[Refusal] | None:
     except UnicodeDecodeError:
         return None
     found: list[Refusal] = []
-    for message in text.split("; "):
+    messages = _NEXT_GROUP.split(text) if _GROUPED.match(text) else [text]
+    for message in messages:
         message = _GROUPED.sub("", message)
         refusal = _refusal(message)
         if refusal is None:
