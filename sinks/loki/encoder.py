@@ -9,8 +9,9 @@ docs for ``POST /loki/api/v1/push`` (snappy *block* format, not the framed one).
 One encoded event, as the delivery layer batches (and dead-letters) it:
 ``source`` (ASCII) + ``b"\\0"`` + the time as 8 bytes big-endian unsigned ns + the entry: the
 protobuf field ``entries`` (tag 2, one ``EntryAdapter``), or for JSON the value pair
-``["<unix ns>","<line>"]``. ``build_body`` groups the events of a request into one stream per
-label set (the container's labels plus ``source``), each in time order.
+``["<unix ns>","<line>"]`` (several of either for a line cut in pieces: see ``encode``).
+``build_body`` groups the events of a request into one stream per label set (the container's
+labels plus ``source``), each in time order.
 
 Lines go to Loki as they are: the protobuf ``line`` carries the raw bytes, invalid UTF-8
 included, as Loki's driver sends a Go string of the raw bytes and Loki stores it unchecked. JSON
@@ -27,6 +28,7 @@ import cramjam
 
 from ..gojson import decode_line
 from ..record import Record
+from .config import MAX_LINE_SIZE
 from .labels import label_string
 
 _SEP = b"\0"
@@ -79,13 +81,41 @@ def entry_json(time_ns: int, line: bytes) -> bytes:
     return ('["' + str(time_ns) + '",' + _dumps(decode_line(line)) + "]").encode()
 
 
+def pieces(line: bytes, size: int = MAX_LINE_SIZE) -> list[bytes]:
+    """``line`` cut into pieces of at most ``size`` bytes, each cut moved back (by up to 3
+    bytes) so that it does not split a UTF-8 character."""
+    out = []
+    start = 0
+    while len(line) - start > size:
+        cut = start + size
+        back = cut
+        while back > cut - 3 and line[back] & 0xC0 == 0x80:  # a continuation byte
+            back -= 1
+        cut = back if line[back] & 0xC0 == 0xC0 else cut
+        out.append(line[start:cut])
+        start = cut
+    out.append(line[start:])
+    return out
+
+
 def encode(rec: Record, *, protobuf: bool) -> bytes:
-    """One event (see the module docstring); ``b""`` for a blank line (skipped by design)."""
+    """One event (see the module docstring); ``b""`` for a blank line (skipped by design).
+
+    A line over MAX_LINE_SIZE (Loki's default ``max_line_size``, which Loki would refuse) is
+    sent as several entries of the same time, in order, as Loki's driver sends Docker's 16 KiB
+    pieces: one event holds them all.
+    """
     line = rec.line
     if blank(line):
         return b""
-    entry = entry_protobuf(rec.time_ns, line) if protobuf else entry_json(rec.time_ns, line)
-    return rec.source.encode() + _SEP + rec.time_ns.to_bytes(_HEAD, "big") + entry
+    t = rec.time_ns
+    if len(line) <= MAX_LINE_SIZE:
+        entry = entry_protobuf(t, line) if protobuf else entry_json(t, line)
+    elif protobuf:
+        entry = b"".join(entry_protobuf(t, piece) for piece in pieces(line))
+    else:
+        entry = b",".join(entry_json(t, piece) for piece in pieces(line))
+    return rec.source.encode() + _SEP + t.to_bytes(_HEAD, "big") + entry
 
 
 def split(event: bytes) -> tuple[str, bytes, bytes]:
@@ -136,8 +166,8 @@ def build_body(events: Sequence[bytes], labels_for: Callable[[str], Mapping[str,
 def entry_line(entry: bytes, *, protobuf: bool) -> bytes:
     """The line of one encoded entry (as Loki counts its length), for matching an answer."""
     if not protobuf:
-        value = json.loads(entry)
-        return str(value[1]).encode()
+        value = json.loads(b"[" + entry + b"]")  # the first of one or more value pairs
+        return str(value[0][1]).encode()
     pos = 1  # skip the entries tag
     _, pos = _read_varint(entry, pos)
     while pos < len(entry):

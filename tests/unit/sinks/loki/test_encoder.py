@@ -9,7 +9,8 @@ import cramjam
 import pytest
 
 from proto import loki_push_pb2
-from sinks.loki.encoder import blank, build_body, encode, entry_line, split, varint
+from sinks.loki.config import MAX_LINE_SIZE
+from sinks.loki.encoder import blank, build_body, encode, entry_line, pieces, split, varint
 from sinks.loki.labels import go_quote, label_string
 
 from ..fakes import T0, record
@@ -44,7 +45,7 @@ def test_one_stream_per_label_set_entries_in_time_order() -> None:
 
 
 def test_lines_go_as_raw_bytes_in_protobuf() -> None:
-    lines = [b"bad \xc3\x28 \xa0\xa1", "日本語 héllo".encode(), b"x" * 300_000, b"\x00nul"]
+    lines = [b"bad \xc3\x28 \xa0\xa1", "日本語 héllo".encode(), b"x" * MAX_LINE_SIZE, b"\x00nul"]
     events = [encode(record(line, t=T0 + i), protobuf=True) for i, line in enumerate(lines)]
     body, _ = build_body(events, LABELS.__getitem__, protobuf=True)
     assert [line for _, line in streams_of(decode(body))[label_string(LABELS["stdout"])]] == lines
@@ -93,3 +94,26 @@ def test_varint() -> None:
 def test_label_string_is_prometheus_labels_string() -> None:
     assert label_string({"b": 'say "hi"\n', "a": "x\\y"}) == r'{a="x\\y", b="say \"hi\"\n"}'
     assert go_quote("é\x01\u200b") == '"é\\x01\\u200b"'
+
+
+def test_a_line_over_lokis_max_line_size_goes_as_several_entries_of_one_time() -> None:
+    line = ("é" * MAX_LINE_SIZE).encode()  # 2 bytes a character: a cut could split one
+    for protobuf in (True, False):
+        body, streams = build_body([encode(record(line, t=T0), protobuf=protobuf)],
+                                   LABELS.__getitem__, protobuf=protobuf)
+        if protobuf:
+            got = streams_of(decode(body))[label_string(LABELS["stdout"])]
+        else:
+            values = json.loads(body)["streams"][0]["values"]
+            got = [(int(ts), text.encode()) for ts, text in values]
+        assert [len(p) for _, p in got] == [MAX_LINE_SIZE, MAX_LINE_SIZE]
+        assert {t for t, _ in got} == {T0} and b"".join(p for _, p in got) == line
+        assert all(p.decode() for _, p in got)  # no character split
+        assert [s.indices for s in streams] == [(0,)]  # one event: delivered or refused as one
+
+
+def test_pieces_never_split_a_character_and_keep_every_byte() -> None:
+    assert pieces(b"abcdef", 4) == [b"abcd", b"ef"]
+    assert pieces("aa€bb".encode(), 4) == [b"aa", "€b".encode(), b"b"]
+    assert pieces(b"\x80" * 9, 4) == [b"\x80" * 4, b"\x80" * 4, b"\x80"]  # not UTF-8: cut as is
+    assert pieces(b"abc", 4) == [b"abc"]
