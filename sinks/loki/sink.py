@@ -4,7 +4,7 @@ HTTP client, with failover across several ``loki-url``s and nothing dropped unle
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import httpx
@@ -25,7 +25,7 @@ from .config import (
     LokiConfig,
 )
 from .encoder import Stream, build_body, encode, entry_line, split
-from .labels import container_labels, label_string
+from .labels import container_labels
 
 log = logging.getLogger(__name__)
 
@@ -194,10 +194,3 @@ class LokiSink:
     async def close(self) -> None:
         await self._exchange.aclose()
 
-
-def labels_of(config: LokiConfig, ctx: Context) -> Mapping[str, str]:
-    """The container's stream labels without ``source`` (checked at the container's start)."""
-    return container_labels(config, ctx)
-
-
-__all__ = ["LokiSink", "label_string", "labels_of"]
