@@ -24,18 +24,9 @@ import sys
 import cramjam
 from aiohttp import web
 
+from sinks.loki.encoder import read_varint
+
 OK = b'{"text":"Success","code":0}'
-
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, pos
 
 
 def _fields(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
@@ -43,13 +34,13 @@ def _fields(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
     out = []
     pos = start
     while pos < end:
-        key, pos = _varint(data, pos)
+        key, pos = read_varint(data, pos)
         if key & 7 == 2:
-            size, pos = _varint(data, pos)
+            size, pos = read_varint(data, pos)
             out.append((key >> 3, pos, pos + size))
             pos += size
         elif key & 7 == 0:
-            _, pos = _varint(data, pos)
+            _, pos = read_varint(data, pos)
         else:
             raise ValueError(f"wire type {key & 7}")
     return out

@@ -169,17 +169,18 @@ def entry_line(entry: bytes, *, protobuf: bool) -> bytes:
         value = json.loads(b"[" + entry + b"]")  # the first of one or more value pairs
         return str(value[0][1]).encode()
     pos = 1  # skip the entries tag
-    _, pos = _read_varint(entry, pos)
+    _, pos = read_varint(entry, pos)
     while pos < len(entry):
         tag = entry[pos]
-        size, pos = _read_varint(entry, pos + 1)
+        size, pos = read_varint(entry, pos + 1)
         if tag == 0x12:
             return entry[pos:pos + size]
         pos += size
     return b""
 
 
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+def read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    """(value, position after it) of the protobuf varint at ``data[pos]``."""
     value = shift = 0
     while True:
         byte = data[pos]
