@@ -82,8 +82,8 @@ RETRY_FOREVER = 0  # dskit backoff: MaxRetries 0 retries for ever; our default (
 INGESTION_BURST_SIZE_BYTES = 6 * 1024 * 1024  # ingestion_burst_size_mb 6: a larger push is
 # refused with 429 however often it is retried, so no batch may exceed it
 MAX_LABEL_NAMES_PER_SERIES = 15  # max_label_names_per_series
-MAX_LABEL_NAME_LENGTH = 1024  # max_label_name_length, characters
-MAX_LABEL_VALUE_LENGTH = 2048  # max_label_value_length, characters
+MAX_LABEL_NAME_LENGTH = 1024  # max_label_name_length, bytes (Go's len of the name)
+MAX_LABEL_VALUE_LENGTH = 2048  # max_label_value_length, bytes (Go's len of the value)
 MAX_LINE_SIZE = 256 * 1024  # max_line_size "256KB" (bytes): Loki refuses a longer line (400)
 LOKI_DEFAULT_BATCH_EVENTS = 100_000  # Loki has no count limit: bounds one request's retry cost
 LOKI_LIMITS = BatchLimits(LOKI_DEFAULT_BATCH_EVENTS, DEFAULT_BATCH_BYTES, DEFAULT_BATCH_WAIT,

@@ -75,10 +75,10 @@ def check_limits(labels: Mapping[str, str]) -> None:
             f"Loki's default max_label_names_per_series ({MAX_LABEL_NAMES_PER_SERIES}); select "
             f"fewer with {LOKI_EXTERNAL_LABELS!r}, 'labels', 'env' or the regexes")
     for name, value in labels.items():
-        if len(value) > MAX_LABEL_VALUE_LENGTH:
+        if len(value.encode(errors="surrogateescape")) > MAX_LABEL_VALUE_LENGTH:  # Go's len
             raise SinkOptionError(
                 f"loki: the value of label {name!r} is longer than Loki's default "
-                f"max_label_value_length ({MAX_LABEL_VALUE_LENGTH} characters)")
+                f"max_label_value_length ({MAX_LABEL_VALUE_LENGTH} bytes)")
 
 
 def go_quote(value: str) -> str:

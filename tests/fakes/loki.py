@@ -20,12 +20,14 @@ What it checks, as Loki 3.x does (pkg/loghttp/push, pkg/distributor, pkg/validat
   entry is refused with Loki's message (the marker: as "timestamp too old", naming the entry).
   As Loki does, every other entry is stored, and the answer is 400 with the messages grouped
   (``N errors like: ...`` joined by ``"; "``). Success is 204.
-Accepted entries are items: ``{"labels": {..}, "ts": ns, "line": bytes}`` in arrival order.
+Accepted entries are items: ``{"labels": {..}, "ts": ns, "line": bytes}`` in arrival order
+(through FakeProcess, ``line_b64`` instead of ``line``).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import collections
 import datetime
 import json
@@ -119,6 +121,15 @@ class FakeLoki(FakeServer):
         self.wait_for(lambda: len(self.items) >= n, timeout, what=f"{n} entries accepted")
         return self.items
 
+    def control_state(self) -> dict[str, Any]:
+        """As a child process (FakeProcess): JSON has no bytes, so each item's line is given as
+        ``line_b64`` instead."""
+        state = super().control_state()
+        state["items"] = [{"labels": e["labels"], "ts": e["ts"],
+                           "line_b64": base64.b64encode(e["line"]).decode()}
+                          for e in state["items"]]
+        return state
+
     # -- the endpoint -----------------------------------------------------------------------------
     def handle(self, req: Recorded) -> Answer:
         if req.path != PUSH_PATH:
@@ -180,9 +191,9 @@ class FakeLoki(FakeServer):
         for name, value in labels.items():
             if not _NAME.fullmatch(name):
                 return f"error parsing labels '{canonical}' with error: invalid name {name!r}"
-            if len(name) > MAX_LABEL_NAME_LENGTH:
+            if len(name.encode()) > MAX_LABEL_NAME_LENGTH:  # Go's len: bytes
                 return f"stream '{canonical}' has label name too long: '{name}'"
-            if len(value) > MAX_LABEL_VALUE_LENGTH:
+            if len(value.encode()) > MAX_LABEL_VALUE_LENGTH:
                 return f"stream '{canonical}' has label value too long: '{value}'"
         return None
 

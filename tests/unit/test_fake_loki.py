@@ -3,6 +3,7 @@ built here with the messages generated from Loki's published push.proto, not the
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ import httpx
 import pytest
 
 from proto import loki_push_pb2
-from tests.fakes import FakeLoki
+from tests.fakes import FakeLoki, FakeProcess
 
 STREAM = '{container_name="web", source="stdout"}'
 
@@ -141,3 +142,11 @@ def test_fault_injection_applies(loki: FakeLoki, client) -> None:
 def test_wrong_path_and_method(loki: FakeLoki, client) -> None:
     assert client.post(loki.url + "/api/prom/push", content=b"").status_code == 404
     assert client.get(loki.push_url).status_code == 405
+
+
+def test_runs_as_a_child_process_and_prints_its_port_first() -> None:
+    with FakeProcess("loki") as loki, httpx.Client(trust_env=False, timeout=10) as c:
+        answer = c.post(loki.url + "/loki/api/v1/push", content=push((STREAM, [(1, b"x")])),
+                        headers={"Content-Type": "application/x-protobuf"})
+        assert answer.status_code == 204
+        assert [base64.b64decode(e["line_b64"]) for e in loki.items()] == [b"x"]

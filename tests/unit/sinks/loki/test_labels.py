@@ -63,8 +63,14 @@ def test_a_template_that_fails_refuses_the_container_at_start_naming_the_label()
         labels(**{"loki-external-labels": "x={{index .ContainerArgs 5}}"})
 
 
-def test_a_long_value_refuses_the_container() -> None:
+@pytest.mark.parametrize("value, refused", [
+    ("v" * 2048, False), ("v" * 2049, True), ("é" * 1024, False), ("é" * 1025, True),
+])
+def test_a_value_over_lokis_2048_bytes_refuses_the_container(value: str, refused: bool) -> None:
     opts = {"loki-url": URL, "env": "BIG"}
-    info = {**INFO, "ContainerEnv": ["BIG=" + "v" * 2049], "Config": opts}
+    info = {**INFO, "ContainerEnv": ["BIG=" + value], "Config": opts}
+    if not refused:
+        sinks.context_for(info, opts, hostname="h")
+        return
     with pytest.raises(SinkOptionError, match="max_label_value_length"):
         sinks.context_for(info, opts, hostname="h")
