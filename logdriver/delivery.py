@@ -39,7 +39,6 @@ from sinks import (
     context_for,
     plan_batches,
 )
-from sinks.retry import settle_split
 
 from .framing import FrameReader, plain_columns
 from .ring import ContainerLog, write_json
@@ -506,7 +505,6 @@ class Worker:
                 self.stats.answered(answer, time.monotonic() - t0)
             else:
                 answer = Answer(Outcome.OK, reason="nothing to send")
-            answer = settle_split(answer, len(payload))
             self._failing = answer.outcome is Outcome.RETRY
             if answer.outcome is Outcome.OK:
                 self._delivered(len(payload))

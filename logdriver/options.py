@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sinks import SINK_OPTION_KEYS, SinkOptionError
-from sinks.goregexp import compile_go_regexp
+from sinks.util.goregexp import compile_go_regexp
 
 from .ring import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE
 from .spool import DROP_OLDEST, WHEN_FULL

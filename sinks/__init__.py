@@ -1,47 +1,56 @@
-"""Sink adapters (Splunk HEC, Datadog, HTTP). They see plain records and never import logdriver.
+"""Sink adapters (Splunk HEC, Datadog, HTTP, Grafana Loki): they see plain records; the plugin
+(logdriver) and proto are never imported here.
+
+Layout, and the one direction of imports (util <- docker <- vendors <- this module)::
+
+    util/      the shared layer, no vendor: client (the one HTTP seam), send (the step every
+               send goes through), answer, retry, batch, tls, parse, goregexp, gojson, timefmt,
+               record, base (the Sink and SinkConfig protocols), errors
+    docker/    Docker's semantics: template (tag, over the gotemplate/ engine), attrs, context
+    splunk/    config, encoder, sink, answer (HEC's codes), ack (indexer acknowledgement)
+    datadog/   config, encoder, sink
+    http/      config, encoder, sink
+    loki/      config, labels, encoder, sink, answer (Loki's 400 texts)
 
 Entry points for the plugin: ``SINK_OPTION_KEYS`` (log-opts the sinks own), ``configure``
 (log-opts -> one frozen config per enabled sink, no I/O), ``join_config``, ``context_for``
 (StartLogging Info -> Context), then per config ``create()`` -> a Sink with ``encode``, ``send``,
-``verify`` and ``close``.
+``verify`` and ``close``; ``send`` answers an ``Answer`` (``outcome``, and ``fault`` to tell a
+setting from bad data).
 """
-
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .answer import BAD_DATA, CONFIG_ERROR, Answer, Outcome
-from .base import Sink, SinkConfig
-from .batch import (
+from .datadog import DATADOG_KEYS, DATADOG_PREFIX, DatadogConfig
+from .docker.context import context_for as _context_for
+from .docker.template import TAG, render_tag, validate_tag
+from .http import HTTP_KEYS, HTTP_LIMITS, HTTP_PREFIX, HttpConfig
+from .loki import LOKI_KEYS, LOKI_PREFIX, LokiConfig, check_context
+from .splunk import SPLUNK_KEYS, SplunkConfig
+from .util.answer import Answer, Fault, Outcome
+from .util.base import Sink, SinkConfig
+from .util.batch import (
     BATCH_KEYS,
     JOIN_KEYS,
     BatchConfig,
     JoinConfig,
     batch_config,
     batch_cost,
-    halves,
     plan_batches,
 )
-from .context import context_for as _context_for
-from .datadog import DATADOG_KEYS, DATADOG_PREFIX, DatadogConfig
-from .errors import SinkOptionError, SinkVerifyError
-from .http import HTTP_KEYS, HTTP_LIMITS, HTTP_PREFIX, HttpConfig
-from .loki import LOKI_KEYS, LOKI_PREFIX, LokiConfig, check_context
-from .record import Context, Record, Records, TagInfo
-from .retry import backoff, classify_http
-from .splunk import SPLUNK_KEYS, SplunkConfig
-from .template import TAG, render_tag, validate_tag
+from .util.errors import SinkOptionError, SinkVerifyError
+from .util.record import Context, Record, Records, TagInfo
+from .util.retry import backoff, classify_http
 
 SINK_OPTION_KEYS: frozenset[str] = (SPLUNK_KEYS | DATADOG_KEYS | HTTP_KEYS | LOKI_KEYS
                                      | BATCH_KEYS | JOIN_KEYS)
 
 __all__ = [
-    "BAD_DATA", "CONFIG_ERROR", "SINK_OPTION_KEYS", "Answer", "BatchConfig", "Context",
-    "DatadogConfig", "HttpConfig", "JoinConfig", "LokiConfig", "Outcome", "Record", "Records",
-    "Sink", "SinkConfig",
+    "SINK_OPTION_KEYS", "Answer", "BatchConfig", "Context", "DatadogConfig", "Fault",
+    "HttpConfig", "JoinConfig", "LokiConfig", "Outcome", "Record", "Records", "Sink", "SinkConfig",
     "SinkOptionError", "SinkVerifyError", "SplunkConfig", "TagInfo", "backoff", "batch_cost",
-    "classify_http", "configure", "context_for", "halves", "join_config", "plan_batches",
-    "render_tag",
+    "classify_http", "configure", "context_for", "join_config", "plan_batches", "render_tag",
 ]
 
 

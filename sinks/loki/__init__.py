@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..record import Context
+from ..util.record import Context
 from .config import LOKI_KEYS, LOKI_PREFIX, LokiConfig
 from .labels import container_labels
 

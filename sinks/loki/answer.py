@@ -18,8 +18,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..answer import BAD_DATA, CONFIG_ERROR, Answer, Outcome
-from ..retry import classify_http
+from ..util.answer import BAD_DATA, CONFIG_ERROR, Answer, Fault, Outcome
+from ..util.retry import classify_http
 
 _CONFIG_STATUSES = frozenset({401, 403, 407})
 _GROUPED = re.compile(r"^\d+ errors like: ")
@@ -58,8 +58,10 @@ def classify(status: int, body: bytes, headers: Mapping[str, str] | None = None,
     if generic.outcome is not Outcome.DROP:
         return generic
     if status in _CONFIG_STATUSES:
-        return Answer(Outcome.DROP, status, None, f"{CONFIG_ERROR}: {generic.reason}")
-    return Answer(Outcome.DROP, status, None, f"{BAD_DATA}: {generic.reason}")
+        return Answer(Outcome.DROP, status, None, f"{CONFIG_ERROR}: {generic.reason}",
+                      fault=Fault.CONFIG)
+    return Answer(Outcome.DROP, status, None, f"{BAD_DATA}: {generic.reason}",
+                  fault=Fault.DATA)
 
 
 def refusals(body: bytes) -> list[Refusal] | None:

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 import httpx
 
-from ..batch import BATCH_BYTES, BATCH_WAIT, BatchConfig, BatchLimits, batch_config
-from ..errors import SinkOptionError
-from ..gotemplate import FUNCS, TemplateError, Tree, parse
-from ..parse import (
+from ..docker.gotemplate import FUNCS, TemplateError, Tree, parse
+from ..docker.template import TAG
+from ..util.batch import BATCH_BYTES, BATCH_WAIT, BatchConfig, BatchLimits, batch_config
+from ..util.errors import SinkOptionError
+from ..util.parse import (
     check_header_secret,
     invalid,
     opt,
@@ -29,8 +30,7 @@ from ..parse import (
     parse_int,
     redact_url,
 )
-from ..template import TAG
-from ..tls import TLSKeys, TLSOptions
+from ..util.tls import TLSKeys, TLSOptions
 
 if TYPE_CHECKING:
     from .sink import LokiSink

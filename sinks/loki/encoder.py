@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import cramjam
 
-from ..gojson import decode_line
-from ..record import Record
+from ..util.gojson import decode_line
+from ..util.record import Record
 from .config import MAX_LINE_SIZE
 from .labels import label_string
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ..errors import SinkOptionError
-from ..gotemplate import Info, TemplateError, execute
-from ..record import Context, TagInfo
+from ..docker.gotemplate import Info, TemplateError, execute
+from ..util.errors import SinkOptionError
+from ..util.record import Context, TagInfo
 from .config import (
     COMPOSE_PROJECT_LABEL,
     COMPOSE_SERVICE_LABEL,

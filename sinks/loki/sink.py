@@ -9,11 +9,11 @@ from dataclasses import replace
 
 import httpx
 
-from ..answer import Answer, Outcome
-from ..client import Exchange, Reply, build_client
-from ..errors import SinkOptionError
-from ..record import Context, Record, Records
-from ..retry import settle_split
+from ..util.answer import Answer, Outcome
+from ..util.client import Exchange, Reply, build_client
+from ..util.errors import SinkOptionError
+from ..util.record import Context, Record, Records
+from ..util.send import SinkBase
 from .answer import Refusal, classify, refusals
 from .config import (
     FORMAT_PROTOBUF,
@@ -34,7 +34,7 @@ TENANT_HEADER = "X-Scope-OrgID"  # Loki's multi-tenancy header (loki-tenant-id)
 MAX_TRACKED_REQUESTS = 64  # requests whose retries are counted at once (MAX_IN_FLIGHT is less)
 
 
-class LokiSink:
+class LokiSink(SinkBase):
     """POSTs one PushRequest per batch to ``loki-url`` (the next URL when one fails)."""
 
     name = "loki"
@@ -51,7 +51,7 @@ class LokiSink:
             query = httpx.URL(endpoint.url).query.decode()
             if query:
                 secrets += [query] + [item.partition("=")[2] for item in query.split("&")]
-        self._exchange = Exchange(client, secrets)
+        super().__init__(Exchange(client, secrets))
         self._protobuf = config.format == FORMAT_PROTOBUF
         self._headers = {"Content-Type": CONTENT_TYPES[self._protobuf]}
         if config.tenant_id:
@@ -100,11 +100,7 @@ class LokiSink:
         return [encode(rec, protobuf=protobuf) for rec in recs]
 
     # ----------------------------------------------------------------- sending
-    async def send(self, encoded: Sequence[bytes]) -> Answer:
-        nonempty = [i for i, event in enumerate(encoded) if event]
-        events = [encoded[i] for i in nonempty]
-        if not events:
-            return Answer(Outcome.OK, None, None, "nothing to send")
+    async def _post_events(self, events: list[bytes]) -> Answer:
         body, streams = build_body(events, self.stream_labels, protobuf=self._protobuf)
         endpoints = self.config.endpoints
         start = self._next
@@ -119,11 +115,7 @@ class LokiSink:
                 log.warning("loki endpoint failed, trying the next",
                             extra={"endpoint": endpoint.shown,
                                    "reason": self._exchange.scrub(answer.reason)})
-        if answer.refused_events is not None and len(events) != len(encoded):
-            answer = replace(answer, refused_events=tuple(nonempty[i]
-                                                          for i in answer.refused_events))
-        answer = self._count_retries(encoded[nonempty[0]], answer)
-        return self._exchange.scrubbed(settle_split(answer, len(events)))
+        return self._exchange.scrubbed(self._count_retries(events[0], answer))
 
     async def _post(self, endpoint: Endpoint, body: bytes, events: Sequence[bytes],
                     streams: list[Stream]) -> Answer:
@@ -190,7 +182,3 @@ class LokiSink:
 
     async def verify(self) -> None:
         """No start-up check: Loki's driver has none, and a container must not wait on Loki."""
-
-    async def close(self) -> None:
-        await self._exchange.aclose()
-

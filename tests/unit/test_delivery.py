@@ -20,7 +20,7 @@ from logdriver.delivery import Delivery
 from logdriver.driver import Driver, RequestError
 from logdriver.framing import Entry, encode_entry
 from logdriver.ring import Store
-from sinks.timefmt import rfc3339nano
+from sinks.util.timefmt import rfc3339nano
 from tests.fakes.hec import FakeHec
 
 from .helpers import T0, frames

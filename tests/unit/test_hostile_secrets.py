@@ -21,7 +21,7 @@ import pytest
 
 from logdriver.app import Plugin, Settings
 from logdriver.logs import KeyValueFormatter
-from sinks.retry import REASON_BODY_CHARS
+from sinks.util.retry import REASON_BODY_CHARS
 from tests.fakes.http import FakeHttp
 
 from .helpers import frames

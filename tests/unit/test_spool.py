@@ -462,7 +462,7 @@ def test_a_multiline_event_closed_by_the_next_ones_first_line_never_lets_the_cur
     restart lost the first line of the event in progress)."""
     from logdriver.delivery import unpacked
     from logdriver.framing import Entry
-    from sinks.goregexp import compile_go_regexp
+    from sinks.util.goregexp import compile_go_regexp
 
     clog = ContainerLog.open(tmp_path / CID, CID)
     lines_in = [b"START 0", b"  c 1", b"START 2", b"  c 3", b"START 4"]

@@ -6,9 +6,9 @@ import pytest
 
 import sinks
 from sinks import SINK_OPTION_KEYS, SinkOptionError, configure
-from sinks.datadog import DatadogConfig
-from sinks.http import HttpConfig
-from sinks.splunk import SplunkConfig
+from sinks.datadog.config import DatadogConfig
+from sinks.http.config import HttpConfig
+from sinks.splunk.config import SplunkConfig
 
 TOKEN = "2160C7EF-2CE9-4307-A180-F852B99CF417"
 DD_KEY = "ddkey0123456789abcdef0123456789ab"
@@ -179,5 +179,5 @@ def test_sinks_never_import_the_plugin() -> None:
 
     root = pathlib.Path(sinks.__file__).parent
     pattern = re.compile(r"^\s*(from|import)\s+(logdriver|proto)\b", re.M)
-    offenders = [p.name for p in root.glob("*.py") if pattern.search(p.read_text())]
+    offenders = [p.name for p in root.rglob("*.py") if pattern.search(p.read_text())]
     assert offenders == []

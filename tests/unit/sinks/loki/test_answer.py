@@ -4,35 +4,35 @@ from __future__ import annotations
 
 import pytest
 
-from sinks.answer import BAD_DATA, CONFIG_ERROR, Outcome
 from sinks.loki.answer import Refusal, classify, refusals
+from sinks.util.answer import Fault, Outcome
 
 S = '{container_name="web", source="stdout"}'
 
 
-@pytest.mark.parametrize("status, headers, outcome, retry_after, prefix", [
-    (204, {}, Outcome.OK, None, "HTTP 204"),
-    (200, {}, Outcome.OK, None, "HTTP 200"),
-    (429, {"Retry-After": "7"}, Outcome.RETRY, 7.0, "HTTP 429"),
-    (429, {}, Outcome.RETRY, None, "HTTP 429"),
-    (500, {}, Outcome.RETRY, None, "HTTP 500"),
-    (502, {}, Outcome.RETRY, None, "HTTP 502"),
-    (503, {"Retry-After": "2"}, Outcome.RETRY, 2.0, "HTTP 503"),
-    (504, {}, Outcome.RETRY, None, "HTTP 504"),
-    (408, {}, Outcome.RETRY, None, "HTTP 408"),
-    (501, {}, Outcome.DROP, None, BAD_DATA),
-    (413, {}, Outcome.SPLIT, None, "HTTP 413"),
-    (400, {}, Outcome.DROP, None, BAD_DATA),
-    (404, {}, Outcome.DROP, None, BAD_DATA),
-    (401, {}, Outcome.DROP, None, CONFIG_ERROR),
-    (403, {}, Outcome.DROP, None, CONFIG_ERROR),
-    (407, {}, Outcome.DROP, None, CONFIG_ERROR),
+@pytest.mark.parametrize("status, headers, outcome, retry_after, fault", [
+    (204, {}, Outcome.OK, None, Fault.NONE),
+    (200, {}, Outcome.OK, None, Fault.NONE),
+    (429, {"Retry-After": "7"}, Outcome.RETRY, 7.0, Fault.NONE),
+    (429, {}, Outcome.RETRY, None, Fault.NONE),
+    (500, {}, Outcome.RETRY, None, Fault.NONE),
+    (502, {}, Outcome.RETRY, None, Fault.NONE),
+    (503, {"Retry-After": "2"}, Outcome.RETRY, 2.0, Fault.NONE),
+    (504, {}, Outcome.RETRY, None, Fault.NONE),
+    (408, {}, Outcome.RETRY, None, Fault.NONE),
+    (501, {}, Outcome.DROP, None, Fault.DATA),
+    (413, {}, Outcome.SPLIT, None, Fault.NONE),
+    (400, {}, Outcome.DROP, None, Fault.DATA),
+    (404, {}, Outcome.DROP, None, Fault.DATA),
+    (401, {}, Outcome.DROP, None, Fault.CONFIG),
+    (403, {}, Outcome.DROP, None, Fault.CONFIG),
+    (407, {}, Outcome.DROP, None, Fault.CONFIG),
 ])
 def test_table(status: int, headers: dict[str, str], outcome: Outcome,
-               retry_after: float | None, prefix: str) -> None:
+               retry_after: float | None, fault: Fault) -> None:
     answer = classify(status, b"some text", headers)
     assert (answer.outcome, answer.status, answer.retry_after) == (outcome, status, retry_after)
-    assert answer.reason.startswith(prefix)
+    assert answer.fault is fault
 
 
 @pytest.mark.parametrize("body, want", [

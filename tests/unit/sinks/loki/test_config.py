@@ -7,7 +7,6 @@ import base64
 import pytest
 
 import sinks
-from sinks.errors import SinkOptionError
 from sinks.loki.config import (
     DEFAULT_BATCH_BYTES,
     DEFAULT_MAX_BACKOFF,
@@ -19,6 +18,7 @@ from sinks.loki.config import (
     LokiConfig,
     sanitize_label_name,
 )
+from sinks.util.errors import SinkOptionError
 
 URL = "http://loki:3100/loki/api/v1/push"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import sinks
-from sinks.errors import SinkOptionError
 from sinks.loki.config import LokiConfig
 from sinks.loki.labels import container_labels
+from sinks.util.errors import SinkOptionError
 
 URL = "http://loki:3100/loki/api/v1/push"
 INFO = {

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from proto import loki_push_pb2
-from sinks.answer import CONFIG_ERROR, Outcome
 from sinks.loki.config import LokiConfig
 from sinks.loki.sink import LokiSink
+from sinks.util.answer import Fault, Outcome
 
 from ..fakes import T0, Server, context, record
 
@@ -132,7 +132,7 @@ async def test_auth_refusals_are_configuration_errors_without_the_password(statu
     server = Server([httpx.Response(status, text="bad credentials s3cretpass")])
     s = sink(server, **{"loki-url": "http://u:s3cretpass@loki-a/loki/api/v1/push"})
     answer = await s.send([s.encode(context(), record())])
-    assert answer.outcome is Outcome.DROP and answer.reason.startswith(CONFIG_ERROR)
+    assert answer.outcome is Outcome.DROP and answer.fault is Fault.CONFIG
     assert "s3cretpass" not in answer.reason
 
 
