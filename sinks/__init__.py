@@ -1,5 +1,5 @@
-"""Sink adapters (Splunk HEC, Datadog, HTTP). They see plain records and never import logdriver
-or proto.
+"""Sink adapters (Splunk HEC, Datadog, HTTP, Grafana Loki): they see plain records; the plugin
+(logdriver) and proto are never imported here.
 
 Layout, and the one direction of imports (util <- docker <- vendors <- this module)::
 
@@ -10,6 +10,7 @@ Layout, and the one direction of imports (util <- docker <- vendors <- this modu
     splunk/    config, encoder, sink, answer (HEC's codes), ack (indexer acknowledgement)
     datadog/   config, encoder, sink
     http/      config, encoder, sink
+    loki/      config, labels, encoder, sink, answer (Loki's 400 texts)
 
 Entry points for the plugin: ``SINK_OPTION_KEYS`` (log-opts the sinks own), ``configure``
 (log-opts -> one frozen config per enabled sink, no I/O), ``join_config``, ``context_for``
@@ -22,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .datadog import DATADOG_KEYS, DATADOG_PREFIX, DatadogConfig
-from .docker.context import context_for
+from .docker.context import context_for as _context_for
 from .docker.template import TAG, render_tag, validate_tag
 from .http import HTTP_KEYS, HTTP_LIMITS, HTTP_PREFIX, HttpConfig
+from .loki import LOKI_KEYS, LOKI_PREFIX, LokiConfig, check_context
 from .splunk import SPLUNK_KEYS, SplunkConfig
 from .util.answer import Answer, Fault, Outcome
 from .util.base import Sink, SinkConfig
@@ -41,23 +43,26 @@ from .util.errors import SinkOptionError, SinkVerifyError
 from .util.record import Context, Record, Records, TagInfo
 from .util.retry import backoff, classify_http
 
-SINK_OPTION_KEYS: frozenset[str] = SPLUNK_KEYS | DATADOG_KEYS | HTTP_KEYS | BATCH_KEYS | JOIN_KEYS
+SINK_OPTION_KEYS: frozenset[str] = (SPLUNK_KEYS | DATADOG_KEYS | HTTP_KEYS | LOKI_KEYS
+                                     | BATCH_KEYS | JOIN_KEYS)
 
 __all__ = [
     "SINK_OPTION_KEYS", "Answer", "BatchConfig", "Context", "DatadogConfig", "Fault",
-    "HttpConfig", "JoinConfig", "Outcome", "Record", "Records", "Sink", "SinkConfig", "TAG",
+    "HttpConfig", "JoinConfig", "LokiConfig", "Outcome", "Record", "Records", "Sink",
+    "SinkConfig", "TAG",
     "SinkOptionError", "SinkVerifyError", "SplunkConfig", "TagInfo", "backoff", "batch_cost",
     "classify_http", "configure", "context_for", "join_config", "plan_batches", "render_tag",
 ]
 
 
 def configure(opts: Mapping[str, str], env: Mapping[str, str]) -> list[SinkConfig]:
-    """One validated config per sink the log-opts enable, in the order splunk, datadog, http.
+    """One validated config per sink the log-opts enable, in the order splunk, datadog, http, loki.
 
     A sink is enabled by any of its keys (``splunk-*`` then needs ``splunk-url``; ``datadog-*``
     needs an API key from ``datadog-api-key`` or env ``DD_API_KEY``; ``http-*`` needs
-    ``http-url``). Every value of a key in SINK_OPTION_KEYS is checked, and ``tag`` when a sink
-    is enabled; no I/O. Raises SinkOptionError naming the key, never quoting a secret.
+    ``http-url``; ``loki-*`` needs ``loki-url``). Every value of a key in SINK_OPTION_KEYS is
+    checked, and ``tag`` when a sink is enabled; no I/O. Raises SinkOptionError naming the key,
+    never quoting a secret.
     """
     for key, value in opts.items():
         if not value.isascii():
@@ -74,11 +79,21 @@ def configure(opts: Mapping[str, str], env: Mapping[str, str]) -> list[SinkConfi
         configs.append(DatadogConfig.from_options(opts, env))
     if any(key.startswith(HTTP_PREFIX) for key in opts):
         configs.append(HttpConfig.from_options(opts, env))
+    if any(key.startswith(LOKI_PREFIX) for key in opts):
+        configs.append(LokiConfig.from_options(opts, env))
     if not configs:  # nothing to batch for, but a bad value is still reported now
         batch_config(opts, env, HTTP_LIMITS)
     if configs and TAG in opts:
         validate_tag(opts[TAG])
     return configs
+
+
+def context_for(info: Mapping[str, object], opts: Mapping[str, str], *, hostname: str
+                ) -> Context:
+    """``context.context_for``, and the sinks' checks that need the container (Loki's labels)."""
+    ctx = _context_for(info, opts, hostname=hostname)
+    check_context(opts, ctx)
+    return ctx
 
 
 def join_config(opts: Mapping[str, str]) -> JoinConfig:

@@ -284,6 +284,14 @@ class SinkWorker:
                 if not payload:
                     return True
                 continue
+            refused = answer.refused_events
+            if answer.outcome is Outcome.DROP and refused is not None:
+                # The sink stored every other event (Loki): only the named ones are lost
+                lost = sorted({i for i in refused if 0 <= i < len(payload)})
+                if len(payload) > len(lost):
+                    self._delivered(len(payload) - len(lost))
+                self._dead_letter([payload[i] for i in lost], answer)
+                return True
             if answer.outcome is Outcome.DROP:
                 self._dead_letter(payload, answer)
                 return True

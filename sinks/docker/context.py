@@ -25,4 +25,5 @@ def context_for(info: Mapping[str, object], opts: Mapping[str, str], *, hostname
         tag=render_tag(opts.get(TAG), tag_info),
         attrs=extra_attributes(opts, tag_info.labels, tag_info.env),
         created=tag_info.created,
+        info=tag_info,
     )

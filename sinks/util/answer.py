@@ -41,6 +41,10 @@ class Answer:
     # HEC's ``invalid-event-number``). None: the answer is about the whole request.
     invalid_event: int | None = None
     fault: Fault = Fault.NONE  # with DROP (and a failed HEC ack poll): CONFIG or DATA, if known
+    # With DROP: the server stored every event sent but these (indices from 0), which it
+    # refused for good (Loki's 400 names entries; the others of the request are stored).
+    # None: the answer is about the whole request.
+    refused_events: tuple[int, ...] | None = None
 
     @property
     def ok(self) -> bool:

@@ -36,9 +36,12 @@ def build_client(
     *,
     timeout: float = REQUEST_TIMEOUT_SECONDS,
     transport: httpx.AsyncBaseTransport | None = None,
+    proxy: str | None = None,
 ) -> httpx.AsyncClient:
-    """An AsyncClient honouring HTTPS_PROXY/NO_PROXY (trust_env); ``transport`` for tests."""
+    """An AsyncClient honouring HTTPS_PROXY/NO_PROXY (trust_env) unless ``proxy`` names one;
+    ``transport`` for tests."""
     return httpx.AsyncClient(
+        proxy=proxy,
         verify=tls.ssl_context(),  # built (files read) even under a test transport
         timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
         transport=transport,

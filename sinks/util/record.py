@@ -21,6 +21,7 @@ class Context:
     tag: str  # the rendered `tag` template
     attrs: Mapping[str, str]  # from labels / labels-regex / env / env-regex
     created: str = ""  # ContainerCreated, RFC 3339
+    info: TagInfo | None = None  # all of StartLogging's Info (Loki's label templates use it)
 
 
 class Record(NamedTuple):

@@ -1,6 +1,7 @@
 """The one step every sink's ``send`` goes through (``send_events``: skipped events left out, no
-request for none, a SPLIT of a single event settled as a DROP, a refused event named in the
-caller's numbering), and SinkBase, which every sink builds on so that its ``send`` is that step."""
+request for none, a SPLIT of a single event settled as a DROP, refused events named in the
+caller's numbering), and SinkBase, which every sink builds on so that its ``send`` is that
+step."""
 
 from __future__ import annotations
 
@@ -21,17 +22,23 @@ async def send_events(encoded: Sequence[bytes], post: Post) -> Answer:
     design) and settle the answer.
 
     No event: OK with no request. A SPLIT for one event becomes a DROP (``settle_split``). An
-    ``invalid_event`` the server gave (an index into the events it was sent) is mapped back to
-    an index into ``encoded``. ``post`` must never raise and must scrub its reasons.
+    ``invalid_event`` or ``refused_events`` the server gave (indices into the events it was
+    sent) are mapped back to indices into ``encoded``. ``post`` must never raise and must scrub
+    its reasons.
     """
     events = list(filter(None, encoded))
     if not events:
         return Answer(Outcome.OK, None, None, NOTHING_TO_SEND)
     answer = settle_split(await post(events), len(events))
-    bad = answer.invalid_event
-    if bad is not None and len(events) != len(encoded):
+    if len(events) != len(encoded) and (answer.invalid_event is not None
+                                        or answer.refused_events is not None):
         nonempty = [i for i, event in enumerate(encoded) if event]
-        answer = replace(answer, invalid_event=nonempty[bad] if bad < len(nonempty) else None)
+        bad = answer.invalid_event
+        if bad is not None:
+            answer = replace(answer, invalid_event=nonempty[bad] if bad < len(nonempty) else None)
+        if answer.refused_events is not None:
+            answer = replace(answer, refused_events=tuple(
+                nonempty[i] for i in answer.refused_events if i < len(nonempty)))
     return answer
 
 

@@ -158,6 +158,11 @@ def test_sink_option_keys_cover_every_key_the_sinks_read() -> None:
         "http-url", "http-format", "http-headers", "http-user", "http-password",
         "http-bearer-token", "http-gzip", "http-tls-ca", "http-tls-cert", "http-tls-key",
         "http-tls-server-name", "http-tls-skip-verify",
+        "loki-url", "loki-external-labels", "loki-tenant-id", "loki-batch-size",
+        "loki-batch-wait", "loki-timeout", "loki-min-backoff", "loki-max-backoff", "loki-retries",
+        "loki-proxy-url", "loki-tls-ca-file", "loki-tls-cert-file", "loki-tls-key-file",
+        "loki-tls-server-name", "loki-tls-insecure-skip-verify", "loki-pipeline-stages",
+        "loki-pipeline-stage-file", "loki-relabel-config", "loki-format", "no-file", "keep-file",
         "batch-size", "batch-bytes", "batch-wait",
         "partial-max-size", "multiline-pattern", "multiline-timeout",
     }
