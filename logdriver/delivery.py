@@ -42,8 +42,8 @@ from sinks import (
 from sinks.retry import settle_split
 
 from .framing import FrameReader, plain_columns
-from .ring import ContainerLog, write_json
-from .spool import Position, cursor_path
+from .store.container import ContainerLog, write_json
+from .store.ledger import Position, cursor_path
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from .delivery import Delivery
 from .framing import ReadlogsFilter, Scanner
 from .observe import RequestTimes
 from .options import LogConfig, OptionError
-from .ring import ContainerLog, Store
+from .store.container import ContainerLog, Store
 from .shipper import Shipper
-from .spool import MAINTAIN_SECONDS
+from .store.ledger import MAINTAIN_SECONDS
 
 log = logging.getLogger(__name__)
 

@@ -41,8 +41,8 @@ import sinks
 from sinks import JoinConfig, SinkConfig
 
 from .delivery import SHUTDOWN_FLUSH_SECONDS, Delivery
-from .ring import READ_BYTES, ContainerLog, Waiters, _whole_frames
-from .spool import DISK_BUDGET, Dropped, Position, load_ledger, lost_between
+from .store.container import READ_BYTES, ContainerLog, Waiters, _whole_frames
+from .store.ledger import DISK_BUDGET, Dropped, Position, load_ledger, lost_between
 
 log = logging.getLogger(__name__)
 

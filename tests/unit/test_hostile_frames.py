@@ -32,7 +32,7 @@ from logdriver.framing import (
     encode_entry,
     to_entry,
 )
-from logdriver.ring import Store
+from logdriver.store.container import Store
 
 from .helpers import frames
 from .test_api import CID, Daemon, daemon, settle  # noqa: F401 - daemon is a fixture

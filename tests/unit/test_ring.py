@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from logdriver.framing import Scanner, decode_frames, encode_entry
-from logdriver.ring import BLOCK_BYTES, IDX, LOCAL_RECORD_EXTRA, ContainerLog, Store
+from logdriver.store.container import BLOCK_BYTES, IDX, LOCAL_RECORD_EXTRA, ContainerLog, Store
 
 from .helpers import T0, entry, frames
 
@@ -241,7 +241,7 @@ def test_a_full_disk_drops_and_counts_entries_then_storing_resumes(
 ) -> None:
     import errno
 
-    import logdriver.ring as ring
+    import logdriver.store.container as ring
 
     frame_len = len(encode_entry(entry(0)))
     clog = open_log(tmp_path, max_size=frame_len * 150, max_file=100)  # rotates in the outage

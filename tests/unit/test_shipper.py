@@ -12,7 +12,7 @@ import pytest
 
 from logdriver.delivery import RecordReader
 from logdriver.framing import Entry, encode_entry
-from logdriver.ring import ContainerLog
+from logdriver.store.container import ContainerLog
 from logdriver.shipper import Shipper, StoreView, _state
 from sinks import JoinConfig
 from tests.fakes.hec import FakeHec

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .framing import (
+from ..framing import (
     HEADER_BYTES,
     MAX_FRAME_BYTES,
     Scanner,
@@ -46,7 +46,7 @@ from .framing import (
     decode_frames,
     frame_time,
 )
-from .spool import (
+from .ledger import (
     BLOCK,
     DISK_BUDGET,
     DROP_OLDEST,
