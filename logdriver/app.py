@@ -18,9 +18,9 @@ from aiohttp import web
 from .api import build_app, build_metrics_app, build_refusal_app
 from .driver import FIFO_ROOT, Driver, state_lock
 from .options import OptionError, parse_size
-from .store.container import Store
 from .shipper import Shipper
 from .stateguard import StateFolderError, check_state_folder
+from .store import Store
 
 log = logging.getLogger(__name__)
 

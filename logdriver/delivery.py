@@ -42,8 +42,7 @@ from sinks import (
 from sinks.retry import settle_split
 
 from .framing import FrameReader, plain_columns
-from .store.container import ContainerLog, write_json
-from .store.ledger import Position, cursor_path
+from .store import ContainerLog, Position, cursor_path, write_json
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from sinks import SINK_OPTION_KEYS, SinkOptionError
 from sinks.goregexp import compile_go_regexp
 
-from .store.container import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE
-from .store.ledger import DROP_OLDEST, WHEN_FULL
+from .store import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE, DROP_OLDEST, WHEN_FULL
 from .units import go_atoi, parse_go_size
 
 # Docker's own keys: the daemon handles mode/max-buffer-size itself and passes every --log-opt on.

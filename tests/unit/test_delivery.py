@@ -19,7 +19,7 @@ import logdriver.delivery as delivery_module
 from logdriver.delivery import Delivery
 from logdriver.driver import Driver, RequestError
 from logdriver.framing import Entry, encode_entry
-from logdriver.store.container import Store
+from logdriver.store import Store
 from sinks.timefmt import rfc3339nano
 from tests.fakes.hec import FakeHec
 

@@ -8,21 +8,19 @@ from pathlib import Path
 import pytest
 
 from logdriver.framing import Scanner, decode_frames, encode_entry
-from logdriver.store.container import BLOCK_BYTES, IDX, LOCAL_RECORD_EXTRA, ContainerLog, Store
+from logdriver.store import BLOCK_BYTES, IDX, LOCAL_RECORD_EXTRA, ContainerLog, Store
 
 from .helpers import T0, entry, frames
 
 CID = "a" * 64
 
 
-def write(clog: ContainerLog, data: bytes, chunk: int = 1 << 16, owner: object = None) -> None:
-    """Feed ``data`` as a FIFO reader would, in chunks."""
-    owner = owner or object()
-    sc = Scanner(clog.tail) if clog.tail and clog.tail_owner is None else Scanner()
-    if clog.tail and clog.tail_owner is None:
-        clog.tail_owner = owner
+def write(clog: ContainerLog, data: bytes, chunk: int = 1 << 16) -> None:
+    """Feed ``data`` as a new FIFO reader would, in chunks (continuing an orphaned pending
+    frame, as a reader re-opened after a restart does)."""
+    sc = clog.adopt_tail() or Scanner()
     for i in range(0, len(data), chunk):
-        clog.ingest(owner, sc, data[i : i + chunk])
+        clog.ingest(sc, data[i : i + chunk])
 
 
 def lines(clog: ContainerLog, pos: tuple[int, int] | None = None) -> list[bytes]:
@@ -139,7 +137,7 @@ def test_an_orphaned_tail_is_dropped_by_a_new_reader(tmp_path: Path) -> None:
         f.write(encode_entry(entry(3))[:-4])
     again = ContainerLog.open(tmp_path / CID, CID)
     sc = Scanner()  # a new container run: a new FIFO that does not continue the old frame
-    again.ingest(object(), sc, frames(2, start=10))
+    again.ingest(sc, frames(2, start=10))
     assert lines(again) == [b"line %06d" % i for i in (0, 1, 2, 10, 11)]
     assert again.segments[-1].path.stat().st_size == again.segments[-1].size
 
@@ -147,8 +145,7 @@ def test_an_orphaned_tail_is_dropped_by_a_new_reader(tmp_path: Path) -> None:
 def test_raw_bytes_are_on_disk_before_they_are_scanned(tmp_path: Path) -> None:
     clog = open_log(tmp_path)
     data = frames(10)
-    owner = object()
-    clog.ingest(owner, Scanner(), data[:-7])
+    clog.ingest(Scanner(), data[:-7])
     seg = clog.segments[-1]
     assert seg.path.read_bytes() == data[:-7]  # the incomplete frame is on disk too
     assert seg.size == len(data) - len(encode_entry(entry(9)))
@@ -241,16 +238,15 @@ def test_a_full_disk_drops_and_counts_entries_then_storing_resumes(
 ) -> None:
     import errno
 
-    import logdriver.store.container as ring
+    import logdriver.store.writer as writer
 
     frame_len = len(encode_entry(entry(0)))
     clog = open_log(tmp_path, max_size=frame_len * 150, max_file=100)  # rotates in the outage
-    owner = object()
     sc = Scanner()
     data = frames(1000)
     chunk = frame_len * 37 + 5  # chunks end mid-frame
     full = {"on": False, "writes": 0}
-    real = ring._write_all
+    real = writer._write_all
 
     def write_all(fd: int, view: bytes | memoryview) -> None:
         if full["on"]:
@@ -260,13 +256,13 @@ def test_a_full_disk_drops_and_counts_entries_then_storing_resumes(
                 raise OSError(errno.ENOSPC, "No space left on device")
         real(fd, view)
 
-    monkeypatch.setattr(ring, "_write_all", write_all)
+    monkeypatch.setattr(writer, "_write_all", write_all)
     chunks = [data[i : i + chunk] for i in range(0, len(data), chunk)]
     received = 0
     for k, piece in enumerate(chunks):
         full["on"] = 8 <= k < 16
         full["writes"] = 0
-        received += clog.ingest(owner, sc, piece).count
+        received += clog.ingest(sc, piece).count
     got = lines(clog)
     assert received == 1000
     assert clog.dropped_lines > 0 and clog.disk_full_at > 0

@@ -12,8 +12,8 @@ import pytest
 
 from logdriver.delivery import RecordReader
 from logdriver.framing import Entry, encode_entry
-from logdriver.store.container import ContainerLog
-from logdriver.shipper import Shipper, StoreView, _state
+from logdriver.shipper import Shipper, _state
+from logdriver.store import ContainerLog, StoreView
 from sinks import JoinConfig
 from tests.fakes.hec import FakeHec
 

@@ -12,8 +12,14 @@ import pytest
 
 from logdriver.delivery import RecordReader
 from logdriver.framing import encode_entry
-from logdriver.store.container import ContainerLog, Store
-from logdriver.store.ledger import DISK_BUDGET, HISTORY_OVERWRITE, SPOOL_FULL, cursor_path
+from logdriver.store import (
+    DISK_BUDGET,
+    HISTORY_OVERWRITE,
+    SPOOL_FULL,
+    ContainerLog,
+    Store,
+    cursor_path,
+)
 from sinks import JoinConfig
 
 from .helpers import entry, frames
@@ -392,7 +398,7 @@ def test_a_reader_whose_container_was_evicted_counts_it_and_ends(tmp_path: Path)
     """The plugin removed a stopped container with undelivered data (disk budget): the view
     is told every kept segment went with cause disk_budget; the reader counts it all and
     stands at the end, so the worker's work is over."""
-    from logdriver.store.ledger import Dropped
+    from logdriver.store import Dropped
 
     clog = ContainerLog.open(tmp_path / CID, CID)
     clog.configure(max_size=FRAME * 50, max_file=2, sinks=("http",), spool_max_size=None,
