@@ -17,10 +17,10 @@ import httpx
 import sinks
 
 from . import readlogs
+from .apitimes import RequestTimes
 from .delivery import Delivery
 from .errors import RequestError
 from .fifo import PIPE_BYTES, FifoReader
-from .observe import RequestTimes
 from .options import LogConfig, OptionError
 from .readlogs import ReadRequest
 from .shipper import Shipper
