@@ -308,7 +308,7 @@ def _die_with_parent(parent: int | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from .logs import setup_logging
+    from .selflog import setup_logging
 
     args = list(sys.argv[1:] if argv is None else argv)  # [niceness, log level, plugin pid]
     _die_with_parent(int(args[2]) if len(args) > 2 else None)
