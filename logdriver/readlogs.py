@@ -2,7 +2,7 @@
 
 Docker asks the plugin for ``docker logs`` with a ``ReadConfig`` (moby daemon/logger:
 ``ReadConfig{Since, Until, Tail, Follow}``) and expects the entries back framed as the FIFO
-carries them (see framing.py's ``ReadlogsFilter``).
+carries them (see framing/render.py's ``ReadlogsFilter``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The on-disk format of one container's store: segment and index files, blocks, and recovery.
 
 A segment ``<seq>.log`` (``seq`` as 10 digits) holds validated frames exactly as Docker sent them
-(``[uint32 BE length][LogEntry]``, see framing.py), back to back. Its index ``<seq>.idx`` holds
+(``[uint32 BE length][LogEntry]``, see framing/), back to back. Its index ``<seq>.idx`` holds
 one ``IDX`` record per closed block: a run of frames of about ``BLOCK_BYTES`` with its entry count
 and the smallest and largest entry time, so a reader seeks by count (``Tail``) or by time
 (``Since``) from the index alone. The index is a cache: recovery rebuilds what it lacks from the
