@@ -18,7 +18,7 @@ from sinks import JoinConfig
 from tests.fakes.hec import FakeHec
 
 from .helpers import T0, frames
-from .test_ring import write
+from .store.helpers import write
 
 CID = "c" * 64
 
