@@ -25,8 +25,9 @@ What a reader may assume: every read goes through ``Reader`` (reader.py), in the
 (``docker logs``, status figures) and in the shipper process (``StoreView``, view.py), and reads
 only below a segment's known ``size`` (the shipper: below the size it was told, which the plugin
 never rewrites), so it needs no lock. A segment that is gone when opened was removed from the
-oldest end: the reader goes on from the oldest kept position, and the drop ledger says what it
-lost and why (``lost_between``).
+oldest end: the reader goes on from the oldest position still kept (the shipper's view once the
+plugin's next ``state`` says so), and the drop ledger says what it lost and why
+(``lost_between``).
 
 History and spool are two limits (ledger.py states the spool's rules): the history is the last
 ``max-file`` segments of about ``max-size`` bytes, rotated as Docker's ``local`` driver rotates
