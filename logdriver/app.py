@@ -19,8 +19,8 @@ from .api import build_app, build_metrics_app, build_refusal_app
 from .delivery import ShipperLink
 from .driver import FIFO_ROOT, Driver, state_lock
 from .options import OptionError, parse_size
-from .ring import Store
 from .stateguard import StateFolderError, check_state_folder
+from .store import Store
 
 log = logging.getLogger(__name__)
 

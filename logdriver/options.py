@@ -23,8 +23,7 @@ from sinks.util.parse import parse_size as _parse_size
 from sinks.util.tls import with_tls_files_read
 from sinks.util.units import go_atoi
 
-from .ring import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE
-from .spool import DROP_OLDEST, WHEN_FULL
+from .store import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE, DROP_OLDEST, WHEN_FULL
 
 # Docker's own keys: the daemon handles mode/max-buffer-size itself and passes every --log-opt on.
 MODE = "mode"

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from sinks import Answer
 
-from ..ring import write_json
-from ..spool import Position, cursor_path
+from ..store import Position, cursor_path, write_json
 
 log = logging.getLogger("logdriver.delivery")
 

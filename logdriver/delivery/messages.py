@@ -27,7 +27,7 @@ from typing import Any
 
 from sinks import Context, JoinConfig, SinkConfig
 
-from ..ring import ContainerLog
+from ..store import ContainerLog
 
 STATS_EVERY_SECONDS = 1.0
 

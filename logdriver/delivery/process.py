@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from ..shipper import StoreView
+from ..store import StoreView
 from .inprocess import SHUTDOWN_FLUSH_SECONDS, InProcessDelivery
 from .messages import STATS_EVERY_SECONDS, encode, shipment_of
 from .shipper import NICE
@@ -126,7 +126,7 @@ def _die_with_parent(parent: int | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from ..logs import setup_logging
+    from ..selflog import setup_logging
 
     args = list(sys.argv[1:] if argv is None else argv)  # [niceness, log level, plugin pid]
     _die_with_parent(int(args[2]) if len(args) > 2 else None)

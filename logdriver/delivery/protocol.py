@@ -9,7 +9,7 @@ import httpx
 
 from sinks import Context, JoinConfig, SinkConfig
 
-from ..ring import ContainerLog
+from ..store import ContainerLog
 
 
 class Delivery(Protocol):

@@ -11,7 +11,7 @@ from typing import Protocol
 from sinks import JoinConfig, Record, Records
 
 from ..framing import FrameReader, plain_columns
-from ..spool import Position
+from ..store import Position
 
 
 class StoredLog(Protocol):

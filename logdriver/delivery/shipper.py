@@ -17,8 +17,7 @@ import httpx
 
 from sinks import Context, JoinConfig, SinkConfig
 
-from ..ring import ContainerLog
-from ..spool import DISK_BUDGET, Dropped
+from ..store import DISK_BUDGET, ContainerLog, Dropped
 from .inprocess import SHUTDOWN_FLUSH_SECONDS
 from .messages import STATS_EVERY_SECONDS, Shipment, attach_message, encode, state_message
 

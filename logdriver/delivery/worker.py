@@ -28,7 +28,7 @@ from sinks import (
     plan_batches,
 )
 
-from ..spool import Position
+from ..store import Position
 from .cursor import Cursor, UnreadableCursor, append_dead_letters
 from .records import RecordReader, StoredLog, unpacked
 from .stats import SinkStats, Totals

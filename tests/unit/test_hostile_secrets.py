@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from logdriver.app import Plugin, Settings
-from logdriver.logs import KeyValueFormatter
+from logdriver.selflog import KeyValueFormatter
 from sinks.util.retry import REASON_BODY_CHARS
 from tests.fakes.http import FakeHttp
 

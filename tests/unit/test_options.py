@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from logdriver.options import MIN_MAX_SIZE, LogConfig, LogOptions, OptionError, parse_size
-from logdriver.ring import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE
+from logdriver.store import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE
 
 
 @pytest.mark.parametrize(("value", "decimal", "binary"), [

@@ -23,7 +23,7 @@ from logdriver.delivery import SHUTDOWN_FLUSH_SECONDS, Delivery, InProcessDelive
 from logdriver.delivery.process import ShipperProcess
 from logdriver.delivery.worker import SinkWorker
 from logdriver.driver import Driver
-from logdriver.ring import Store
+from logdriver.store import Store
 
 CID = "d" * 64
 OPTS = {"http-url": "http://sink.test/in", "http-format": "ndjson", "batch-wait": "50ms",

@@ -14,11 +14,11 @@ import pytest
 from logdriver.delivery import ShipperLink as Shipper
 from logdriver.delivery.messages import state_message as _state
 from logdriver.options import LogOptions
-from logdriver.ring import ContainerLog
+from logdriver.store import ContainerLog
 from tests.fakes.hec import FakeHec
 
 from ..helpers import frames
-from ..test_ring import write
+from ..store.helpers import write
 
 CID = "c" * 64
 

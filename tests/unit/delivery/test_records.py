@@ -11,13 +11,12 @@ import pytest
 from logdriver.delivery.messages import state_message
 from logdriver.delivery.records import RecordReader, StoredLog, unpacked
 from logdriver.framing import Entry, encode_entry
-from logdriver.ring import ContainerLog
-from logdriver.shipper import StoreView
+from logdriver.store import ContainerLog, StoreView
 from sinks import JoinConfig
 from sinks.util.goregexp import compile_go_regexp
 
 from ..helpers import T0, frames
-from ..test_ring import write
+from ..store.helpers import write
 
 CID = "c" * 64
 SOURCES = ("container_log", "store_view")
