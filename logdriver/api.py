@@ -14,7 +14,9 @@ from typing import Any
 from aiohttp import web
 
 from . import observe
-from .driver import Driver, ReadRequest, RequestError
+from .driver import Driver
+from .errors import RequestError
+from .readlogs import ReadRequest
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from aiohttp import web
 
 from .api import build_app, build_metrics_app, build_refusal_app
+from .delivery import ShipperLink
 from .driver import FIFO_ROOT, Driver, state_lock
 from .options import OptionError, parse_size
-from .ring import Store
-from .shipper import Shipper
 from .stateguard import StateFolderError, check_state_folder
+from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class Plugin:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings.state_dir, disk_budget=settings.disk_budget)
-        self.shipper = Shipper(log_level=settings.log_level)
+        self.shipper = ShipperLink(log_level=settings.log_level)
         self.store.on_remove = self.shipper.forget
         self.driver = Driver(self.store, delivery=self.shipper, fifo_root=settings.fifo_root)
         self._runner: web.AppRunner | None = None

@@ -8,7 +8,7 @@ import logging
 import os
 
 from .app import Settings, run
-from .logs import setup_logging
+from .selflog import setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:

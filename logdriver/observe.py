@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from bisect import bisect_left
 from collections.abc import Iterator
-from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
@@ -27,6 +25,7 @@ from prometheus_client.core import (
     Metric,
 )
 
+from .apitimes import histogram_buckets
 from .delivery import LATENCY_BUCKETS
 
 if TYPE_CHECKING:
@@ -36,36 +35,6 @@ __all__ = ["CONTENT_TYPE_LATEST", "BEHIND_SECONDS", "metrics_text", "status"]
 
 BEHIND_SECONDS = 60.0  # a sink whose oldest undelivered line is older than this is behind
 DISK_FULL_RECENT_SECONDS = 300.0  # a container whose lines were dropped this recently is warned of
-
-API_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 30.0)
-
-
-class RequestTimes:
-    """How long the plugin took to answer each kind of API call (a histogram per endpoint)."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, list[int]] = {}
-        self.sums: dict[str, float] = {}
-
-    def observe(self, endpoint: str, seconds: float) -> None:
-        counts = self.counts.setdefault(endpoint, [0] * (len(API_BUCKETS) + 1))
-        counts[bisect_left(API_BUCKETS, seconds)] += 1
-        self.sums[endpoint] = self.sums.get(endpoint, 0.0) + seconds
-
-    def family(self) -> HistogramMetricFamily:
-        hist = HistogramMetricFamily("logdriver_api_request_duration_seconds",
-                                     "Time to answer the daemon's (and operators') API calls",
-                                     labels=["endpoint"])
-        for endpoint, counts in sorted(self.counts.items()):
-            hist.add_metric([endpoint], _buckets(API_BUCKETS, counts),
-                            sum_value=self.sums[endpoint])
-        return hist
-
-
-def _buckets(bounds: tuple[float, ...], counts: list[int]) -> list[tuple[str, int]]:
-    """Prometheus histogram buckets (cumulative, ending at +Inf) from per-bucket counts."""
-    return list(zip([*map(str, bounds), "+Inf"], accumulate(counts), strict=True))
-
 
 def _sinks_of(driver: Driver, snapshot: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Each container's delivery workers (``snapshot``: the delivery's counters), with backlog
@@ -295,7 +264,7 @@ class _Collector:
                                      "Time per request to the sink, retries counted each",
                                      labels=["sink"])
         for sink, (counts, total) in sorted(latency.items()):
-            hist.add_metric([sink], _buckets(LATENCY_BUCKETS, counts), sum_value=total)
+            hist.add_metric([sink], histogram_buckets(LATENCY_BUCKETS, counts), sum_value=total)
         yield hist
         by_cause = CounterMetricFamily("logdriver_delivery_dropped_lines",
                                        "Log entries dropped before a sink had them, all "

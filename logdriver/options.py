@@ -1,17 +1,29 @@
-"""Log-opts -> a frozen config: the allow-list, value parsing, and errors that name the option."""
+"""Log-opts -> one frozen ``LogOptions``, parsed once per StartLogging and used by everything.
+
+Validation, the plugin (store options) and the shipper process (sink configs, join config,
+context: sent parsed, never re-read from raw options) share the one parse, as Loki's Docker
+driver does in ``clients/cmd/docker-driver/config.go``. The value rules are the sinks' own
+(``sinks.parse``: Docker's go-units sizes, Go's booleans and regexps); errors name the log-opt.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sinks import SINK_OPTION_KEYS, SinkOptionError
-from sinks.goregexp import compile_go_regexp
+import sinks
+from sinks import SINK_OPTION_KEYS, TAG, Context, JoinConfig, SinkConfig, SinkOptionError
+from sinks.docker.attrs import ENV, ENV_REGEX, LABELS, LABELS_REGEX, validate_attr_options
+from sinks.util.parse import opt
+from sinks.util.parse import parse_bool as _parse_bool
+from sinks.util.parse import parse_size as _parse_size
+from sinks.util.tls import with_tls_files_read
+from sinks.util.units import go_atoi
 
-from .ring import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE
-from .spool import DROP_OLDEST, WHEN_FULL
-from .units import go_atoi, parse_go_size
+from .store import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE, DROP_OLDEST, WHEN_FULL
 
 # Docker's own keys: the daemon handles mode/max-buffer-size itself and passes every --log-opt on.
 MODE = "mode"
@@ -19,11 +31,7 @@ MAX_BUFFER_SIZE = "max-buffer-size"
 MAX_SIZE = "max-size"
 MAX_FILE = "max-file"
 COMPRESS = "compress"
-TAG = "tag"
-LABELS = "labels"
-LABELS_REGEX = "labels-regex"
-ENV = "env"
-ENV_REGEX = "env-regex"
+# TAG, LABELS, LABELS_REGEX, ENV, ENV_REGEX: Docker's too, defined once, by the sinks that use them
 CACHE_PREFIX = "cache-"  # dual logging cache options (cache-disabled, cache-max-size, ...)
 CACHE_KEYS = ("cache-disabled", "cache-max-size", "cache-max-file", "cache-compress")
 # The delivery spool (spool.py): history rotated out of `docker logs` that a sink still needs.
@@ -41,32 +49,20 @@ KNOWN_KEYS: tuple[str, ...] = DOCKER_KEYS + SPOOL_KEYS + tuple(sorted(SINK_OPTIO
 # Bytes. `local` takes any max-size from 0 up (0 rotates at every entry); a segment here is
 # never smaller than this, so that it holds a few entries.
 MIN_MAX_SIZE = 4096
-_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
-_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
-
-
-class OptionError(ValueError):
-    """A log-opt that cannot be used; the message names it."""
+# A log-opt that cannot be used; the message names it. One error type for every log-opt.
+OptionError = SinkOptionError
 
 
 def parse_size(key: str, value: str, *, binary: bool = False) -> int:
     """Bytes, as Docker reads a size: ``units.FromHumanSize`` (decimal: ``20m`` = 20,000,000,
     as the ``local`` driver reads ``max-size``), or with ``binary`` ``units.RAMInBytes`` (``20m``
-    = 20 MiB); see ``units.parse_go_size``. OptionError names ``key``."""
-    size = parse_go_size(value, binary=binary)
-    if size is None:
-        raise OptionError(f"invalid value for log-opt {key!r}: {value!r} is not a size like 20m "
-                          "(a number, then k, m, g, t or p, optionally with b or ib)")
-    return size
+    = 20 MiB): ``sinks.parse.parse_size``. OptionError names ``key``."""
+    return _parse_size(opt(key), value, minimum=0, binary=binary)
 
 
 def parse_bool(key: str, value: str) -> bool:
-    """Go's ``strconv.ParseBool``."""
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise OptionError(f"invalid value for log-opt {key!r}: {value!r} is not true or false")
+    """Go's ``strconv.ParseBool``: ``sinks.parse.parse_bool``; OptionError names ``key``."""
+    return _parse_bool(opt(key), value)
 
 
 def unknown_key_error(key: str, known: tuple[str, ...] = KNOWN_KEYS) -> OptionError:
@@ -139,14 +135,43 @@ class LogConfig:
             )
         if MAX_BUFFER_SIZE in opts:
             parse_size(MAX_BUFFER_SIZE, opts[MAX_BUFFER_SIZE], binary=True)
-        for key in (LABELS_REGEX, ENV_REGEX):
-            if key in opts:
-                try:  # Go's regexp, as Docker compiles it: RE2 syntax
-                    compile_go_regexp(f"log-opt {key!r}", opts[key])
-                except SinkOptionError as exc:
-                    raise OptionError(str(exc)) from exc
+        validate_attr_options(opts)  # Go's regexps, as Docker compiles them: RE2 syntax
         return cls(
             store=StoreConfig(max_size=max_size, max_file=max_file, compress=compress,
                               spool_max_size=spool_max_size, when_full=when_full),
             tag=opts.get(TAG),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class LogOptions:
+    """Everything one container's log-opts (and the plugin's environment) configure, parsed
+    once: by StartLogging from its ``Info``, by restart recovery from the saved ``Info``. The
+    sink configs, join config and context go to the shipper process as they are."""
+
+    store: StoreConfig
+    join: JoinConfig
+    sinks: tuple[SinkConfig, ...] = ()
+    context: Context | None = None  # with sinks only: the tag rendered, the attributes
+    tag: str | None = None
+
+    @classmethod
+    def from_info(cls, info: Mapping[str, Any], env: Mapping[str, str], *,
+                  hostname: str) -> LogOptions:
+        """``info`` is StartLogging's Info (``Config``: the log-opts); ``env`` supplies what
+        sinks read from the environment (``SPLUNK_TOKEN``, ``LOGDRIVER_BATCH_*``). No I/O
+        (TLS files are read when a sink is built). Raises OptionError naming the log-opt,
+        never quoting a secret."""
+        opts = info.get("Config") or {}
+        log_config = LogConfig.from_options(opts)
+        configs = tuple(sinks.configure(opts, env))
+        join = sinks.join_config(opts)
+        ctx = sinks.context_for(info, opts, hostname=hostname) if configs else None
+        return cls(store=log_config.store, join=join, sinks=configs, context=ctx,
+                   tag=log_config.tag)
+
+    def with_tls_files_read(self) -> LogOptions:
+        """A copy whose sink configs hold their TLS files' contents, read now and only now (a
+        bad file fails here, naming the log-opt): every client built from it, in the plugin's
+        connection check and in the shipper process, reads no file."""
+        return dataclasses.replace(self, sinks=tuple(map(with_tls_files_read, self.sinks)))

@@ -26,8 +26,8 @@ from google.protobuf.message import DecodeError
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
-from ..answer import BAD_DATA, CONFIG_ERROR, Answer, Outcome
-from ..retry import body_excerpt, header, parse_retry_after
+from ..util.answer import BAD_DATA, CONFIG_ERROR, Answer, Outcome
+from ..util.retry import body_excerpt, header, parse_retry_after
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})  # "Retryable Response Codes"
 REFUSED_STATUSES = frozenset({401, 403, 407})  # the headers' credentials were refused

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 import httpx
 
-from ..batch import BatchConfig, BatchLimits, batch_config
-from ..client import build_client
-from ..parse import check_header_secret, env_var, invalid, opt, parse_duration, parse_http_url
-from ..tls import TLSKeys, TLSOptions
+from ..util.batch import BatchConfig, BatchLimits, batch_config
+from ..util.client import build_client
+from ..util.parse import check_header_secret, env_var, invalid, opt, parse_duration, parse_http_url
+from ..util.tls import TLSKeys, TLSOptions
 
 if TYPE_CHECKING:
     from .sink import OtlpSink

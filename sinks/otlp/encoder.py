@@ -44,7 +44,7 @@ from opentelemetry.proto.common.v1.common_pb2 import (
 )
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from ..record import Context, Record, Records
+from ..util.record import Context, Record, Records
 from .config import PROTOCOL_JSON
 
 SCOPE_NAME = "logdriver"
@@ -115,8 +115,10 @@ def split_image(image: str) -> tuple[str, str, str]:
 
 
 def service_name(ctx: Context, configured: str) -> str:
-    """``otlp-service-name``, else the Compose service label, else the container name."""
-    return configured or ctx.labels.get(COMPOSE_SERVICE_LABEL) or ctx.container_name
+    """``otlp-service-name``, else the Compose service label (of every container label, whatever
+    the ``labels`` log-opt picks), else the container name."""
+    labels = ctx.info.labels if ctx.info is not None else {}
+    return configured or labels.get(COMPOSE_SERVICE_LABEL) or ctx.container_name
 
 
 def resource_attributes(ctx: Context, configured_service: str) -> dict[str, str | list[str]]:

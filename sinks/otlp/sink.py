@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 import httpx
 
-from ..answer import Answer, Outcome
-from ..client import Exchange, Reply, gzip_body
-from ..record import Context, Record, Records
-from ..retry import settle_split
+from ..util.answer import Answer, Outcome
+from ..util.client import Exchange, Reply, gzip_body
+from ..util.record import Context, Record, Records
+from ..util.retry import settle_split
 from .answer import classify
 from .config import MAX_REQUEST_BYTES, OTLP_MAX_BATCH_BYTES, OTLP_MAX_BATCH_EVENTS, OtlpConfig
 from .encoder import OtlpEncoder

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from logdriver.api import build_app, parse_go_time
 from logdriver.driver import Driver, RequestError
 from logdriver.framing import Entry, decode_frames, encode_entry, to_entry
-from logdriver.ring import Store
+from logdriver.store import Store
 
 from .helpers import T0, entry, frames
 

@@ -22,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from logdriver.driver import Driver, FifoReader
+from logdriver.driver import Driver
+from logdriver.fifo import FifoReader
 from logdriver.framing import (
     MAX_FRAME_BYTES,
     Entry,
@@ -32,7 +33,7 @@ from logdriver.framing import (
     encode_entry,
     to_entry,
 )
-from logdriver.ring import Store
+from logdriver.store import Store
 
 from .helpers import frames
 from .test_api import CID, Daemon, daemon, settle  # noqa: F401 - daemon is a fixture
@@ -218,7 +219,7 @@ def _ingest_all(tmp: Path, chunks: list[bytes]) -> tuple[list[Entry], int, int]:
     driver = Driver(Store(tmp, disk_budget=1 << 30), fifo_root=str(tmp))
     driver.store.open()
     clog = driver.store.get(CID)
-    reader = FifoReader(driver, str(tmp / ("0" * 64)), clog)
+    reader = FifoReader(str(tmp / ("0" * 64)), clog, on_corrupt=driver._count_corrupt)
     for chunk in chunks:
         reader._ingest(chunk)
     dropped = reader.scanner.finish()

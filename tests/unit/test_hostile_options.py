@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import sinks
 from logdriver.options import KNOWN_KEYS, LogConfig, OptionError
-from sinks.template import render_tag, validate_tag
+from sinks.docker.template import render_tag, validate_tag
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MAX_TAG_OUTPUT = 1 << 20  # what "bounded" means below: a tag is a name, never megabytes

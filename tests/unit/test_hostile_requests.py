@@ -25,7 +25,7 @@ from logdriver.api import CONTENT_TYPE, MAX_REQUEST_BYTES, build_app
 from logdriver.app import Plugin, Settings
 from logdriver.driver import Driver
 from logdriver.framing import decode_frames
-from logdriver.ring import Store
+from logdriver.store import Store
 
 from .helpers import frames
 

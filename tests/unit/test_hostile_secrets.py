@@ -20,8 +20,8 @@ import aiohttp
 import pytest
 
 from logdriver.app import Plugin, Settings
-from logdriver.logs import KeyValueFormatter
-from sinks.retry import REASON_BODY_CHARS
+from logdriver.selflog import KeyValueFormatter
+from sinks.util.retry import REASON_BODY_CHARS
 from tests.fakes.http import FakeHttp
 
 from .helpers import frames

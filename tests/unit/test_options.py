@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from logdriver.options import MIN_MAX_SIZE, LogConfig, OptionError, parse_size
-from logdriver.ring import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE
+from logdriver.options import MIN_MAX_SIZE, LogConfig, LogOptions, OptionError, parse_size
+from logdriver.store import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE
 
 
 @pytest.mark.parametrize(("value", "decimal", "binary"), [
@@ -82,3 +82,20 @@ def test_max_file_is_read_as_local_reads_it(opts: dict[str, str], max_file: int)
 def test_max_file_refuses_what_local_refuses(opts: dict[str, str], needle: str) -> None:
     with pytest.raises(OptionError, match=f"'max-file'.*{needle}"):
         LogConfig.from_options(opts)
+
+
+@pytest.mark.parametrize(("value", "size"), [("64k", 64_000), ("1e5", 100_000), ("2 kb", 2_000)])
+def test_sink_sizes_are_read_as_max_size_is(value: str, size: int) -> None:
+    # One set of value rules: a sink's size options are Docker's go-units sizes too.
+    opts = LogOptions.from_info({"ContainerID": "a" * 64, "Config": {"http-url": "http://h/in",
+                                                             "batch-bytes": value}}, {},
+                                hostname="h")
+    assert opts.sinks[0].batch.bytes == size
+
+
+@pytest.mark.parametrize("value", ["20k\n", "٣k", " 20k", "20kbb"])
+def test_sink_sizes_refuse_what_max_size_refuses(value: str) -> None:
+    with pytest.raises(OptionError, match="'batch-bytes'"):
+        LogOptions.from_info({"ContainerID": "a" * 64, "Config": {"http-url": "http://h/in",
+                                                             "batch-bytes": value}}, {},
+                             hostname="h")

@@ -10,16 +10,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-from logdriver.delivery import RecordReader
+from logdriver.delivery.records import RecordReader
 from logdriver.framing import encode_entry
-from logdriver.ring import ContainerLog, Store
-from logdriver.spool import DISK_BUDGET, HISTORY_OVERWRITE, SPOOL_FULL, cursor_path
+from logdriver.store import (
+    DISK_BUDGET,
+    HISTORY_OVERWRITE,
+    SPOOL_FULL,
+    ContainerLog,
+)
 from sinks import JoinConfig
 
+from .delivery.harness import CID, OPTS, Harness, until
+from .delivery.test_records import told
 from .helpers import entry, frames
-from .test_delivery import CID, OPTS, Harness, until
-from .test_ring import lines, write
-from .test_shipper import told
+from .store.helpers import lines, write
 
 ALL = [f"line {i:06d}" for i in range(2000)]
 SMALL = OPTS | {"max-size": "8k", "max-file": "2"}  # a history of about 16 KB
@@ -189,7 +193,7 @@ def test_history_and_spool_split_again_on_open(tmp_path: Path) -> None:
     assert [s.seq for s in again.segments] == [s.seq for s in clog.segments]
     # Delivery reads spool then history: everything, in order.
     view = told(again)
-    reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
+    reader = RecordReader(view, view.start, JoinConfig())
     got: list[bytes] = []
     while True:
         recs, _ = reader.take(500)
@@ -199,24 +203,12 @@ def test_history_and_spool_split_again_on_open(tmp_path: Path) -> None:
     assert got == [b"line %06d" % i for i in range(1000)]
 
 
-def test_a_sink_without_a_cursor_yet_holds_the_spool(tmp_path: Path) -> None:
-    clog = ContainerLog.open(tmp_path / CID, CID)
-    clog.configure(max_size=FRAME * 50, max_file=2, sinks=("http",), spool_max_size=None,
-                   when_full="drop-oldest")
-    write(clog, frames(500), chunk=3000)
-    assert clog.spool[0].seq == 0
-    cursor_path(clog.path, "http").write_text('{"seq": 3, "off": 0}')
-    clog.release_delivered()
-    assert clog.spool[0].seq == 3  # what the sink has is released, the rest stays
-    assert not (clog.path / f"{2:010d}.log").exists()
-
-
 def test_the_shipper_view_counts_each_cause_from_the_ledger(tmp_path: Path) -> None:
     clog = ContainerLog.open(tmp_path / CID, CID)
     clog.configure(max_size=FRAME * 50, max_file=2, sinks=("http",), spool_max_size=FRAME * 120,
                    when_full="drop-oldest")
     view = told(clog)
-    reader = RecordReader(view, (0, 0), JoinConfig())  # type: ignore[arg-type]
+    reader = RecordReader(view, (0, 0), JoinConfig())
     recs, _ = reader.take(10)
     assert not len(recs)
     write(clog, frames(30), chunk=3000)
@@ -235,77 +227,6 @@ def test_the_shipper_view_counts_each_cause_from_the_ledger(tmp_path: Path) -> N
     lost = reader.dropped[SPOOL_FULL][0]
     assert got + lost == 1000
     assert sum(d.entries for d in clog.ledger.values()) >= lost
-
-
-def _stopped(store: Store, cid: str, n: int, *, sinks: tuple[str, ...], delivered: bool,
-             stopped_at: float) -> ContainerLog:
-    clog = store.get(cid)
-    clog.configure(max_size=FRAME * 100, max_file=100, sinks=sinks, spool_max_size=None,
-                   when_full="drop-oldest")
-    write(clog, frames(n), chunk=FRAME * 10)
-    if delivered:
-        for s in sinks:
-            cursor_path(clog.path, s).write_text(f'{{"seq": {clog.end[0]}, "off": {clog.end[1]}}}')
-    else:
-        for s in sinks:
-            cursor_path(clog.path, s).write_text('{"seq": 0, "off": 0}')
-    clog.meta["stopped_at"] = stopped_at
-    return clog
-
-
-def test_budget_eviction_order(tmp_path: Path) -> None:
-    """Delivered history of stopped containers first, then undelivered data of stopped ones,
-    never a running container's undelivered spool under ``block``."""
-    store = Store(tmp_path, disk_budget=1 << 40)
-    store.open()
-    delivered_old = _stopped(store, "1" * 64, 300, sinks=("http",), delivered=True,
-                             stopped_at=1.0)
-    undelivered = _stopped(store, "2" * 64, 300, sinks=("http",), delivered=False,
-                           stopped_at=0.5)
-    no_sinks = _stopped(store, "3" * 64, 300, sinks=(), delivered=True, stopped_at=2.0)
-    running = store.get("4" * 64)
-    running.running_fifos.add("fifo")
-    running.configure(max_size=FRAME * 100, max_file=1, sinks=("http",), spool_max_size=None,
-                      when_full="block")
-    write(running, frames(300), chunk=FRAME * 10)
-    assert running.spool
-    total = store.recount()
-    # Over budget by less than one delivered container: only the oldest delivered goes, even
-    # though an undelivered one stopped earlier.
-    store.disk_budget = total - 10
-    store.evict()
-    assert "1" * 64 not in store.logs and undelivered.id in store.logs
-    # Then the other delivered one (no sinks), then undelivered data, oldest segments first.
-    store.disk_budget = store.recount() - no_sinks.size - FRAME * 150
-    store.evict()
-    assert no_sinks.id not in store.logs
-    assert undelivered.id in store.logs and undelivered.kept[0].seq > 0
-    assert undelivered.ledger and all(d.cause == DISK_BUDGET for d in undelivered.ledger.values())
-    assert running.spool and not running.blocked
-    # Only when nothing stopped is left does the running container's own policy act: block.
-    store.disk_budget = running.size - 1
-    store.evict()
-    assert undelivered.id not in store.logs
-    assert running.spool and running.blocked and running.budget_blocked
-    store.disk_budget = 1 << 40
-    store.maintain()
-    assert not running.blocked
-    del delivered_old
-
-
-def test_a_running_drop_oldest_spool_gives_way_to_the_budget(tmp_path: Path) -> None:
-    store = Store(tmp_path, disk_budget=1 << 40)
-    store.open()
-    clog = store.get(CID)
-    clog.running_fifos.add("fifo")
-    clog.configure(max_size=FRAME * 100, max_file=1, sinks=("http",), spool_max_size=None,
-                   when_full="drop-oldest")
-    write(clog, frames(1000), chunk=FRAME * 10)
-    spooled = len(clog.spool)
-    store.disk_budget = store.recount() - FRAME * 250
-    store.evict()
-    assert len(clog.spool) == spooled - 3 and not clog.blocked
-    assert [d.cause for d in clog.ledger.values()] == [SPOOL_FULL] * 3
 
 
 @pytest.mark.parametrize("value", ["lots", "-1"])
@@ -357,7 +278,7 @@ def test_a_line_cut_into_pieces_across_segments_is_delivered_whole(tmp_path: Pat
     write(clog, data)
     assert len(clog.kept) == 2  # the first piece in one segment, the rest in the next
     view = told(clog)
-    reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
+    reader = RecordReader(view, view.start, JoinConfig())
     recs, _ = reader.take(100)
     assert recs.lines == [b"line 000000", b"line 000001", b"line 000002", b"".join(pieces),
                           b"line 000003"]
@@ -372,7 +293,7 @@ def test_a_segment_deleted_before_the_view_is_told_is_counted_once_the_ledger_co
                    when_full="drop-oldest")
     write(clog, frames(200), chunk=3000)
     view = told(clog)
-    reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
+    reader = RecordReader(view, view.start, JoinConfig())
     gone = clog.spool[0]
     clog.drop_oldest_spooled(SPOOL_FULL)  # the file goes; the view has not been told yet
     recs, _ = reader.take(100)
@@ -392,14 +313,14 @@ def test_a_reader_whose_container_was_evicted_counts_it_and_ends(tmp_path: Path)
     """The plugin removed a stopped container with undelivered data (disk budget): the view
     is told every kept segment went with cause disk_budget; the reader counts it all and
     stands at the end, so the worker's work is over."""
-    from logdriver.spool import Dropped
+    from logdriver.store import Dropped
 
     clog = ContainerLog.open(tmp_path / CID, CID)
     clog.configure(max_size=FRAME * 50, max_file=2, sinks=("http",), spool_max_size=None,
                    when_full="drop-oldest")
     write(clog, frames(300), chunk=3000)
     view = told(clog)
-    reader = RecordReader(view, view.start, JoinConfig())  # type: ignore[arg-type]
+    reader = RecordReader(view, view.start, JoinConfig())
     recs, _ = reader.take(10)
     have = len(recs)
     gone = [Dropped(s.seq, s.size, s.count, DISK_BUDGET).to_json() for s in clog.kept]
@@ -408,73 +329,3 @@ def test_a_reader_whose_container_was_evicted_counts_it_and_ends(tmp_path: Path)
     assert not len(recs)
     assert reader.dropped[DISK_BUDGET][0] + have == 300
     assert reader.pos >= view.end
-
-
-def test_time_to_full_follows_the_net_growth_not_the_writes(tmp_path: Path) -> None:
-    """A container whose history rotates (no sink) writes on but the store does not grow: the
-    budget is never full. A spool that grows is."""
-    store = Store(tmp_path, disk_budget=1 << 30)
-    store.open()
-    clog = store.get(CID)
-    clog.running_fifos.add("fifo")
-    clog.configure(max_size=FRAME * 50, max_file=2, sinks=(), spool_max_size=None,
-                   when_full="drop-oldest")
-    write(clog, frames(500), chunk=3000)
-    store.maintain()
-    store._sizes[0] = (store._sizes[0][0] - 10, store._sizes[0][1])  # 10 s ago
-    write(clog, frames(500, start=500), chunk=3000)
-    store.maintain()
-    # 500 lines (about 17 KB) were written in those 10 s; the store grew by less than the
-    # active segment's fill, which rotation takes back.
-    assert store.written > 30_000 and store.growth_rate * 10 <= FRAME * 60
-    spooling = store.get("b" * 64)
-    spooling.running_fifos.add("fifo")
-    spooling.configure(max_size=FRAME * 50, max_file=2, sinks=("http",), spool_max_size=None,
-                       when_full="drop-oldest")
-    write(spooling, frames(500), chunk=3000)
-    store.maintain()
-    assert store.growth_rate > 0
-    left = store.seconds_left()
-    assert left is not None and left > 0
-
-
-def test_over_budget_a_block_spool_waits_at_once_beside_a_drop_oldest_one(tmp_path: Path) -> None:
-    store = Store(tmp_path, disk_budget=1 << 40)
-    store.open()
-    logs = {}
-    for cid, policy in (("5" * 64, "block"), ("6" * 64, "drop-oldest")):
-        clog = logs[policy] = store.get(cid)
-        clog.running_fifos.add("fifo")
-        clog.configure(max_size=FRAME * 100, max_file=1, sinks=("http",), spool_max_size=None,
-                       when_full=policy)
-        write(clog, frames(1000), chunk=FRAME * 10)
-    store.disk_budget = store.recount() - FRAME * 150
-    store.evict()
-    assert logs["block"].blocked  # waits now, not once the other has nothing left to drop
-    assert logs["drop-oldest"].ledger and not logs["block"].ledger
-
-
-def test_a_multiline_event_closed_by_the_next_ones_first_line_never_lets_the_cursor_pass_it(
-    tmp_path: Path,
-) -> None:
-    """Delivered up to an event closed by a matching line, a restart must read that line again:
-    the event's cursor position is where the closing line starts (it was where it ended, so a
-    restart lost the first line of the event in progress)."""
-    from logdriver.delivery import unpacked
-    from logdriver.framing import Entry
-    from sinks.goregexp import compile_go_regexp
-
-    clog = ContainerLog.open(tmp_path / CID, CID)
-    lines_in = [b"START 0", b"  c 1", b"START 2", b"  c 3", b"START 4"]
-    data = b"".join(encode_entry(Entry("stdout", 1000 + i, x)) for i, x in enumerate(lines_in))
-    write(clog, data)
-    join = JoinConfig(multiline_pattern=compile_go_regexp("multiline-pattern", "^START"),
-                      multiline_timeout=60.0)
-    reader = RecordReader(clog, clog.start, join)
-    recs, ends = reader.take(100)
-    assert recs.lines == [b"START 0\n  c 1", b"START 2\n  c 3"]
-    # A restart at the second event's cursor reads "START 4" again.
-    again = RecordReader(clog, unpacked(ends[-1]), join)
-    again.take(100)
-    rest, _ = again.flush_stale(everything=True)
-    assert rest.lines == [b"START 4"]

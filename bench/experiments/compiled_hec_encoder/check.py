@@ -19,8 +19,8 @@ sys.path[:0] = [str(HERE), str(HERE.parents[2])]
 import hecc  # noqa: E402
 
 from logdriver.framing import Entry, encode_entry, plain_columns  # noqa: E402
-from sinks.record import Context, Records  # noqa: E402
-from sinks.splunk_envelope import Envelope, HecFields  # noqa: E402
+from sinks.splunk.encoder import Envelope, HecFields  # noqa: E402
+from sinks.util.record import Context, Records  # noqa: E402
 
 T0 = 1_700_000_000_000_000_000
 

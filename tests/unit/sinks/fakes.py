@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from sinks.record import Context, Record
+from sinks.util.record import Context, Record
 
 CID = "0123456789abcdef" * 4
 IMAGE_ID = "sha256:" + "fedcba9876543210" * 4

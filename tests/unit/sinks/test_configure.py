@@ -6,9 +6,9 @@ import pytest
 
 import sinks
 from sinks import SINK_OPTION_KEYS, SinkOptionError, configure
-from sinks.datadog import DatadogConfig
-from sinks.http import HttpConfig
-from sinks.splunk import SplunkConfig
+from sinks.datadog.config import DatadogConfig
+from sinks.http.config import HttpConfig
+from sinks.splunk.config import SplunkConfig
 
 TOKEN = "2160C7EF-2CE9-4307-A180-F852B99CF417"
 DD_KEY = "ddkey0123456789abcdef0123456789ab"
@@ -158,6 +158,11 @@ def test_sink_option_keys_cover_every_key_the_sinks_read() -> None:
         "http-url", "http-format", "http-headers", "http-user", "http-password",
         "http-bearer-token", "http-gzip", "http-tls-ca", "http-tls-cert", "http-tls-key",
         "http-tls-server-name", "http-tls-skip-verify",
+        "loki-url", "loki-external-labels", "loki-tenant-id", "loki-batch-size",
+        "loki-batch-wait", "loki-timeout", "loki-min-backoff", "loki-max-backoff", "loki-retries",
+        "loki-proxy-url", "loki-tls-ca-file", "loki-tls-cert-file", "loki-tls-key-file",
+        "loki-tls-server-name", "loki-tls-insecure-skip-verify", "loki-pipeline-stages",
+        "loki-pipeline-stage-file", "loki-relabel-config", "loki-format", "no-file", "keep-file",
         "otlp-endpoint", "otlp-logs-endpoint", "otlp-protocol", "otlp-headers",
         "otlp-compression", "otlp-timeout", "otlp-service-name", "otlp-tls-ca", "otlp-tls-cert",
         "otlp-tls-key", "otlp-tls-server-name", "otlp-tls-skip-verify",
@@ -177,5 +182,5 @@ def test_sinks_never_import_the_plugin() -> None:
 
     root = pathlib.Path(sinks.__file__).parent
     pattern = re.compile(r"^\s*(from|import)\s+(logdriver|proto)\b", re.M)
-    offenders = [p.name for p in root.glob("*.py") if pattern.search(p.read_text())]
+    offenders = [p.name for p in root.rglob("*.py") if pattern.search(p.read_text())]
     assert offenders == []

@@ -1,0 +1,71 @@
+"""The lines the plugin and its shipper process exchange: one JSON object per line.
+
+plugin -> shipper (its stdin):
+- ``{"op": "attach", "id", "path", "sinks"}``: ship a container's store at ``path``;
+  ``sinks`` is the container's parsed delivery (``Shipment``: sink configs, join config,
+  context), pickled and base64-encoded, so the shipper never parses log-opts again. It holds
+  secrets (tokens): the pipe is private to the two processes and neither ever logs a message.
+- ``{"op": "state", "id", "running", "segments": [[seq, size], ...], "dropped"?: [...]}``: the
+  kept segments (spool then history) as sizes of whole frames, and the drop ledger
+  (``spool.Dropped.to_json``) when it changed; sent again, coalesced, after each write.
+- ``{"op": "forget", "id", "dropped"}``: the store removed the container; what it still kept is
+  in ``dropped``.
+- ``{"op": "close"}``: flush and exit.
+
+shipper -> plugin (its stdout): ``{"op": "stats", ...InProcessDelivery.snapshot(), "tasks"}``
+every ``STATS_EVERY_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import pickle
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sinks import Context, JoinConfig, SinkConfig
+
+from ..store import ContainerLog
+
+STATS_EVERY_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    """One container's delivery, parsed once by the plugin (``options.LogOptions``)."""
+
+    sinks: tuple[SinkConfig, ...]
+    join: JoinConfig
+    context: Context
+
+
+def encode(msg: Mapping[str, Any]) -> bytes:
+    return json.dumps(msg, separators=(",", ":")).encode() + b"\n"
+
+
+def attach_message(clog: ContainerLog, shipment: Shipment) -> dict[str, Any]:
+    return {"op": "attach", "id": clog.id, "path": str(clog.path),
+            "sinks": base64.b64encode(pickle.dumps(shipment)).decode()}
+
+
+def shipment_of(msg: Mapping[str, Any]) -> Shipment:
+    """The ``sinks`` of an ``attach`` message (from the plugin, the process's own parent);
+    raises ValueError if it is not a Shipment."""
+    try:
+        shipment = pickle.loads(base64.b64decode(str(msg["sinks"])))  # noqa: S301 - our parent
+    except Exception as exc:  # a damaged line: any unpickling error
+        raise ValueError("unreadable attach message") from exc
+    if not isinstance(shipment, Shipment):
+        raise ValueError("unreadable attach message")
+    return shipment
+
+
+def state_message(clog: ContainerLog, *, ledger: bool = True) -> dict[str, Any]:
+    """The ``state`` message; the drop ledger only with ``ledger`` (it changes rarely)."""
+    msg = {"op": "state", "id": clog.id, "running": clog.running,
+           "segments": [[s.seq, s.size] for s in clog.kept]}
+    if ledger:
+        msg["dropped"] = [d.to_json() for d in clog.ledger.values()]
+    return msg

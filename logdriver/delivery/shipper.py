@@ -1,0 +1,200 @@
+"""The plugin's side of the shipper process: starts it, restarts it, tells it every change."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from sinks import Context, JoinConfig, SinkConfig
+
+from ..store import DISK_BUDGET, ContainerLog, Dropped
+from .inprocess import SHUTDOWN_FLUSH_SECONDS
+from .messages import STATS_EVERY_SECONDS, Shipment, attach_message, encode, state_message
+
+log = logging.getLogger("logdriver.shipper")  # the name its lines always had
+
+PROCESS_MODULE = "logdriver.delivery.process"  # ``python -m`` this: the shipper process
+NICE = 10  # the shipper's niceness: the container's own path gets the CPU first
+STATE_EVERY_SECONDS = 0.01  # a container's growth is told at most this often
+STATS_LINE_LIMIT = 64 << 20  # bytes; a worker's counters take about 400
+RESTART_DELAY_SECONDS = 1.0  # a dead shipper is started again after this pause, doubled for
+RESTART_MAX_DELAY_SECONDS = 30.0  # each quick death in a row up to this
+
+
+class ShipperLink:
+    """Implements ``Delivery`` for the plugin with the workers in the shipper process: sends it
+    each container's parsed sinks (``attach``) and every change of its store (``state``,
+    ``forget``), and keeps the counters it reports."""
+
+    transport: httpx.AsyncBaseTransport | None = None  # the shipper process: the network
+
+    def __init__(self, env: Mapping[str, str] | None = None, *, nice: int = NICE,
+                 log_level: str = "info") -> None:
+        self.env = dict(os.environ if env is None else env)
+        self.hostname = socket.gethostname()
+        self.nice = nice
+        self.log_level = log_level
+        self.stats: dict[str, Any] = {}
+        self._stats_at = -1e9
+        self._spawned_at = 0.0
+        self._restarts = 0
+        self._attached: dict[str, tuple[ContainerLog, dict[str, Any]]] = {}
+        self._dirty: set[str] = set()
+        self._ledger_told: dict[str, int] = {}  # ledger_version last sent, per container
+        self._flush_pending = False
+        self._proc: asyncio.subprocess.Process | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._closing = False
+
+    def snapshot(self) -> dict[str, Any]:
+        """The shipper's latest counters (``InProcessDelivery.snapshot``), about a second old."""
+        return self.stats
+
+    @property
+    def live(self) -> bool:
+        """The shipper reported lately (its counters are current)."""
+        return time.monotonic() - self._stats_at < 3 * STATS_EVERY_SECONDS
+
+    def _total(self, name: str) -> int:
+        return int(self.snapshot().get(name, 0))
+
+    @property
+    def delivered_events(self) -> int:
+        return self._total("delivered_events")
+
+    @property
+    def retries(self) -> int:
+        return self._total("retries")
+
+    @property
+    def dead_letters(self) -> int:
+        return self._total("dead_letters")
+
+    @property
+    def dropped_bytes(self) -> int:
+        return self._total("dropped_bytes")
+
+    # ----------------------------------------------------------------- process
+    async def _spawn(self) -> None:
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", PROCESS_MODULE, str(self.nice), self.log_level,
+            str(os.getpid()),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=self.env,
+            limit=STATS_LINE_LIMIT,  # one stats line lists every worker: hundreds of containers
+        )
+        self._spawned_at = time.monotonic()
+        log.info("shipper started", extra={"pid": self._proc.pid})
+        self._replay()
+        self._watch = asyncio.get_running_loop().create_task(self._read_stats(self._proc))
+
+    def _replay(self) -> None:
+        """Tell a new shipper every container attached so far."""
+        for clog, attach in self._attached.values():
+            self._send(attach)
+            self._send(state_message(clog))
+
+    async def _read_stats(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        while True:
+            try:
+                line = await proc.stdout.readline()
+            except ValueError:  # a line over the limit (readline drops it): keep reading, or
+                continue  # the shipper would block writing its next counters
+            if not line:
+                break
+            with contextlib.suppress(ValueError):
+                msg = json.loads(line)
+                if isinstance(msg, dict) and msg.get("op") == "stats":
+                    self.stats = msg
+                    self._stats_at = time.monotonic()
+        code = await proc.wait()
+        if not self._closing:
+            # Quick deaths in a row back off (1, 2, 4 ... 30 s); a long run resets the pace.
+            lived = time.monotonic() - self._spawned_at
+            self._restarts = 0 if lived > RESTART_MAX_DELAY_SECONDS else self._restarts + 1
+            delay = min(RESTART_DELAY_SECONDS * 2 ** max(self._restarts - 1, 0),
+                        RESTART_MAX_DELAY_SECONDS)
+            log.error("shipper exited; starting it again",
+                      extra={"code": code, "in_seconds": delay})
+            await asyncio.sleep(delay)
+            if not self._closing:
+                await self._spawn()
+
+    def _send(self, msg: Mapping[str, Any]) -> None:
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.stdin.is_closing():
+            return  # told again when it (re)starts
+        proc.stdin.write(encode(msg))
+
+    # ----------------------------------------------------------------- Delivery
+    def attach(self, clog: ContainerLog, configs: Sequence[SinkConfig], join: JoinConfig,
+               ctx: Context) -> None:
+        attach = attach_message(clog, Shipment(tuple(configs), join, ctx))
+        self._attached[clog.id] = (clog, attach)
+        clog.on_change = self._changed
+        self._send(attach)
+        self._send(state_message(clog))
+
+    def _changed(self, clog: ContainerLog) -> None:
+        self._dirty.add(clog.id)
+        if not self._flush_pending:
+            self._flush_pending = True
+            asyncio.get_running_loop().call_later(STATE_EVERY_SECONDS, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        dirty, self._dirty = self._dirty, set()
+        for cid in dirty:
+            entry = self._attached.get(cid)
+            if entry is not None:
+                clog = entry[0]
+                told = self._ledger_told.get(cid)
+                self._send(state_message(clog, ledger=told != clog.ledger_version))
+                self._ledger_told[cid] = clog.ledger_version
+
+    def forget(self, container_id: str) -> None:
+        entry = self._attached.pop(container_id, None)
+        self._ledger_told.pop(container_id, None)
+        if entry is not None:
+            # Whatever the store still kept of it is lost to the sinks now: tell them what.
+            clog = entry[0]
+            ledger = dict(clog.ledger)
+            for seg in clog.kept:
+                ledger[seg.seq] = Dropped(seg.seq, seg.size, seg.count, DISK_BUDGET)
+            self._send({"op": "forget", "id": container_id,
+                        "dropped": [d.to_json() for d in ledger.values()]})
+
+    async def start(self) -> None:
+        await self._spawn()
+
+    async def close(self, timeout: float = SHUTDOWN_FLUSH_SECONDS) -> None:
+        """Tell the shipper to flush and exit (EOF); kill it if it overstays ``timeout``."""
+        self._closing = True
+        self._flush()
+        proc = self._proc
+        if proc is None:
+            return
+        self._send({"op": "close"})
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), timeout + 0.5)
+        except TimeoutError:
+            log.error("shipper did not stop in time; killed")
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch

@@ -1,0 +1,338 @@
+"""One (container, sink) pair: collect records into a batch, ship it, settle the cursor.
+
+The worker reads the store through a ``StoredLog`` (records.py), never from memory, and moves its
+cursor (cursor.py) over a request's events only once that request and every earlier one are done.
+It is given what it needs from its owner, not the owner: the process's ``Totals``, the ``stopping``
+event and an ``on_exit`` callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sinks import (
+    Answer,
+    Context,
+    JoinConfig,
+    Outcome,
+    Sink,
+    SinkConfig,
+    backoff,
+    batch_cost,
+    plan_batches,
+)
+
+from ..store import Position
+from .cursor import Cursor, UnreadableCursor, append_dead_letters
+from .records import RecordReader, StoredLog, unpacked
+from .stats import SinkStats, Totals
+
+log = logging.getLogger("logdriver.delivery")
+
+IDLE_SECONDS = 5.0  # a worker with nothing to send re-checks this often
+# Requests per (container, sink) on the wire at once. While one is in flight the worker already
+# reads and encodes the next batch; a second request on the wire could overtake the first (or be
+# retried after it), and receivers are promised every line in order, so it stays at one.
+MAX_IN_FLIGHT = 1
+TAKE_RECORDS = 2000  # records read and encoded at a time, between turns of the event loop
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Encoded events, and for each the (packed) position the cursor may move to once it is
+    accepted."""
+
+    events: list[bytes]
+    ends: list[int]
+
+    def add(self, events: list[bytes], ends: list[int]) -> int:
+        """Append; returns what they count against the batch's byte limit."""
+        self.events += events
+        self.ends += ends
+        return batch_cost(events)
+
+
+class SinkWorker:
+    """Ships one container's history to one sink, batch after batch, resuming from its cursor.
+
+    Runs in whichever process holds the ``InProcessDelivery``: the shipper process in
+    production, the plugin itself in tests. Shutdown: once ``stopping`` is set, the worker sends
+    what it has collected without retrying a failed request (the cursor stays before it), and
+    ``run`` returns; the owner bounds the wait and cancels a worker that overstays it.
+    """
+
+    def __init__(
+        self,
+        clog: StoredLog,
+        config: SinkConfig,
+        sink: Sink,
+        ctx: Context,
+        join: JoinConfig,
+        *,
+        totals: Totals,
+        stopping: asyncio.Event,
+        on_exit: Callable[[SinkWorker], None],
+    ) -> None:
+        self.clog = clog
+        self.config = config
+        self.sink = sink
+        self.ctx = ctx
+        self.stats = SinkStats()
+        self.totals = totals
+        self.name = config.name
+        self._stopping = stopping
+        self._on_exit = on_exit
+        self._cursor = Cursor(clog.path, self.name)
+        self.deadletter_path = clog.path / f"deadletter-{self.name}.ndjson"
+        self.reader = RecordReader(clog, self._load_cursor(), join)
+        self.task: asyncio.Task[None] | None = None
+        self._inflight: deque[tuple[asyncio.Task[bool], Position]] = deque()
+        self._failing = False  # the last answer asked for a retry
+        self._broken = False  # a request stopped unfinished (shutdown): nothing more is settled
+
+    @property
+    def cursor(self) -> Position:
+        """Where delivery stands (saved after each accepted batch)."""
+        return self._cursor.position
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    # ----------------------------------------------------------------- cursor
+    def _load_cursor(self) -> Position:
+        try:
+            pos = self._cursor.load()
+        except UnreadableCursor:
+            log.warning("unreadable delivery cursor: starting at the oldest history",
+                        extra={"container": self.clog.id, "sink": self.name})
+            pos = self._cursor.position = self.clog.oldest
+            return pos
+        if pos is None:  # a sink attached now ships what the container writes from now on
+            pos = self.clog.end
+            self._save_cursor(pos)
+        return pos
+
+    def _save_cursor(self, pos: Position) -> None:
+        try:
+            self._cursor.save(pos)
+        except OSError as exc:
+            # Delivery goes on from the cursor kept in memory; a restart before the next saved
+            # cursor sends again what was delivered since (at least once, never lost).
+            if self.stats.should_log("cursor"):
+                log.warning("cannot save the delivery cursor", extra={
+                    "container": self.clog.id, "sink": self.name, "error": exc.strerror})
+
+    # ----------------------------------------------------------------- the loop
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(
+            self.run(), name=f"deliver-{self.clog.id[:12]}-{self.name}"
+        )
+
+    def stop(self, *, at_once: bool = False) -> None:
+        """Ask the worker to finish (it sees the shared ``stopping`` event too); ``at_once``
+        cancels it (its sink was reconfigured: a new worker takes over from the cursor)."""
+        self.clog._notify()  # a worker waiting for input looks at ``stopping`` now
+        if at_once and self.task is not None:
+            self.task.cancel()
+
+    async def run(self) -> None:
+        try:
+            while not self.stopping:
+                if self._inflight and self._failing and not self._broken:
+                    # The sink is failing: hold one batch, not one more read ahead behind it.
+                    await asyncio.wait([self._inflight[0][0]])
+                    continue
+                batch = await self._collect()
+                if batch is None:
+                    break
+                if batch.events and not await self._ship(batch):
+                    break
+            while self._inflight and not self._broken:
+                await asyncio.wait([self._inflight[0][0]])
+        except Exception:
+            log.exception("delivery worker failed", extra={"container": self.clog.id,
+                                                           "sink": self.name})
+        finally:
+            for task, _ in self._inflight:
+                task.cancel()
+            self._on_exit(self)
+            await self.sink.close()
+
+    async def _collect(self) -> _Batch | None:
+        """Encoded events for the next request(s), or None when the work is over (the container
+        stopped and everything it wrote is delivered)."""
+        cfg = self.config.batch
+        batch = _Batch([], [])
+        size = 0
+        deadline = 0.0
+        while not self.stopping:
+            want = min(cfg.events - len(batch.events), TAKE_RECORDS)
+            recs, ends = self.reader.take(want)
+            if recs:
+                size += batch.add(self.sink.encode_many(self.ctx, recs), ends)
+            self.count_dropped()
+            if len(batch.events) >= cfg.events or size >= cfg.bytes:
+                return batch
+            if len(recs) >= want:
+                await asyncio.sleep(0)  # more is stored: let the FIFO readers run, then go on
+                continue
+            now = time.monotonic()
+            if batch.events and not deadline:
+                deadline = now + cfg.wait_seconds
+            if batch.events and now >= deadline:
+                return batch
+            stopped = self.reader.pos >= self.clog.end and not self.clog.running
+            recs, ends = self.reader.flush_stale(everything=stopped)
+            if recs:
+                size += batch.add(self.sink.encode_many(self.ctx, recs), ends)
+            if stopped:
+                return batch if batch.events else None
+            wait = deadline - now if batch.events else IDLE_SECONDS
+            due = self.reader.multiline_due_in()
+            if due is not None:
+                wait = min(wait, due)
+            await self.clog.wait_change(max(wait, 0.001))
+        return batch
+
+    def count_dropped(self) -> None:
+        """Add what the reader found lost to this sink's and the process's counters."""
+        reader = self.reader
+        if reader.dropped_bytes or reader.dropped:
+            self.stats.dropped_bytes += reader.dropped_bytes
+            self.totals.dropped_bytes += reader.dropped_bytes
+            for cause, (entries, nbytes) in reader.dropped.items():
+                mine = self.stats.dropped.setdefault(cause, [0, 0])
+                mine[0] += entries
+                mine[1] += nbytes
+                total = self.totals.dropped.setdefault(cause, [0, 0])
+                total[0] += entries
+                total[1] += nbytes
+            if self.stats.should_log("dropped"):
+                log.warning("the store dropped data before this sink had it",
+                            extra={"container": self.clog.id, "sink": self.name,
+                                   "dropped_bytes_total": self.stats.dropped_bytes,
+                                   "by_cause": {c: v[0] for c, v in self.stats.dropped.items()}})
+            reader.dropped_bytes = 0
+            reader.dropped = {}
+
+    async def _ship(self, batch: _Batch) -> bool:
+        """Send ``batch`` as one or more requests, up to MAX_IN_FLIGHT on the wire at once (the
+        caller goes on collecting meanwhile); the cursor moves over each request's events only
+        once it and every earlier one are done. False once a request stopped unfinished
+        (shutdown): nothing after it is sent."""
+        cfg = self.config.batch
+        events = batch.events
+        for part in plan_batches(list(map(len, events)), max_events=cfg.events,
+                                 max_bytes=cfg.bytes):
+            while len(self._inflight) >= MAX_IN_FLIGHT and not self._broken:
+                await asyncio.wait([self._inflight[0][0]])
+            if self._broken:
+                return False
+            payload = list(filter(None, events[part.start : part.stop]))
+            task = asyncio.get_running_loop().create_task(self._send(payload))
+            self._inflight.append((task, unpacked(batch.ends[part[-1]])))
+            task.add_done_callback(self._settle)
+        return True
+
+    def _settle(self, _task: asyncio.Task[bool]) -> None:
+        """Move the cursor over the finished head of the in-flight requests."""
+        moved = None
+        while self._inflight and self._inflight[0][0].done():
+            task, pos = self._inflight[0]
+            if task.cancelled() or task.exception() is not None or not task.result():
+                self._broken = True  # shutdown mid-retry: the cursor stays before this request
+                break
+            self._inflight.popleft()
+            moved = pos
+        if moved is not None:
+            self._save_cursor(moved)
+
+    async def _send(self, payload: list[bytes]) -> bool:
+        """Deliver ``payload`` (retrying, splitting, dead-lettering as the sink answers); False
+        if shutdown came while it still had to be retried."""
+        attempt = 0
+        while True:
+            if payload:
+                t0 = time.monotonic()
+                answer = await self.sink.send(payload)
+                self.stats.answered(answer, time.monotonic() - t0)
+            else:
+                answer = Answer(Outcome.OK, reason="nothing to send")
+            self._failing = answer.outcome is Outcome.RETRY
+            if answer.outcome is Outcome.OK:
+                self._delivered(len(payload) - answer.rejected)
+                if answer.rejected:
+                    self._rejected(answer)
+                return True
+            if answer.outcome is Outcome.SPLIT:
+                half = len(payload) // 2
+                return await self._send(payload[:half]) and await self._send(payload[half:])
+            bad = answer.invalid_event
+            if answer.outcome is Outcome.DROP and bad is not None and bad < len(payload):
+                # The sink took the events before ``bad`` and none after: one bad event costs
+                # one event, and the rest go again (Docker's driver resends all: moby#35862).
+                if bad:
+                    self._delivered(bad)
+                self._dead_letter(payload[bad : bad + 1], answer)
+                payload = payload[bad + 1 :]
+                attempt = 0
+                if not payload:
+                    return True
+                continue
+            refused = answer.refused_events
+            if answer.outcome is Outcome.DROP and refused is not None:
+                # The sink stored every other event (Loki): only the named ones are lost
+                lost = sorted({i for i in refused if 0 <= i < len(payload)})
+                if len(payload) > len(lost):
+                    self._delivered(len(payload) - len(lost))
+                self._dead_letter([payload[i] for i in lost], answer)
+                return True
+            if answer.outcome is Outcome.DROP:
+                self._dead_letter(payload, answer)
+                return True
+            attempt += 1
+            self.stats.retries += 1
+            self.totals.retries += 1
+            delay = backoff(attempt, retry_after=answer.retry_after)
+            if self.stats.should_log("retry"):
+                log.warning("sink retry", extra={"container": self.clog.id, "sink": self.name,
+                                                 "status": answer.status, "reason": answer.reason,
+                                                 "attempt": attempt, "wait": round(delay, 2)})
+            if self.stopping:
+                return False  # shutdown: the cursor stays before this request
+            with contextlib.suppress(TimeoutError):  # the wait ends early at shutdown
+                await asyncio.wait_for(self._stopping.wait(), delay)
+
+    def _delivered(self, events: int) -> None:
+        self.stats.delivered_events += events
+        self.stats.delivered_batches += 1
+        self.totals.delivered_events += events
+
+    def _rejected(self, answer: Answer) -> None:
+        """The server took the request but refused some events for good, without naming them
+        (OTLP partial success): counted and reported; resending could only duplicate."""
+        self.stats.rejected += answer.rejected
+        self.stats.last_rejection = answer.reason
+        if self.stats.should_log("rejected"):
+            log.warning("sink rejected part of a batch", extra={
+                "container": self.clog.id, "sink": self.name, "status": answer.status,
+                "rejected": answer.rejected, "rejected_total": self.stats.rejected,
+                "reason": answer.reason})
+
+    def _dead_letter(self, payload: Sequence[bytes], answer: Answer) -> None:
+        self.stats.dead_letters += len(payload)
+        self.totals.dead_letters += len(payload)
+        log.error("sink refused a batch for good: kept in the dead-letter file",
+                  extra={"container": self.clog.id, "sink": self.name, "status": answer.status,
+                         "reason": answer.reason, "events": len(payload)})
+        try:
+            append_dead_letters(self.deadletter_path, payload, answer)
+        except OSError as exc:
+            log.error("cannot write the dead-letter file", extra={"error": exc.strerror})

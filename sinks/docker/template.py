@@ -1,0 +1,51 @@
+"""Docker's ``tag`` log-opt: rendered with Go's text/template as Docker does (``gotemplate``).
+
+moby's loggerutils.ParseLogTag parses the template with Docker's functions (json split join
+title lower upper pad truncate) and executes it with ``*logger.Info`` as dot; any parse or
+execution error refuses the container's start. The same here: every error is a SinkOptionError
+naming ``tag``. Limits on runaway templates (each refused naming ``tag``): 100 nested
+parentheses or actions, numerals Go's int64/uint64/float64 cannot hold, 65,536 characters of
+output or of any function's result, 200,000 evaluation steps, 100 nested {{template}} calls.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..util.record import TagInfo
+from .gotemplate import FUNCS, MAX_NESTING, MAX_TAG_CHARS, TAG, Info, Tree, execute, parse
+
+_INVALID_BYTE = re.compile("[\udc80-\udcff]")  # surrogateescape's stand-ins for bytes
+
+__all__ = ["DEFAULT_TEMPLATE", "MAX_NESTING", "MAX_TAG_CHARS", "TAG", "parse_template",
+           "render_tag", "validate_tag"]
+
+DEFAULT_TEMPLATE = "{{.ID}}"  # moby loggerutils.DefaultTemplate
+
+
+def parse_template(template: str) -> Tree:
+    """Parse once; raises SinkOptionError naming ``tag``."""
+    return parse(template, FUNCS)
+
+
+def render_tag(template: str | None, info: TagInfo) -> str:
+    """The ``tag`` log-opt rendered for one container.
+
+    Absent means Docker's default ``{{.ID}}``; an empty string means no tag, as Docker's splunk
+    driver reads it (its other drivers fall back to the default). Each byte of invalid UTF-8 the
+    template makes (a ``"\\xff"`` literal, ``truncate`` inside a character) becomes U+FFFD, as
+    Go's JSON encoder writes it in Docker's envelope.
+    """
+    if template is None:
+        template = DEFAULT_TEMPLATE
+    if template == "":
+        return ""
+    tag = execute(parse_template(template), Info(info))
+    return _INVALID_BYTE.sub("\ufffd", tag)
+
+
+def validate_tag(template: str) -> None:
+    """Parse a ``tag`` template as Go does (no I/O). Execution errors depend on the container
+    (an index out of range, a missing method argument) and surface in ``render_tag`` when the
+    container starts, as in Docker."""
+    parse_template(template)

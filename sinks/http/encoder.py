@@ -1,0 +1,46 @@
+"""The generic HTTP sink's encodings: a JSON object per event (json, ndjson) or the raw line
+(text). Objects: time (RFC 3339, ns), source, line, tag, container_id, container_name,
+image_name, host, attrs, and ``partial: true`` for a line the caller had to cut."""
+
+from __future__ import annotations
+
+import json
+
+from ..util.gojson import decode_line
+from ..util.record import Context, Record
+from ..util.timefmt import rfc3339nano
+from .config import FORMAT_NDJSON, FORMAT_TEXT
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class EventEncoder:
+    """Encodes one sink's events in one format; the container fields are serialised once per
+    context."""
+
+    def __init__(self, fmt: str) -> None:
+        self.format = fmt
+        self._ctx: Context | None = None
+        self._static: dict[str, object] = {}
+        self._static_json = ""
+
+    def static_fields(self, ctx: Context) -> dict[str, object]:
+        if ctx is not self._ctx and ctx != self._ctx:
+            self._ctx = ctx
+            self._static = {"tag": ctx.tag, "container_id": ctx.container_id,
+                            "container_name": ctx.container_name, "image_name": ctx.image_name,
+                            "host": ctx.hostname, "attrs": dict(ctx.attrs)}
+            self._static_json = "," + _dumps(self._static)[1:-1]
+        return self._static
+
+    def encode(self, ctx: Context, rec: Record) -> bytes:
+        if self.format == FORMAT_TEXT:
+            return rec.line + b"\n"
+        self.static_fields(ctx)
+        encoded = "".join((
+            '{"time":"', rfc3339nano(rec.time_ns), '","source":', _dumps(rec.source),
+            ',"line":', _dumps(decode_line(rec.line)), self._static_json,
+            ',"partial":true}' if rec.partial else "}",
+            "\n" if self.format == FORMAT_NDJSON else "",
+        ))
+        return encoded.encode()

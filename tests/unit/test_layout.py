@@ -1,0 +1,105 @@
+"""The direction of imports: no cycles among logdriver's modules, sinks never reaches into the
+plugin, and only the framing code touches the generated protobuf code (read from the source with
+``ast``, imports under ``if TYPE_CHECKING:`` included)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Absolute names of the modules ``path`` imports (``from x import y`` counts x and x.y)."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                if node.module:
+                    base.append(node.module)
+                module = ".".join(base)
+            else:
+                module = node.module or ""
+            out.add(module)
+            out.update(f"{module}.{alias.name}" for alias in node.names)
+    return out
+
+
+def _graph(package: str) -> dict[str, set[str]]:
+    """Each module of ``package`` -> the modules of ``package`` it imports."""
+    files = {_module_name(p): p for p in sorted((ROOT / package).rglob("*.py"))}
+    graph = {}
+    for name, path in files.items():
+        graph[name] = {m for m in _imports(path) if m in files and m != name}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle, as the modules around it, or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_logdriver_modules_import_each_other_without_cycles() -> None:
+    graph = _graph("logdriver")
+    assert "logdriver.store.reader" in graph and "logdriver.fifo" in graph  # the walk found them
+    # A package importing its own submodules (to re-export them) is not a cycle of roles; a
+    # submodule importing its package's __init__ is, so only the former edge is dropped.
+    for name, deps in graph.items():
+        graph[name] = {d for d in deps if not d.startswith(name + ".")}
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph) or [])
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_sinks_never_import_logdriver_or_proto() -> None:
+    bad = {
+        _module_name(p): sorted(m for m in _imports(p) if m.split(".")[0] in {"logdriver", "proto"})
+        for p in sorted((ROOT / "sinks").rglob("*.py"))
+    }
+    assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_only_framing_imports_the_generated_protobuf_code() -> None:
+    users = sorted(
+        _module_name(p)
+        for pkg in ("logdriver", "sinks")
+        for p in (ROOT / pkg).rglob("*.py")
+        if any(m.split(".")[0] == "proto" for m in _imports(p))
+    )
+    assert users and all(u == "logdriver.framing" or u.startswith("logdriver.framing.")
+                         for u in users), users
