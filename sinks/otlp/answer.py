@@ -26,7 +26,7 @@ from google.protobuf.message import DecodeError
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
-from ..util.answer import BAD_DATA, CONFIG_ERROR, Answer, Outcome
+from ..util.answer import BAD_DATA, CONFIG_ERROR, Answer, Fault, Outcome
 from ..util.retry import body_excerpt, header, parse_retry_after
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})  # "Retryable Response Codes"
@@ -117,7 +117,8 @@ def classify(status: int, headers: Mapping[str, str], body: bytes, *,
     if status == TOO_LARGE:
         return Answer(Outcome.SPLIT, status, None, detail)
     if status in REFUSED_STATUSES:
-        return Answer(Outcome.DROP, status, None, f"{CONFIG_ERROR}: credentials refused ({detail})")
+        return Answer(Outcome.DROP, status, None, f"{CONFIG_ERROR}: credentials refused ({detail})",
+                      fault=Fault.CONFIG)
     if status == BAD_REQUEST:
-        return Answer(Outcome.DROP, status, None, f"{BAD_DATA}: {detail}")
+        return Answer(Outcome.DROP, status, None, f"{BAD_DATA}: {detail}", fault=Fault.DATA)
     return Answer(Outcome.DROP, status, None, detail)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import logging
 import time
 import urllib.parse
-from collections.abc import Sequence
 
 import httpx
 
 from ..util.answer import Answer, Outcome
 from ..util.client import Exchange, Reply, gzip_body
 from ..util.record import Context, Record, Records
-from ..util.retry import settle_split
-from .answer import classify
+from ..util.send import SinkBase
+from .answer import classify, partial_success
 from .config import MAX_REQUEST_BYTES, OTLP_MAX_BATCH_BYTES, OTLP_MAX_BATCH_EVENTS, OtlpConfig
 from .encoder import OtlpEncoder
 
@@ -23,7 +22,7 @@ GZIP_LEVEL = 6  # Go's gzip.DefaultCompression, what the Collector's otlphttp ex
 MAX_WARNINGS_LOGGED = 16  # distinct server warnings (partial success, 0 rejected) logged per sink
 
 
-class OtlpSink:
+class OtlpSink(SinkBase):
     """Posts to the logs endpoint; the answer is classified by ``answer.classify``."""
 
     name = "otlp"
@@ -39,7 +38,7 @@ class OtlpSink:
         if query:  # a token in the query string must not reach a reason either
             secrets.append(query)
             secrets += [item.partition("=")[2] for item in query.split("&")]
-        self._exchange = Exchange(client, secrets)
+        super().__init__(Exchange(client, secrets))
         self._headers = {**config.headers, "Content-Type": config.content_type}
         if config.gzip:
             self._headers["Content-Encoding"] = "gzip"
@@ -59,27 +58,26 @@ class OtlpSink:
     def encode_many(self, ctx: Context, recs: Records) -> list[bytes]:
         return self._encoder_for(ctx).encode_many(recs, time.time_ns())
 
-    async def send(self, encoded: Sequence[bytes]) -> Answer:
+    async def _post_events(self, events: list[bytes]) -> Answer:
         """One request for these records (all of one container: this sink's encoder's)."""
-        events = list(filter(None, encoded))
-        if not events:
-            return Answer(Outcome.OK, None, None, "nothing to send")
         if self._encoder is None:  # nothing was encoded by this sink: the caller's mistake
             return Answer(Outcome.DROP, None, None, "records not encoded by this sink")
         body = self._encoder.request(events)
         if len(body) > MAX_REQUEST_BYTES:  # "the client MUST NOT make the request"
-            return settle_split(Answer(Outcome.SPLIT, None, None,
-                                       f"request of {len(body)} bytes over the OTLP client "
-                                       f"limit of {MAX_REQUEST_BYTES}"), len(events))
+            return Answer(Outcome.SPLIT, None, None,
+                          f"request of {len(body)} bytes over the OTLP client limit of "
+                          f"{MAX_REQUEST_BYTES}")
         if self.config.gzip:
             body = gzip_body(body, GZIP_LEVEL)
         reply = await self._exchange.request("POST", self.config.url, content=body,
                                              headers=self._headers)
-        answer = classify(reply.status, reply.headers, reply.body) if isinstance(reply, Reply) \
-            else reply
-        answer = self._exchange.scrubbed(settle_split(answer, len(events)))
-        if answer.ok and not answer.rejected and "server warning" in answer.reason:
-            self._warn_once(answer.reason)
+        if not isinstance(reply, Reply):
+            return self._exchange.scrubbed(reply)
+        answer = self._exchange.scrubbed(classify(reply.status, reply.headers, reply.body))
+        if answer.ok and not answer.rejected and reply.body:
+            part = partial_success(reply.headers, reply.body)
+            if part is not None and part.message:  # 0 rejected and a message: a warning
+                self._warn_once(answer.reason)
         return answer
 
     def _warn_once(self, reason: str) -> None:
@@ -90,6 +88,3 @@ class OtlpSink:
 
     async def verify(self) -> None:
         """No start-up check: OTLP has no health call, and an empty request proves little."""
-
-    async def close(self) -> None:
-        await self._exchange.aclose()

@@ -10,7 +10,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 )
 
 from sinks.otlp.answer import classify
-from sinks.util.answer import BAD_DATA, CONFIG_ERROR, Outcome
+from sinks.util.answer import BAD_DATA, CONFIG_ERROR, Fault, Outcome
 
 PB = {"Content-Type": "application/x-protobuf"}
 JS = {"Content-Type": "application/json"}
@@ -63,3 +63,12 @@ def test_answer_table(code: int, headers: dict[str, str], body: bytes, outcome: 
     answer = classify(code, headers, body, now=NOW)
     assert (answer.outcome, answer.status, answer.retry_after, answer.rejected,
             answer.reason) == (outcome, code, retry_after, rejected, reason)
+
+
+@pytest.mark.parametrize(("code", "fault"), [
+    (400, Fault.DATA), (401, Fault.CONFIG), (403, Fault.CONFIG), (407, Fault.CONFIG),
+    (200, Fault.NONE), (404, Fault.NONE), (408, Fault.NONE), (413, Fault.NONE),
+    (429, Fault.NONE), (500, Fault.NONE), (503, Fault.NONE),
+])
+def test_fault_tells_refused_credentials_from_bad_data(code: int, fault: Fault) -> None:
+    assert classify(code, PB, status("no"), now=NOW).fault is fault

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import logging
 
 import httpx
+import pytest
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsPartialSuccess,
@@ -82,6 +84,22 @@ async def test_partial_success_is_ok_with_the_rejected_count() -> None:
     answer = await s.send([s.encode(context(), record()), s.encode(context(), record())])
     assert (answer.outcome, answer.rejected) == (Outcome.OK, 1)
     assert "timestamp too old" in answer.reason and len(server.requests) == 1
+
+
+async def test_a_server_warning_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    response = ExportLogsServiceResponse(partial_success=ExportLogsPartialSuccess(
+        rejected_log_records=0, error_message="deprecated field"))
+    server = Server([httpx.Response(200, content=response.SerializeToString(),
+                                    headers={"Content-Type": "application/x-protobuf"})])
+    s = sink(server)
+    with caplog.at_level(logging.WARNING, logger="sinks.otlp.sink"):
+        for _ in range(3):
+            answer = await s.send([s.encode(context(), record())])
+            assert (answer.outcome, answer.rejected) == (Outcome.OK, 0)
+    warned = [r for r in caplog.records
+              if r.getMessage() == "otlp server accepted every record with a warning"]
+    assert [getattr(r, "reason", "") for r in warned] == [
+        "HTTP 200, server warning: deprecated field"]
 
 
 async def test_retry_after_split_and_drop() -> None:
