@@ -4,8 +4,8 @@ records; the plugin (logdriver) and proto are never imported here.
 Layout, and the one direction of imports (util <- docker <- vendors <- this module)::
 
     util/      the shared layer, no vendor: client (the one HTTP seam), send (the step every
-               send goes through), answer, retry, batch, tls, parse, goregexp, gojson, timefmt,
-               record, base (the Sink and SinkConfig protocols), errors
+               send goes through), answer, retry, batch, tls, parse, headers, goregexp, gojson,
+               timefmt, record, base (the Sink and SinkConfig protocols), errors
     docker/    Docker's semantics: template (tag, over the gotemplate/ engine), attrs, context
     splunk/    config, encoder, sink, answer (HEC's codes), ack (indexer acknowledgement)
     datadog/   config, encoder, sink

@@ -23,6 +23,7 @@ import httpx
 
 from ..util.batch import BatchConfig, BatchLimits, batch_config
 from ..util.client import build_client
+from ..util.headers import check_header_name
 from ..util.parse import check_header_secret, env_var, invalid, opt, parse_duration, parse_http_url
 from ..util.tls import TLSKeys, TLSOptions
 
@@ -71,9 +72,6 @@ OTLP_MAX_BATCH_BYTES = MAX_REQUEST_BYTES - ENVELOPE_ALLOWANCE
 OTLP_LIMITS = BatchLimits(OTLP_DEFAULT_BATCH_EVENTS, OTLP_DEFAULT_BATCH_BYTES,
                           OTLP_DEFAULT_BATCH_WAIT, OTLP_MAX_BATCH_EVENTS, OTLP_MAX_BATCH_BYTES)
 
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 field-name
-_OWN_HEADERS = frozenset({"content-type", "content-encoding", "content-length", "host",
-                          "transfer-encoding"})
 _MS = re.compile(r"[0-9]+")
 _MAX_MS_CHARS = 12  # 10^12 ms is 31 years: anything longer is a typo
 
@@ -157,10 +155,7 @@ def parse_headers(found: Setting | None) -> dict[str, str]:
             continue
         raw_name, sep, raw_value = item.partition("=")
         name = urllib.parse.unquote(raw_name.strip())
-        if not sep or not _TOKEN.fullmatch(name):
-            raise invalid(found.where, f"expected key=value,key2=value2 (near {name[:40]!r})")
-        if name.lower() in _OWN_HEADERS:
-            raise invalid(found.where, f"header {name!r} is set by the sink")
+        check_header_name(found.where, name, "key=value,key2=value2", has_value=bool(sep))
         try:
             value = urllib.parse.unquote(raw_value.strip(), errors="strict")
         except UnicodeDecodeError as exc:
