@@ -1,19 +1,27 @@
-"""Delivery to the OTLP sink against the loopback OTLP fake: order, retries, partial successes
-(counted in delivery, /status and /metrics, never resent) and dead letters."""
+"""Delivery to the OTLP sink against the loopback OTLP fake, over both paths (in-process and the
+shipper's): order, retries, partial successes (counted in delivery, /status and /metrics, never
+resent; the counters cross the forked shipper's pipe) and dead letters."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from logdriver import observe
+from logdriver.delivery import ShipperLink as Shipper
+from logdriver.store import ContainerLog
 from tests.fakes.otlp import FakeOtlp, status_body
 
 from ..helpers import frames
+from ..store.helpers import write
 from .harness import CID, Harness, until
+from .test_process import attach
 
 LINES = [f"line {i:06d}".encode() for i in range(300)]
 
@@ -76,3 +84,30 @@ async def test_a_400_goes_to_the_dead_letter_file(h: Harness) -> None:
     assert driver.delivery.dead_letters == 10
     letters = (h.state / "containers" / CID / "deadletter-otlp.ndjson").read_text().splitlines()
     assert len(letters) == 10 and "bad timestamp" in json.loads(letters[0])["reason"]
+
+
+async def test_rejected_counts_cross_the_real_shipper_pipe(tmp_path: Path) -> None:
+    # The forked shipper, as in production: OtlpConfig pickled in the attach message, the
+    # counters back in its JSON stats lines, where /status and /metrics read them.
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    clog.running_fifos.add("fifo")
+    shipper = Shipper({**os.environ, "PYTHONPATH": str(Path.cwd())})
+    with FakeOtlp() as rx:
+        rx.partial(3, "3 records too old")
+        await shipper.start()
+        try:
+            attach(shipper, clog, {"ContainerID": CID, "ContainerName": "/web",
+                                   "Config": opts(rx, **{"batch-size": "10"})})
+            write(clog, frames(10))
+            workers: list[dict[str, Any]] = []
+            for _ in range(100):
+                workers = shipper.snapshot().get("workers") or []
+                if workers and workers[0].get("rejected"):
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await shipper.close()
+        assert rx.lines() == LINES[:7]
+    [worker] = workers
+    assert (worker["sink"], worker["delivered_events"], worker["rejected"]) == ("otlp", 7, 3)
+    assert worker["last_rejection"].endswith("3 records too old")
