@@ -7,10 +7,13 @@ carries, at the same cost for every sender; it keeps nothing.
 - HTTP ndjson (``/in``): lines;
 - Grafana Loki (``/loki/api/v1/push``): entries of the snappy-compressed protobuf PushRequest,
   counted by walking its fields (no message classes: the same small cost per entry for any
-  sender).
+  sender);
+- OTLP/HTTP logs (``/v1/logs``, protobuf): the ``LogRecord`` fields of each ``ScopeLogs``, found
+  by walking the protobuf framing (no message is decoded), answered with an empty
+  ``ExportLogsServiceResponse``.
 
-GET /count answers ``{"events": HEC, "datadog": N, "http": N, "loki": N, "requests": N}``; POST
-/reset zeroes it. Prints its port on the first line of stdout.
+GET /count answers ``{"events": HEC, "datadog": N, "http": N, "loki": N, "otlp": N,
+"requests": N}``; POST /reset zeroes it. Prints its port on the first line of stdout.
 
     python bench/hec_receiver.py
 """
@@ -53,8 +56,16 @@ def loki_entries(body: bytes) -> int:
                for field, _, _ in _fields(data, start, end) if field == 2)
 
 
+def otlp_records(body: bytes) -> int:
+    """LogRecords in an ExportLogsServiceRequest: resource_logs(1) > scope_logs(2) >
+    log_records(2) (every field on the way is length-delimited)."""
+    return sum(1 for number, a, b in _fields(body, 0, len(body)) if number == 1
+               for number2, c, d in _fields(body, a, b) if number2 == 2
+               for number3, _, _ in _fields(body, c, d) if number3 == 2)
+
+
 def main() -> None:
-    count = {"events": 0, "datadog": 0, "http": 0, "loki": 0, "requests": 0}
+    count = {"events": 0, "datadog": 0, "http": 0, "loki": 0, "otlp": 0, "requests": 0}
 
     async def body_of(request: web.Request) -> bytes:
         body = await request.read()  # aiohttp has already undone a Content-Encoding
@@ -81,6 +92,10 @@ def main() -> None:
         count["loki"] += loki_entries(body)
         return web.Response(status=204)
 
+    async def otlp(request: web.Request) -> web.Response:
+        count["otlp"] += otlp_records(await body_of(request))
+        return web.Response(body=b"", content_type="application/x-protobuf")
+
     async def health(request: web.Request) -> web.Response:
         return web.Response(body=b'{"text":"HEC is healthy","code":17}',
                             content_type="application/json")
@@ -100,6 +115,7 @@ def main() -> None:
     app.router.add_post("/api/v2/logs", datadog)
     app.router.add_post("/in", http)
     app.router.add_post("/loki/api/v1/push", loki)
+    app.router.add_post("/v1/logs", otlp)
     app.router.add_route("OPTIONS", "/services/collector/event/1.0", health)
     app.router.add_get("/services/collector/health/1.0", health)
     app.router.add_get("/count", get_count)

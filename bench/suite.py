@@ -11,7 +11,8 @@ alternating driver order:
           `--tail 10` under logdriver and `local`; the plugin's (+ shipper's) CPU per million lines
   hec     time from `docker run` until the receiver holds every line, logdriver vs Docker's
           `splunk` (splunk-verify-connection=false); and the no-sink floor (bench/hec.py)
-  sinks   the same for logdriver's Datadog, HTTP (ndjson) and Loki sinks (no Docker peer exists)
+  sinks   the same for logdriver's Datadog, HTTP (ndjson), Loki and OTLP sinks (no Docker peer
+          exists)
   mixed   20 containers at once, each printing LINES/20 lines of 10 B to 20 KB (lines over 16 KiB
           arrive as partial entries): wall time until all have exited, logdriver vs `local`
   memory  20 containers x 100,000 lines with the HEC sink down the whole run: peak memory of the
@@ -171,6 +172,7 @@ def case_sinks(docker: Docker, plugin: PluginProcess, url: str, lines: int, roun
         "datadog": {"datadog-url": url, "datadog-api-key": "bench"},
         "http": {"http-url": url + "/in", "http-format": "ndjson"},
         "loki": {"loki-url": url + "/loki/api/v1/push"},
+        "otlp": {"otlp-endpoint": url},  # http/protobuf, gzip: the defaults
     }
     res: dict[str, list[float]] = {k: [] for k in sinks}
     for r in range(rounds):

@@ -59,6 +59,8 @@ def _sinks_of(driver: Driver, snapshot: dict[str, Any]) -> dict[str, list[dict[s
             "oldest_undelivered_seconds": round(oldest, 3),
             "retries": w.get("retries", 0),
             "dead_letters": w.get("dead_letters", 0),
+            "rejected": w.get("rejected", 0),  # refused inside accepted requests (OTLP)
+            "last_rejection": w.get("last_rejection", ""),
             "dropped_bytes": w.get("dropped_bytes", 0),
             # cause -> [entries, bytes] (spool.CAUSES)
             "dropped": {str(k): list(v) for k, v in (w.get("dropped") or {}).items()},
@@ -102,6 +104,9 @@ def status(driver: Driver) -> dict[str, Any]:
                             f"({clog.spool_bytes} bytes); its output is not read until "
                             "delivery makes room (spool-when-full=block)")
         for r in rows:
+            if r["rejected"]:
+                warnings.append(f"{label} -> {r['sink']}: {r['rejected']} lines rejected by the "
+                                f"server ({r['last_rejection']})")
             lost = sum(v[0] for v in r["dropped"].values())
             if lost:
                 causes = ", ".join(f"{v[0]} {c}" for c, v in sorted(r["dropped"].items()))
@@ -211,6 +216,9 @@ class _Collector:
                               "Requests retried after a retryable answer", cs),
             "dead": family(CounterMetricFamily, "logdriver_sink_dead_letters",
                            "Events refused for good, kept in the dead-letter file", cs),
+            "rejected": family(CounterMetricFamily, "logdriver_sink_rejected_events",
+                               "Events the server refused inside a request it accepted (OTLP "
+                               "partial success): not resent", cs),
             "dropped": family(CounterMetricFamily, "logdriver_sink_dropped_bytes",
                               "Bytes the store dropped before the sink had them", cs),
             "dropped_lines": family(CounterMetricFamily, "logdriver_sink_dropped_lines",
@@ -237,6 +245,7 @@ class _Collector:
                     fams["requests"].add_metric([*lab, code], n)
                 fams["retries"].add_metric(lab, r["retries"])
                 fams["dead"].add_metric(lab, r["dead_letters"])
+                fams["rejected"].add_metric(lab, r["rejected"])
                 fams["dropped"].add_metric(lab, r["dropped_bytes"])
                 for cause, (entries, _nbytes) in sorted(r["dropped"].items()):
                     fams["dropped_lines"].add_metric([*lab, cause], entries)

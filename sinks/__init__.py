@@ -1,16 +1,17 @@
-"""Sink adapters (Splunk HEC, Datadog, HTTP, Grafana Loki): they see plain records; the plugin
-(logdriver) and proto are never imported here.
+"""Sink adapters (Splunk HEC, Datadog, HTTP, Grafana Loki, OpenTelemetry OTLP): they see plain
+records; the plugin (logdriver) and proto are never imported here.
 
 Layout, and the one direction of imports (util <- docker <- vendors <- this module)::
 
     util/      the shared layer, no vendor: client (the one HTTP seam), send (the step every
-               send goes through), answer, retry, batch, tls, parse, goregexp, gojson, timefmt,
-               record, base (the Sink and SinkConfig protocols), errors
+               send goes through), answer, retry, batch, tls, parse, headers, goregexp, gojson,
+               timefmt, record, base (the Sink and SinkConfig protocols), errors
     docker/    Docker's semantics: template (tag, over the gotemplate/ engine), attrs, context
     splunk/    config, encoder, sink, answer (HEC's codes), ack (indexer acknowledgement)
     datadog/   config, encoder, sink
     http/      config, encoder, sink
     loki/      config, labels, encoder, sink, answer (Loki's 400 texts)
+    otlp/      config, encoder, sink, answer (OTLP/HTTP's codes and partial success)
 
 Entry points for the plugin: ``SINK_OPTION_KEYS`` (log-opts the sinks own), ``configure``
 (log-opts -> one frozen config per enabled sink, no I/O), ``join_config``, ``context_for``
@@ -27,6 +28,7 @@ from .docker.context import context_for as _context_for
 from .docker.template import TAG, render_tag, validate_tag
 from .http import HTTP_KEYS, HTTP_LIMITS, HTTP_PREFIX, HttpConfig
 from .loki import LOKI_KEYS, LOKI_PREFIX, LokiConfig, check_context
+from .otlp import OTLP_KEYS, OTLP_PREFIX, OtlpConfig
 from .splunk import SPLUNK_KEYS, SplunkConfig
 from .util.answer import Answer, Fault, Outcome
 from .util.base import Sink, SinkConfig
@@ -44,25 +46,27 @@ from .util.record import Context, Record, Records, TagInfo
 from .util.retry import backoff, classify_http
 
 SINK_OPTION_KEYS: frozenset[str] = (SPLUNK_KEYS | DATADOG_KEYS | HTTP_KEYS | LOKI_KEYS
-                                     | BATCH_KEYS | JOIN_KEYS)
+                                     | OTLP_KEYS | BATCH_KEYS | JOIN_KEYS)
 
 __all__ = [
     "SINK_OPTION_KEYS", "Answer", "BatchConfig", "Context", "DatadogConfig", "Fault",
-    "HttpConfig", "JoinConfig", "LokiConfig", "Outcome", "Record", "Records", "Sink",
-    "SinkConfig", "TAG",
+    "HttpConfig", "JoinConfig", "LokiConfig", "OtlpConfig", "Outcome", "Record", "Records",
+    "Sink", "SinkConfig", "TAG",
     "SinkOptionError", "SinkVerifyError", "SplunkConfig", "TagInfo", "backoff", "batch_cost",
     "classify_http", "configure", "context_for", "join_config", "plan_batches", "render_tag",
 ]
 
 
 def configure(opts: Mapping[str, str], env: Mapping[str, str]) -> list[SinkConfig]:
-    """One validated config per sink the log-opts enable, in the order splunk, datadog, http, loki.
+    """One validated config per sink the log-opts enable, in the order splunk, datadog, http, loki,
+    otlp.
 
     A sink is enabled by any of its keys (``splunk-*`` then needs ``splunk-url``; ``datadog-*``
     needs an API key from ``datadog-api-key`` or env ``DD_API_KEY``; ``http-*`` needs
-    ``http-url``; ``loki-*`` needs ``loki-url``). Every value of a key in SINK_OPTION_KEYS is
-    checked, and ``tag`` when a sink is enabled; no I/O. Raises SinkOptionError naming the key,
-    never quoting a secret.
+    ``http-url``; ``loki-*`` needs ``loki-url``; ``otlp-*`` takes its endpoint from the
+    OTEL_EXPORTER_OTLP_* variables, or localhost:4318, when no ``otlp-endpoint`` is given). Every
+    value of a key in SINK_OPTION_KEYS is checked, and ``tag`` when a sink is enabled; no I/O.
+    Raises SinkOptionError naming the key, never quoting a secret.
     """
     for key, value in opts.items():
         if not value.isascii():
@@ -81,6 +85,8 @@ def configure(opts: Mapping[str, str], env: Mapping[str, str]) -> list[SinkConfi
         configs.append(HttpConfig.from_options(opts, env))
     if any(key.startswith(LOKI_PREFIX) for key in opts):
         configs.append(LokiConfig.from_options(opts, env))
+    if any(key.startswith(OTLP_PREFIX) for key in opts):
+        configs.append(OtlpConfig.from_options(opts, env))
     if not configs:  # nothing to batch for, but a bad value is still reported now
         batch_config(opts, env, HTTP_LIMITS)
     if configs and TAG in opts:

@@ -21,6 +21,8 @@ class SinkStats:
     delivered_batches: int = 0
     retries: int = 0
     dead_letters: int = 0
+    rejected: int = 0  # events a server refused inside an accepted request (OTLP partial success)
+    last_rejection: str = ""  # its reason, as the sink worded it
     dropped_bytes: int = 0  # undelivered data the store dropped before this sink had it
     # ... by cause (spool.CAUSES): [entries, bytes]
     dropped: dict[str, list[int]] = field(default_factory=dict)
@@ -56,6 +58,7 @@ class SinkStats:
         return {
             "delivered_events": self.delivered_events, "retries": self.retries,
             "dead_letters": self.dead_letters, "dropped_bytes": self.dropped_bytes,
+            "rejected": self.rejected, "last_rejection": self.last_rejection,
             "dropped": {c: list(v) for c, v in self.dropped.items()},
             "requests": dict(self.requests), "latency_counts": list(self.latency_counts),
             "latency_sum": self.latency_sum, "last_success": self.last_success,

@@ -267,7 +267,9 @@ class SinkWorker:
                 answer = Answer(Outcome.OK, reason="nothing to send")
             self._failing = answer.outcome is Outcome.RETRY
             if answer.outcome is Outcome.OK:
-                self._delivered(len(payload))
+                self._delivered(len(payload) - answer.rejected)
+                if answer.rejected:
+                    self._rejected(answer)
                 return True
             if answer.outcome is Outcome.SPLIT:
                 half = len(payload) // 2
@@ -312,6 +314,17 @@ class SinkWorker:
         self.stats.delivered_events += events
         self.stats.delivered_batches += 1
         self.totals.delivered_events += events
+
+    def _rejected(self, answer: Answer) -> None:
+        """The server took the request but refused some events for good, without naming them
+        (OTLP partial success): counted and reported; resending could only duplicate."""
+        self.stats.rejected += answer.rejected
+        self.stats.last_rejection = answer.reason
+        if self.stats.should_log("rejected"):
+            log.warning("sink rejected part of a batch", extra={
+                "container": self.clog.id, "sink": self.name, "status": answer.status,
+                "rejected": answer.rejected, "rejected_total": self.stats.rejected,
+                "reason": answer.reason})
 
     def _dead_letter(self, payload: Sequence[bytes], answer: Answer) -> None:
         self.stats.dead_letters += len(payload)

@@ -15,7 +15,6 @@ Options (all ``http-*``):
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
@@ -25,6 +24,7 @@ import httpx
 from ..util.batch import BatchConfig, BatchLimits, batch_config
 from ..util.client import build_client
 from ..util.errors import SinkOptionError
+from ..util.headers import check_header_name
 from ..util.parse import check_header_secret, invalid, opt, parse_bool, parse_http_url
 from ..util.tls import TLSKeys, TLSOptions
 
@@ -54,9 +54,6 @@ HTTP_MAX_BATCH_EVENTS = 100_000  # no protocol limit; bounds one request's memor
 HTTP_MAX_BATCH_BYTES = 100_000_000  # ditto, 100 MB
 HTTP_LIMITS = BatchLimits(HTTP_DEFAULT_BATCH_EVENTS, HTTP_DEFAULT_BATCH_BYTES,
                           HTTP_DEFAULT_BATCH_WAIT, HTTP_MAX_BATCH_EVENTS, HTTP_MAX_BATCH_BYTES)
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 field-name
-_OWN_HEADERS = frozenset({"content-type", "content-encoding", "content-length", "host",
-                          "transfer-encoding"})
 
 
 def parse_headers(value: str) -> dict[str, str]:
@@ -67,10 +64,7 @@ def parse_headers(value: str) -> dict[str, str]:
             continue
         name, sep, header_value = item.partition("=")
         name = name.strip()
-        if not sep or not _TOKEN.fullmatch(name):
-            raise invalid(opt(HTTP_HEADERS), f"expected Name=value;Name2=value2 (near {name!r})")
-        if name.lower() in _OWN_HEADERS:
-            raise invalid(opt(HTTP_HEADERS), f"header {name!r} is set by the sink")
+        check_header_name(opt(HTTP_HEADERS), name, "Name=value;Name2=value2", has_value=bool(sep))
         header_value = header_value.strip()
         check_header_secret(f"{opt(HTTP_HEADERS)} header {name!r}", header_value)
         headers[name] = header_value

@@ -45,6 +45,9 @@ class Answer:
     # refused for good (Loki's 400 names entries; the others of the request are stored).
     # None: the answer is about the whole request.
     refused_events: tuple[int, ...] | None = None
+    # With OK: how many of the events sent the server refused for good while accepting the
+    # request (OTLP's partial_success.rejected_log_records): counted and reported, not resent.
+    rejected: int = 0
 
     @property
     def ok(self) -> bool:

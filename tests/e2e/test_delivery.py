@@ -14,10 +14,11 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
-from tests.fakes import FakeDatadog, FakeHec, FakeHttp
+from tests.fakes import FakeDatadog, FakeHec, FakeHttp, FakeServer, wait_for
 
 from .corpus import Long, Seq, Sleep, Step, Text, script
 from .helpers import Docker, PluginProcess, parse_ts, plugin_command
@@ -124,13 +125,16 @@ def test_corpus_reaches_all_three_sinks_once_in_order_with_envelopes(
         docker.remove(name)
 
 
-def _outage_then_recovery(
+def outage_then_recovery(
     docker: Docker,
     ours: str,
-    hec: FakeHec,
+    opts: dict[str, str],
+    lines: Callable[[], list[Any]],
     begin_outage: Callable[[], object],
     end_outage: Callable[[], object],
 ) -> None:
+    """10,000 numbered lines logged through a sink outage: the container runs as fast as under
+    `local`, and ``lines()`` (what the receiver holds) ends as every line once, in order."""
     n = 10_000
     baseline = docker.run_container("local", script(numbered(n)))
     docker.wait(baseline)
@@ -140,20 +144,30 @@ def _outage_then_recovery(
     timer = threading.Timer(OUTAGE_SECONDS, end_outage)
     timer.start()
     try:
-        name = docker.run_container(ours, script(numbered(n)),
-                                    hec_opts(hec, **{"splunk-verify-connection": "false"}))
+        name = docker.run_container(ours, script(numbered(n)), opts)
         assert docker.wait(name) == 0
         ran_s = run_time(docker, name)
         assert ran_s <= max(3 * base_s, base_s + 2.0), (ran_s, base_s)  # unaffected by the outage
-        assert not hec.events  # nothing could have been delivered yet
-        hec.wait_for(lambda: len(hec.events) >= n, OUTAGE_SECONDS + DELIVERY_TIMEOUT,
-                     what="every line after the outage")
+        assert not lines()  # nothing could have been delivered yet
+        wait_for(lambda: len(lines()) >= n, OUTAGE_SECONDS + DELIVERY_TIMEOUT,
+                 what="every line after the outage")
         time.sleep(1)
-        assert hec.lines() == [f"line {i:06d}" for i in range(1, n + 1)]
+        assert lines() == [f"line {i:06d}" for i in range(1, n + 1)]
     finally:
         timer.cancel()
         end_outage()
     docker.remove(name, baseline)
+
+
+def _outage_then_recovery(
+    docker: Docker,
+    ours: str,
+    hec: FakeHec,
+    begin_outage: Callable[[], object],
+    end_outage: Callable[[], object],
+) -> None:
+    outage_then_recovery(docker, ours, hec_opts(hec, **{"splunk-verify-connection": "false"}),
+                         hec.lines, begin_outage, end_outage)
 
 
 def test_hec_answering_503_for_30_s_loses_nothing_and_never_slows_the_container(
@@ -181,31 +195,38 @@ def test_hec_down_for_30_s_loses_nothing_and_never_slows_the_container(
         _outage_then_recovery(docker, ours, hec, hec.stop, start_again)
 
 
+def killed_mid_delivery(docker: Docker, plugin: PluginProcess, fake: FakeServer,
+                        opts: dict[str, str], lines: Callable[[], list[Any]]) -> None:
+    """60,000 lines in batches of 1000 to a slow receiver, the plugin SIGKILLed mid-delivery and
+    started again: ``lines()`` ends holding every line, and at most one batch twice."""
+    n = 60_000
+    batch = 1000
+    fake.slow(0.05)  # delivery is still under way when the plugin dies
+    steps = [Seq("stdout", "line %06d", 1, n // 2), Sleep(2), Seq("stdout", "line %06d",
+                                                                    n // 2 + 1, n)]
+    name = docker.run_container(plugin.name, script(steps), {**opts, "batch-size": str(batch)})
+    fake.wait_for(lambda: len(lines()) >= batch * 3, 60, what="delivery under way")
+    plugin.kill9()
+    time.sleep(1)
+    plugin.start()
+    assert docker.wait(name, timeout=180) == 0
+    fake.slow(0)
+    fake.wait_for(lambda: len(set(lines())) >= n, DELIVERY_TIMEOUT, what="every line")
+    time.sleep(1)
+    got = lines()
+    assert set(got) == {f"line {i:06d}" for i in range(1, n + 1)}
+    duplicates = len(got) - n
+    assert 0 <= duplicates <= batch, duplicates
+    print(f"plugin SIGKILL mid-delivery ({type(fake).__name__}): {n} lines, {duplicates} "
+          f"duplicates (batch {batch})")
+    docker.remove(name)
+
+
 def test_plugin_killed_mid_delivery_delivers_everything_with_at_most_one_batch_again(
     docker: Docker, plugin: PluginProcess
 ) -> None:
-    n = 60_000
-    batch = 1000
     with FakeHec(TOKEN) as hec:
-        hec.slow(0.05)  # delivery is still under way when the plugin dies
-        steps = [Seq("stdout", "line %06d", 1, n // 2), Sleep(2), Seq("stdout", "line %06d",
-                                                                        n // 2 + 1, n)]
-        name = docker.run_container(plugin.name, script(steps),
-                                    hec_opts(hec, **{"batch-size": str(batch)}))
-        hec.wait_for(lambda: len(hec.events) >= batch * 3, 60, what="delivery under way")
-        plugin.kill9()
-        time.sleep(1)
-        plugin.start()
-        assert docker.wait(name, timeout=180) == 0
-        hec.slow(0)
-        hec.wait_for(lambda: len(set(hec.lines())) >= n, DELIVERY_TIMEOUT, what="every line")
-        time.sleep(1)
-        got = hec.lines()
-        assert set(got) == {f"line {i:06d}" for i in range(1, n + 1)}
-        duplicates = len(got) - n
-        assert 0 <= duplicates <= batch, duplicates
-        print(f"plugin SIGKILL mid-delivery: {n} lines, {duplicates} duplicates (batch {batch})")
-        docker.remove(name)
+        killed_mid_delivery(docker, plugin, hec, hec_opts(hec), hec.lines)
 
 
 def _status(plugin: PluginProcess, *args: str) -> str:

@@ -1,5 +1,5 @@
 """Loopback fake receivers for the delivery tests: Splunk HEC, Datadog Logs intake, generic HTTP,
-Grafana Loki.
+Grafana Loki, OpenTelemetry OTLP/HTTP logs.
 
 Each is an aiohttp server on 127.0.0.1 that runs in a thread of its own (``with FakeHec() as hec``)
 or as a child process (``python -m tests.fakes.hec --port 0 --print-port``, or FakeProcess("hec")).
@@ -16,15 +16,16 @@ if TYPE_CHECKING:
     from .hec import FakeHec
     from .http import FakeHttp
     from .loki import FakeLoki
+    from .otlp import FakeOtlp
 
 _WHERE = {
     "Answer": "common", "FakeProcess": "common", "FakeServer": "common", "Recorded": "common",
     "wait_for": "common", "FakeHec": "hec", "FakeDatadog": "datadog", "FakeHttp": "http",
-    "FakeLoki": "loki",
+    "FakeLoki": "loki", "FakeOtlp": "otlp",
 }
 __all__ = [
-    "Answer", "FakeDatadog", "FakeHec", "FakeHttp", "FakeLoki", "FakeProcess", "FakeServer",
-    "Recorded", "wait_for",
+    "Answer", "FakeDatadog", "FakeHec", "FakeHttp", "FakeLoki", "FakeOtlp", "FakeProcess",
+    "FakeServer", "Recorded", "wait_for",
 ]
 
 

@@ -49,7 +49,10 @@ def test_log_config_accepts_or_names_the_option(opts: dict[str, str]) -> None:
 @FAST
 @given(opts=_opts, env=st.dictionaries(st.sampled_from(["SPLUNK_TOKEN", "DD_API_KEY",
                                                          "SPLUNK_LOGGING_DRIVER_POST_MESSAGES_"
-                                                         "BATCH_SIZE"]), _shaped, max_size=2))
+                                                         "BATCH_SIZE", "OTEL_EXPORTER_OTLP_HEADERS",
+                                                         "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                                                         "OTEL_EXPORTER_OTLP_TIMEOUT"]),
+                                       _shaped, max_size=2))
 def test_sink_configure_accepts_or_names_the_option(
     opts: dict[str, str], env: dict[str, str]
 ) -> None:
@@ -61,7 +64,7 @@ def test_sink_configure_accepts_or_names_the_option(
             any(name in text for name in env), text
     else:
         for config in configs:
-            assert config.name in ("splunk", "datadog", "http")
+            assert config.name in ("splunk", "datadog", "http", "otlp")
 
 
 def _every_known_option_with(value: str) -> int:

@@ -163,6 +163,9 @@ def test_sink_option_keys_cover_every_key_the_sinks_read() -> None:
         "loki-proxy-url", "loki-tls-ca-file", "loki-tls-cert-file", "loki-tls-key-file",
         "loki-tls-server-name", "loki-tls-insecure-skip-verify", "loki-pipeline-stages",
         "loki-pipeline-stage-file", "loki-relabel-config", "loki-format", "no-file", "keep-file",
+        "otlp-endpoint", "otlp-logs-endpoint", "otlp-protocol", "otlp-headers",
+        "otlp-compression", "otlp-timeout", "otlp-service-name", "otlp-tls-ca", "otlp-tls-cert",
+        "otlp-tls-key", "otlp-tls-server-name", "otlp-tls-skip-verify",
         "batch-size", "batch-bytes", "batch-wait",
         "partial-max-size", "multiline-pattern", "multiline-timeout",
     }
