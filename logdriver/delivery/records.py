@@ -42,8 +42,8 @@ class StoredLog(Protocol):
 
     async def wait_change(self, timeout: float | None = None) -> None: ...
 
-    def _notify(self) -> None:
-        """Wake every ``wait_change`` (both stores name it so; a worker told to stop uses it)."""
+    def wake(self) -> None:
+        """Wake every ``wait_change`` now (a worker told to stop uses it; the app, at close)."""
         ...
 
 

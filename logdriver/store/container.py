@@ -269,10 +269,10 @@ class ContainerLog(Reader):
             return
         self._closed = True
         self.writer.close()
-        self._notify()
+        self.wake()
 
     def _wrote(self, nbytes: int) -> None:
-        self._notify()
+        self.wake()
         if self._on_grow is not None:
             self._on_grow(self, nbytes)
 
@@ -378,20 +378,21 @@ class ContainerLog(Reader):
         for p in (seg.path, seg.idx_path):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
-        self._notify()
+        self.wake()
 
     # ----------------------------------------------------------------- follow
-    def _notify(self) -> None:
+    def wake(self) -> None:
+        """Tell ``on_change`` (the shipper's hook), then wake every ``wait_change``."""
         if self.on_change is not None:
             self.on_change(self)
-        super()._notify()
+        super().wake()
 
     def mark_stopped(self, *, record_time: bool = True) -> None:
         """A FIFO of this container stopped: followers end; eviction order uses the time."""
         self.stop_count += 1
         if record_time:
             self.meta["stopped_at"] = time.time()
-        self._notify()
+        self.wake()
 
 
 def delivered(seg: Segment, floor: Position) -> bool:
