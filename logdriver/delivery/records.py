@@ -15,7 +15,7 @@ from ..store import Position
 
 
 class StoredLog(Protocol):
-    """What delivery reads of one container's store: the plugin's ``ring.ContainerLog`` (in
+    """What delivery reads of one container's store: the plugin's ``store.ContainerLog`` (in
     process) or the shipper's ``StoreView`` (the same segment files, read up to the sizes the
     plugin told it)."""
 
