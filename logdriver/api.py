@@ -8,7 +8,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -214,22 +214,29 @@ def build_refusal_app(message: str) -> web.Application:
         return resp
 
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
-    app.router.add_post("/Plugin.Activate", activate)
-    app.router.add_post("/LogDriver.Capabilities", capabilities)
-    app.router.add_post("/{call:.*}", refuse)
-    app.router.add_get("/status", refusing_status)
-    app.router.add_get("/metrics", refusing_metrics)
-    return app
+    return _route(app, {"/{call:.*}": refuse}, refusing_status, refusing_metrics)
 
 
 def build_app(driver: Driver) -> web.Application:
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[timed])
     app[DRIVER_KEY] = driver
+    calls = {"/LogDriver.StartLogging": start_logging, "/LogDriver.StopLogging": stop_logging,
+             "/LogDriver.ReadLogs": read_logs}
+    return _route(app, calls, get_status, get_metrics)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _route(app: web.Application, calls: Mapping[str, Handler], status: Handler,
+           metrics: Handler) -> web.Application:
+    """Both apps' routes: Docker's handshake (POST /Plugin.Activate, /LogDriver.Capabilities),
+    then ``calls`` (POST path -> handler, in order: aiohttp tries routes as added), then
+    GET /status and /metrics."""
     app.router.add_post("/Plugin.Activate", activate)
     app.router.add_post("/LogDriver.Capabilities", capabilities)
-    app.router.add_post("/LogDriver.StartLogging", start_logging)
-    app.router.add_post("/LogDriver.StopLogging", stop_logging)
-    app.router.add_post("/LogDriver.ReadLogs", read_logs)
-    app.router.add_get("/status", get_status)
-    app.router.add_get("/metrics", get_metrics)
+    for path, handler in calls.items():
+        app.router.add_post(path, handler)
+    app.router.add_get("/status", status)
+    app.router.add_get("/metrics", metrics)
     return app

@@ -219,7 +219,7 @@ class Plugin:
             return
         self.driver._closing = True
         for clog in self.store.logs.values():
-            clog._notify()  # followers see the driver closing and end
+            clog.wake()  # followers see the driver closing and end
         if self._sync_task is not None:
             self._sync_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

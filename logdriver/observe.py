@@ -62,7 +62,7 @@ def _sinks_of(driver: Driver, snapshot: dict[str, Any]) -> dict[str, list[dict[s
             "rejected": w.get("rejected", 0),  # refused inside accepted requests (OTLP)
             "last_rejection": w.get("last_rejection", ""),
             "dropped_bytes": w.get("dropped_bytes", 0),
-            # cause -> [entries, bytes] (spool.CAUSES)
+            # cause -> [entries, bytes] (store.ledger.CAUSES)
             "dropped": {str(k): list(v) for k, v in (w.get("dropped") or {}).items()},
             # what of the spool (history rotated out of `docker logs`) this sink still needs
             "spool_bytes": clog.bytes_between(pos, max(pos, clog.start)),

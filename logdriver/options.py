@@ -3,7 +3,7 @@
 Validation, the plugin (store options) and the shipper process (sink configs, join config,
 context: sent parsed, never re-read from raw options) share the one parse, as Loki's Docker
 driver does in ``clients/cmd/docker-driver/config.go``. The value rules are the sinks' own
-(``sinks.parse``: Docker's go-units sizes, Go's booleans and regexps); errors name the log-opt.
+(``sinks.util.parse``: Docker's go-units sizes, Go's booleans and regexps); errors name the log-opt.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ COMPRESS = "compress"
 # TAG, LABELS, LABELS_REGEX, ENV, ENV_REGEX: Docker's too, defined once, by the sinks that use them
 CACHE_PREFIX = "cache-"  # dual logging cache options (cache-disabled, cache-max-size, ...)
 CACHE_KEYS = ("cache-disabled", "cache-max-size", "cache-max-file", "cache-compress")
-# The delivery spool (spool.py): history rotated out of `docker logs` that a sink still needs.
+# The delivery spool (store/ledger.py): history rotated out of `docker logs` a sink still needs.
 SPOOL_MAX_SIZE = "spool-max-size"
 SPOOL_WHEN_FULL = "spool-when-full"
 SPOOL_KEYS = (SPOOL_MAX_SIZE, SPOOL_WHEN_FULL)
@@ -56,12 +56,12 @@ OptionError = SinkOptionError
 def parse_size(key: str, value: str, *, binary: bool = False) -> int:
     """Bytes, as Docker reads a size: ``units.FromHumanSize`` (decimal: ``20m`` = 20,000,000,
     as the ``local`` driver reads ``max-size``), or with ``binary`` ``units.RAMInBytes`` (``20m``
-    = 20 MiB): ``sinks.parse.parse_size``. OptionError names ``key``."""
+    = 20 MiB): ``sinks.util.parse.parse_size``. OptionError names ``key``."""
     return _parse_size(opt(key), value, minimum=0, binary=binary)
 
 
 def parse_bool(key: str, value: str) -> bool:
-    """Go's ``strconv.ParseBool``: ``sinks.parse.parse_bool``; OptionError names ``key``."""
+    """Go's ``strconv.ParseBool``: ``sinks.util.parse.parse_bool``; OptionError names ``key``."""
     return _parse_bool(opt(key), value)
 
 
@@ -79,7 +79,7 @@ class StoreConfig:
     max_file: int = DEFAULT_MAX_FILE
     compress: bool = LOCAL_COMPRESS  # accepted and checked as `local` does; stored uncompressed
     spool_max_size: int | None = None  # bytes kept for delivery past history; None: budget only
-    when_full: str = DROP_OLDEST  # spool.WHEN_FULL
+    when_full: str = DROP_OLDEST  # store.ledger.WHEN_FULL
 
 
 @dataclass(frozen=True, slots=True)

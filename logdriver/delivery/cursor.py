@@ -1,6 +1,6 @@
 """The files a delivery worker keeps beside a container's segments: its cursor, its dead letters.
 
-``cursor-<sink>.json`` (``spool.cursor_path``): ``{"seq": N, "off": N}``, the position after the
+``cursor-<sink>.json`` (``ledger.cursor_path``): ``{"seq": N, "off": N}``, the position after the
 last frame the sink accepted; the store reads it to release spooled segments, a restart resumes
 from it. ``deadletter-<sink>.ndjson``: one JSON object per event the sink refused for good,
 ``{"time", "status", "reason", "event_b64"}``, appended up to ``DEADLETTER_MAX_BYTES``.

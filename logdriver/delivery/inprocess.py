@@ -12,6 +12,7 @@ import httpx
 
 from sinks import Context, JoinConfig, SinkConfig
 
+from ..delegate import Delegate
 from .records import StoredLog
 from .stats import Totals
 from .worker import SinkWorker
@@ -42,25 +43,11 @@ class InProcessDelivery:
         self._stopping = asyncio.Event()
 
     # The totals, as the plugin's /metrics and the tests read them.
-    @property
-    def delivered_events(self) -> int:
-        return self.totals.delivered_events
-
-    @property
-    def retries(self) -> int:
-        return self.totals.retries
-
-    @property
-    def dead_letters(self) -> int:
-        return self.totals.dead_letters
-
-    @property
-    def dropped_bytes(self) -> int:
-        return self.totals.dropped_bytes
-
-    @property
-    def dropped(self) -> dict[str, list[int]]:
-        return self.totals.dropped
+    delivered_events = Delegate[int]("totals")
+    retries = Delegate[int]("totals")
+    dead_letters = Delegate[int]("totals")
+    dropped_bytes = Delegate[int]("totals")
+    dropped = Delegate[dict[str, list[int]]]("totals")
 
     def attach(self, clog: StoredLog, configs: Sequence[SinkConfig], join: JoinConfig,
                ctx: Context) -> None:

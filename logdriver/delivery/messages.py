@@ -7,7 +7,7 @@ plugin -> shipper (its stdin):
   secrets (tokens): the pipe is private to the two processes and neither ever logs a message.
 - ``{"op": "state", "id", "running", "segments": [[seq, size], ...], "dropped"?: [...]}``: the
   kept segments (spool then history) as sizes of whole frames, and the drop ledger
-  (``spool.Dropped.to_json``) when it changed; sent again, coalesced, after each write.
+  (``store.ledger.Dropped.to_json``) when it changed; sent again, coalesced, after each write.
 - ``{"op": "forget", "id", "dropped"}``: the store removed the container; what it still kept is
   in ``dropped``.
 - ``{"op": "close"}``: flush and exit.

@@ -15,7 +15,7 @@ from ..store import Position
 
 
 class StoredLog(Protocol):
-    """What delivery reads of one container's store: the plugin's ``ring.ContainerLog`` (in
+    """What delivery reads of one container's store: the plugin's ``store.ContainerLog`` (in
     process) or the shipper's ``StoreView`` (the same segment files, read up to the sizes the
     plugin told it)."""
 
@@ -42,8 +42,8 @@ class StoredLog(Protocol):
 
     async def wait_change(self, timeout: float | None = None) -> None: ...
 
-    def _notify(self) -> None:
-        """Wake every ``wait_change`` (both stores name it so; a worker told to stop uses it)."""
+    def wake(self) -> None:
+        """Wake every ``wait_change`` now (a worker told to stop uses it; the app, at close)."""
         ...
 
 

@@ -31,6 +31,16 @@ RESTART_DELAY_SECONDS = 1.0  # a dead shipper is started again after this pause,
 RESTART_MAX_DELAY_SECONDS = 30.0  # each quick death in a row up to this
 
 
+class _Total:
+    """A total from ``ShipperLink.snapshot()`` under the attribute's own name, as an int."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, link: ShipperLink, objtype: type | None = None) -> int:
+        return int(link.snapshot().get(self.name, 0))
+
+
 class ShipperLink:
     """Implements ``Delivery`` for the plugin with the workers in the shipper process: sends it
     each container's parsed sinks (``attach``) and every change of its store (``state``,
@@ -65,24 +75,11 @@ class ShipperLink:
         """The shipper reported lately (its counters are current)."""
         return time.monotonic() - self._stats_at < 3 * STATS_EVERY_SECONDS
 
-    def _total(self, name: str) -> int:
-        return int(self.snapshot().get(name, 0))
-
-    @property
-    def delivered_events(self) -> int:
-        return self._total("delivered_events")
-
-    @property
-    def retries(self) -> int:
-        return self._total("retries")
-
-    @property
-    def dead_letters(self) -> int:
-        return self._total("dead_letters")
-
-    @property
-    def dropped_bytes(self) -> int:
-        return self._total("dropped_bytes")
+    # The totals, from the shipper's latest counters (0 before its first report).
+    delivered_events = _Total()
+    retries = _Total()
+    dead_letters = _Total()
+    dropped_bytes = _Total()
 
     # ----------------------------------------------------------------- process
     async def _spawn(self) -> None:

@@ -24,7 +24,7 @@ class SinkStats:
     rejected: int = 0  # events a server refused inside an accepted request (OTLP partial success)
     last_rejection: str = ""  # its reason, as the sink worded it
     dropped_bytes: int = 0  # undelivered data the store dropped before this sink had it
-    # ... by cause (spool.CAUSES): [entries, bytes]
+    # ... by cause (store.ledger.CAUSES): [entries, bytes]
     dropped: dict[str, list[int]] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)  # by HTTP status, "error" for none
     # Request durations: counts per LATENCY_BUCKETS upper bound (the last is +Inf), and the sum.

@@ -138,7 +138,7 @@ class SinkWorker:
     def stop(self, *, at_once: bool = False) -> None:
         """Ask the worker to finish (it sees the shared ``stopping`` event too); ``at_once``
         cancels it (its sink was reconfigured: a new worker takes over from the cursor)."""
-        self.clog._notify()  # a worker waiting for input looks at ``stopping`` now
+        self.clog.wake()  # a worker waiting for input looks at ``stopping`` now
         if at_once and self.task is not None:
             self.task.cancel()
 

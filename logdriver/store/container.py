@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..delegate import Delegate, Writable
 from ..framing import Scanner, ScanResult
 from .ledger import (
     BLOCK,
@@ -140,53 +141,15 @@ class ContainerLog(Reader):
             self.check_spool_limit()
 
     # ----------------------------------------------------------------- state
-    @property
-    def segments(self) -> list[Segment]:
-        """The history: what `docker logs` shows."""
-        return self.files.history
-
-    @segments.setter
-    def segments(self, value: list[Segment]) -> None:
-        self.files.history = value
-
-    @property
-    def spool(self) -> list[Segment]:
-        """Older segments kept only until every sink has them."""
-        return self.files.spool
-
-    @spool.setter
-    def spool(self, value: list[Segment]) -> None:
-        self.files.spool = value
-
-    @property
-    def ledger(self) -> dict[int, Dropped]:
-        """Undelivered segments dropped, by sequence number."""
-        return self.files.ledger
-
-    @ledger.setter
-    def ledger(self, value: dict[int, Dropped]) -> None:
-        self.files.ledger = value
-
-    @property
-    def kept(self) -> list[Segment]:
-        """Spool then history: consecutive sequence numbers."""
-        return self.files.all
-
-    @property
-    def max_size(self) -> int:
-        return self.writer.max_size
-
-    @max_size.setter
-    def max_size(self, value: int) -> None:
-        self.writer.max_size = value
-
-    @property
-    def max_file(self) -> int:
-        return self.writer.max_file
-
-    @max_file.setter
-    def max_file(self, value: int) -> None:
-        self.writer.max_file = value
+    # The history: what `docker logs` shows; the spool: older segments kept only until every
+    # sink has them; the ledger: undelivered segments dropped, by sequence number; kept: spool
+    # then history (consecutive sequence numbers).
+    segments = Writable[list[Segment]]("files", "history")
+    spool = Writable[list[Segment]]("files")
+    ledger = Writable[dict[int, Dropped]]("files")
+    kept = Delegate[list[Segment]]("files", "all")
+    max_size = Writable[int]("writer")
+    max_file = Writable[int]("writer")
 
     @property
     def running(self) -> bool:
@@ -219,21 +182,10 @@ class ContainerLog(Reader):
         """Bytes past the last whole frame of the active segment (a FIFO's pending frame)."""
         return self.writer.tail
 
-    @property
-    def dirty(self) -> bool:
-        return self.writer.dirty
-
-    @property
-    def stored_entries(self) -> int:
-        return self.writer.stored_entries
-
-    @property
-    def dropped_lines(self) -> int:
-        return self.writer.dropped_lines
-
-    @property
-    def disk_full_at(self) -> float:
-        return self.writer.disk_full_at
+    dirty = Delegate[bool]("writer")
+    stored_entries = Delegate[int]("writer")
+    dropped_lines = Delegate[int]("writer")
+    disk_full_at = Delegate[float]("writer")
 
     # ----------------------------------------------------------------- writing
     def ingest(self, scanner: Scanner, chunk: bytes) -> ScanResult:
@@ -269,10 +221,10 @@ class ContainerLog(Reader):
             return
         self._closed = True
         self.writer.close()
-        self._notify()
+        self.wake()
 
     def _wrote(self, nbytes: int) -> None:
-        self._notify()
+        self.wake()
         if self._on_grow is not None:
             self._on_grow(self, nbytes)
 
@@ -378,20 +330,21 @@ class ContainerLog(Reader):
         for p in (seg.path, seg.idx_path):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
-        self._notify()
+        self.wake()
 
     # ----------------------------------------------------------------- follow
-    def _notify(self) -> None:
+    def wake(self) -> None:
+        """Tell ``on_change`` (the shipper's hook), then wake every ``wait_change``."""
         if self.on_change is not None:
             self.on_change(self)
-        super()._notify()
+        super().wake()
 
     def mark_stopped(self, *, record_time: bool = True) -> None:
         """A FIFO of this container stopped: followers end; eviction order uses the time."""
         self.stop_count += 1
         if record_time:
             self.meta["stopped_at"] = time.time()
-        self._notify()
+        self.wake()
 
 
 def delivered(seg: Segment, floor: Position) -> bool:

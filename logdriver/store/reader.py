@@ -52,7 +52,7 @@ class Waiters:
 
 class Reader:
     """Reads whole frames from the segments of ``files``; positions are ``(seq, byte offset)``.
-    Whoever changes ``files`` calls ``_notify`` to wake the tasks in ``wait_change``."""
+    Whoever changes ``files`` calls ``wake`` to wake the tasks in ``wait_change``."""
 
     def __init__(self, files: Kept) -> None:
         self.files = files
@@ -164,7 +164,9 @@ class Reader:
         """Wait until something is appended or removed, or the container stops."""
         await self._waiters.wait(timeout)
 
-    def _notify(self) -> None:
+    def wake(self) -> None:
+        """Wake every task in ``wait_change`` now, so each looks again at what it waits for
+        (new frames, removed segments, a stopped container, a closing driver or worker)."""
         self._waiters.wake()
 
     # ----------------------------------------------------------------- counting

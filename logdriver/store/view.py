@@ -41,7 +41,7 @@ class StoreView(Reader):
         if dropped is not None:
             self.files.ledger = load_ledger(list(dropped))
         self.running = running
-        self._notify()
+        self.wake()
 
     @property
     def segments(self) -> list[tuple[int, int]]:

@@ -10,8 +10,7 @@ import httpx
 
 from ..util.batch import BatchConfig, BatchLimits, batch_config
 from ..util.client import build_client
-from ..util.errors import SinkOptionError
-from ..util.parse import check_header_secret, first_of, invalid, opt, parse_bool, parse_http_url
+from ..util.parse import invalid, opt, parse_bool, parse_http_url, required_header_secret
 from ..util.tls import TLSKeys, TLSOptions
 
 if TYPE_CHECKING:
@@ -83,14 +82,7 @@ class DatadogConfig:
 
     @classmethod
     def from_options(cls, opts: Mapping[str, str], env: Mapping[str, str]) -> DatadogConfig:
-        found = first_of(opts, env, DATADOG_API_KEY, ENV_DD_API_KEY)
-        if found is None:
-            raise SinkOptionError(
-                f"log-opt {DATADOG_API_KEY!r} is required (or set {ENV_DD_API_KEY} in the "
-                "plugin's environment)"
-            )
-        api_key, where = found
-        check_header_secret(where, api_key)
+        api_key = required_header_secret(opts, env, DATADOG_API_KEY, ENV_DD_API_KEY)
         site = opts.get(DATADOG_SITE, DD_DEFAULT_SITE)
         if site not in DD_SITES:
             raise invalid(opt(DATADOG_SITE),

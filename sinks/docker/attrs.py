@@ -31,29 +31,28 @@ def extra_attributes(
     ``MatchString``.
     """
     validate_attr_options(opts)
-    labels = labels or {}
-    extra: dict[str, str] = {}
-    if opts.get(LABELS):
-        for name in opts[LABELS].split(","):
-            if name in labels:
-                extra[name] = labels[name]
-    if opts.get(LABELS_REGEX):
-        pattern = parse_regex(opt(LABELS_REGEX), opts[LABELS_REGEX])
-        for name, value in labels.items():
-            if pattern.search(name) is not None:
-                extra[name] = value
     env_map: dict[str, str] = {}
     for item in env or ():
         name, sep, value = item.partition("=")
         if sep:
             env_map[name] = value
-    if opts.get(ENV):
-        for name in opts[ENV].split(","):
-            if name in env_map:
-                extra[name] = env_map[name]
-    if opts.get(ENV_REGEX):
-        pattern = parse_regex(opt(ENV_REGEX), opts[ENV_REGEX])
-        for name, value in env_map.items():
-            if pattern.search(name) is not None:
-                extra[name] = value
+    extra = _pick(opts, LABELS, LABELS_REGEX, labels or {})
+    extra.update(_pick(opts, ENV, ENV_REGEX, env_map))
     return dict(sorted(extra.items()))
+
+
+def _pick(opts: Mapping[str, str], names_key: str, regex_key: str,
+          source: Mapping[str, str]) -> dict[str, str]:
+    """The entries of ``source`` named in the comma list at ``names_key``, then those whose
+    names the Go regexp at ``regex_key`` matches (an error names ``regex_key``)."""
+    picked: dict[str, str] = {}
+    if opts.get(names_key):
+        for name in opts[names_key].split(","):
+            if name in source:
+                picked[name] = source[name]
+    if opts.get(regex_key):
+        pattern = parse_regex(opt(regex_key), opts[regex_key])
+        for name, value in source.items():
+            if pattern.search(name) is not None:
+                picked[name] = value
+    return picked

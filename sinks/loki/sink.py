@@ -13,7 +13,7 @@ from ..util.answer import Answer, Outcome
 from ..util.client import Exchange, Reply, build_client
 from ..util.errors import SinkOptionError
 from ..util.record import Context, Record, Records
-from ..util.send import SinkBase
+from ..util.send import InTurn, SinkBase
 from .answer import Refusal, classify, refusals
 from .config import (
     FORMAT_PROTOBUF,
@@ -56,7 +56,7 @@ class LokiSink(SinkBase):
         self._headers = {"Content-Type": CONTENT_TYPES[self._protobuf]}
         if config.tenant_id:
             self._headers[TENANT_HEADER] = config.tenant_id
-        self._next = 0
+        self._endpoints = InTurn(config.endpoints)
         self._ctx: Context | None = None
         self._labels: dict[str, str] = {}
         self._streams: dict[str, dict[str, str]] = {}
@@ -102,12 +102,9 @@ class LokiSink(SinkBase):
     # ----------------------------------------------------------------- sending
     async def _post_events(self, events: list[bytes]) -> Answer:
         body, streams = build_body(events, self.stream_labels, protobuf=self._protobuf)
-        endpoints = self.config.endpoints
-        start = self._next
-        self._next = (start + 1) % len(endpoints)
+        endpoints = self._endpoints.round()
         answer = Answer(Outcome.RETRY, None, None, "no endpoint")
-        for i in range(len(endpoints)):
-            endpoint = endpoints[(start + i) % len(endpoints)]
+        for i, endpoint in enumerate(endpoints):
             answer = await self._post(endpoint, body, events, streams)
             if answer.outcome is not Outcome.RETRY:
                 break

@@ -14,13 +14,12 @@ from ..util.batch import BATCH_SIZE, BATCH_WAIT, BatchConfig, BatchLimits, batch
 from ..util.client import build_client
 from ..util.errors import SinkOptionError
 from ..util.parse import (
-    check_header_secret,
-    first_of,
     invalid,
     opt,
     parse_bool,
     parse_http_url,
     parse_int,
+    required_header_secret,
 )
 from ..util.tls import TLSKeys, TLSOptions
 from .ack import ACK_FIRST_POLL_SECONDS, ACK_MAX_POLL_SECONDS, ACK_TIMEOUT_SECONDS
@@ -111,14 +110,7 @@ class SplunkConfig:
         if SPLUNK_URL not in opts:
             raise SinkOptionError(f"log-opt {SPLUNK_URL!r} is required for the splunk sink")
         urls = parse_endpoints(opts[SPLUNK_URL])
-        found = first_of(opts, env, SPLUNK_TOKEN, ENV_SPLUNK_TOKEN)
-        if found is None:
-            raise SinkOptionError(
-                f"log-opt {SPLUNK_TOKEN!r} is required (or set {ENV_SPLUNK_TOKEN} in the plugin's "
-                "environment)"
-            )
-        token, where = found
-        check_header_secret(where, token)
+        token = required_header_secret(opts, env, SPLUNK_TOKEN, ENV_SPLUNK_TOKEN)
         fmt = opts.get(SPLUNK_FORMAT, FORMAT_INLINE)
         if fmt not in FORMATS:
             raise invalid(opt(SPLUNK_FORMAT),

@@ -15,7 +15,7 @@ from ..util.client import Exchange, Reply, gzip_body
 from ..util.errors import SinkVerifyError
 from ..util.parse import redact_url
 from ..util.record import Context, Record, Records
-from ..util.send import SinkBase
+from ..util.send import InTurn, SinkBase
 from .ack import ack_id_of, await_ack
 from .answer import classify_hec
 from .config import (
@@ -50,7 +50,7 @@ class SplunkSink(SinkBase):
         self._post_headers = dict(self._auth)
         if config.gzip:
             self._post_headers["Content-Encoding"] = "gzip"
-        self._next = 0
+        self._urls = InTurn(config.urls)
         self._envelope: Envelope | None = None
 
     def _envelope_for(self, ctx: Context) -> Envelope:
@@ -71,12 +71,9 @@ class SplunkSink(SinkBase):
         body = b"".join(events)
         if self.config.gzip:
             body = gzip_body(body, self.config.gzip_level)
-        urls = self.config.urls
-        start = self._next
-        self._next = (start + 1) % len(urls)
+        urls = self._urls.round()
         answer = Answer(Outcome.RETRY, None, None, "no endpoint")
-        for i in range(len(urls)):
-            base = urls[(start + i) % len(urls)]
+        for i, base in enumerate(urls):
             answer = await self._post(base, body)
             if answer.outcome is not Outcome.RETRY or answer.status == 200:
                 break  # a 200 not acknowledged in time is resent later, not elsewhere now

@@ -151,3 +151,17 @@ def first_of(opts: Mapping[str, str], env: Mapping[str, str], key: str, env_name
     if env.get(env_name):
         return env[env_name], env_var(env_name)
     return None
+
+
+def required_header_secret(opts: Mapping[str, str], env: Mapping[str, str], key: str,
+                           env_name: str) -> str:
+    """The secret (a token, an API key) a sink sends in a header: the log-opt ``key``, else the
+    plugin's environment variable ``env_name``. SinkOptionError when neither is set, or when it
+    is not a valid header value (the error names where it came from, never the value)."""
+    found = first_of(opts, env, key, env_name)
+    if found is None:
+        raise SinkOptionError(
+            f"log-opt {key!r} is required (or set {env_name} in the plugin's environment)")
+    secret, where = found
+    check_header_secret(where, secret)
+    return secret

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from typing import Generic, TypeVar
 
 from .answer import Answer, Outcome
 from .client import Exchange
 from .retry import settle_split
+
+T = TypeVar("T")
 
 NOTHING_TO_SEND = "nothing to send"
 
@@ -61,3 +64,18 @@ class SinkBase:
 
     async def close(self) -> None:
         await self._exchange.aclose()
+
+
+class InTurn(Generic[T]):
+    """A sink's endpoints taken in turn: each request starts at the next one (spreading the
+    load) and goes on to the others only while they fail."""
+
+    def __init__(self, endpoints: Sequence[T]) -> None:
+        self.endpoints = endpoints
+        self._next = 0
+
+    def round(self) -> list[T]:
+        """Every endpoint, from the next in turn (which then moves on by one)."""
+        start = self._next
+        self._next = (start + 1) % len(self.endpoints)
+        return [*self.endpoints[start:], *self.endpoints[:start]]

@@ -3,9 +3,10 @@ builtins and printing, Docker's functions, and ``*logger.Info`` as the data.
 
 Modules: ``lex`` (parse/lex.go), ``nodes`` (parse/node.go), ``parse`` (parse/parse.go),
 ``literals`` (numbers and quoted strings), ``exec`` (exec.go), ``funcs`` (funcs.go: Go's
-builtins), ``dockerfuncs`` (moby's functions and the FUNCS table), ``printf`` (fmt),
-``values`` (Go values, truth, %v), ``gotime`` (time.Time, Duration, layouts), ``info``
-(``*logger.Info``).
+builtins), ``dockerfuncs`` (moby's functions and the FUNCS table), ``printf`` (fmt's
+Sprint, Sprintln, Sprintf), ``fmtverb`` (fmt: one operand under one verb), ``values`` (Go
+values, truth, %v), ``gotime`` (time.Time, Duration, Location), ``golayout`` (time.Format's
+layouts), ``info`` (``*logger.Info``).
 
 Written from Go's text/template (exec.go, funcs.go, parse/lex.go, parse/node.go,
 parse/parse.go), fmt and time, and moby's daemon/logger/templates and loginfo.go; checked byte

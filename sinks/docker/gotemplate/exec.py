@@ -5,31 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from . import nodes
 from .dockerfuncs import FUNCS
 from .funcs import MAX_TAG_CHARS, Func, FuncError
 from .gotime import Duration, GoTime, Location, duration_methods
 from .literals import NumberNode, ideal_constant
-from .nodes import (
-    Action,
-    Arg,
-    BoolNode,
-    Break,
-    ChainNode,
-    Command,
-    Continue,
-    Control,
-    DotNode,
-    FieldNode,
-    IdentifierNode,
-    NilNode,
-    Node,
-    Pipe,
-    StringNode,
-    TemplateCall,
-    Text,
-    Tree,
-    VariableNode,
-)
 from .values import GoObject, NilSlice, Value, error, is_true, print_value, type_name
 
 MAX_STEPS = 200_000  # evaluation steps of one rendering; more is a runaway template
@@ -83,7 +63,7 @@ def _kind_name(kind: str) -> str:
 
 
 class Executor:
-    def __init__(self, tree: Tree, data: Value) -> None:
+    def __init__(self, tree: nodes.Tree, data: Value) -> None:
         self.tree = tree
         self.data = data
         self.out: list[str] = []
@@ -122,31 +102,31 @@ class Executor:
         raise error(f"undefined variable: {name}")
 
     # -- walking
-    def walk_list(self, dot: Value, nodes: list[Node]) -> None:
-        for node in nodes:
+    def walk_list(self, dot: Value, body: list[nodes.Node]) -> None:
+        for node in body:
             self.walk(dot, node)
 
-    def walk(self, dot: Value, node: Node) -> None:
+    def walk(self, dot: Value, node: nodes.Node) -> None:
         self.step()
-        if isinstance(node, Text):
+        if isinstance(node, nodes.Text):
             self.write(node.text)
-        elif isinstance(node, Action):
+        elif isinstance(node, nodes.Action):
             value = self.eval_pipeline(dot, node.pipe)
             if not node.pipe.decl:
                 self.write(print_value(value))
-        elif isinstance(node, Control):
+        elif isinstance(node, nodes.Control):
             if node.kind == "range":
                 self.walk_range(dot, node)
             else:
                 self.walk_if_or_with(dot, node)
-        elif isinstance(node, TemplateCall):
+        elif isinstance(node, nodes.TemplateCall):
             self.walk_template(dot, node)
-        elif isinstance(node, Break):
+        elif isinstance(node, nodes.Break):
             raise _BreakLoop
-        elif isinstance(node, Continue):
+        elif isinstance(node, nodes.Continue):
             raise _ContinueLoop
 
-    def walk_if_or_with(self, dot: Value, node: Control) -> None:
+    def walk_if_or_with(self, dot: Value, node: nodes.Control) -> None:
         mark = len(self.vars)
         try:
             value = self.eval_pipeline(dot, node.pipe)
@@ -157,7 +137,7 @@ class Executor:
         finally:
             del self.vars[mark:]
 
-    def walk_range(self, dot: Value, node: Control) -> None:
+    def walk_range(self, dot: Value, node: nodes.Control) -> None:
         mark = len(self.vars)
         try:
             value = self.eval_pipeline(dot, node.pipe)
@@ -198,7 +178,7 @@ class Executor:
         finally:
             del self.vars[mark:]
 
-    def walk_template(self, dot: Value, node: TemplateCall) -> None:
+    def walk_template(self, dot: Value, node: nodes.TemplateCall) -> None:
         body = self.tree.defined.get(node.name)
         if body is None:
             raise error(f"template: no template {node.name!r} associated with template "
@@ -216,7 +196,7 @@ class Executor:
             self.vars = saved
 
     # -- evaluation
-    def eval_pipeline(self, dot: Value, pipe: Pipe) -> Value:
+    def eval_pipeline(self, dot: Value, pipe: nodes.Pipe) -> Value:
         value: Value | _Missing = MISSING
         for cmd in pipe.cmds:
             value = self.eval_command(dot, cmd, value)
@@ -227,49 +207,49 @@ class Executor:
                 self.vars.append((name, value))
         return value
 
-    def not_a_function(self, args: list[Arg], final: Value | _Missing) -> None:
+    def not_a_function(self, args: list[nodes.Arg], final: Value | _Missing) -> None:
         if len(args) > 1 or final is not MISSING:
             raise error(f"can't give argument to non-function {args[0]}")
 
-    def eval_command(self, dot: Value, cmd: Command, final: Value | _Missing) -> Value:
+    def eval_command(self, dot: Value, cmd: nodes.Command, final: Value | _Missing) -> Value:
         self.step()
         first = cmd.args[0]
-        if isinstance(first, FieldNode):
+        if isinstance(first, nodes.FieldNode):
             return self.eval_field_chain(dot, dot, first.idents, cmd.args, final)
-        if isinstance(first, ChainNode):
+        if isinstance(first, nodes.ChainNode):
             receiver = self.eval_arg_value(dot, first.node)
             return self.eval_field_chain(dot, receiver, first.fields, cmd.args, final)
-        if isinstance(first, IdentifierNode):
+        if isinstance(first, nodes.IdentifierNode):
             return self.eval_function(dot, first.name, cmd.args, final)
-        if isinstance(first, Pipe):
+        if isinstance(first, nodes.Pipe):
             self.not_a_function(cmd.args, final)
             return self.eval_pipeline(dot, first)
-        if isinstance(first, VariableNode):
+        if isinstance(first, nodes.VariableNode):
             value = self.var_value(first.idents[0])
             if len(first.idents) == 1:
                 self.not_a_function(cmd.args, final)
                 return value
             return self.eval_field_chain(dot, value, first.idents[1:], cmd.args, final)
         self.not_a_function(cmd.args, final)
-        if isinstance(first, BoolNode):
+        if isinstance(first, nodes.BoolNode):
             return first.value
-        if isinstance(first, DotNode):
+        if isinstance(first, nodes.DotNode):
             return dot
-        if isinstance(first, NilNode):
+        if isinstance(first, nodes.NilNode):
             raise error("nil is not a command")
         if isinstance(first, NumberNode):
             return ideal_constant(first)
-        if isinstance(first, StringNode):
+        if isinstance(first, nodes.StringNode):
             return first.value
         raise error(f"can't evaluate command {first}")
 
     def eval_field_chain(self, dot: Value, receiver: Value, idents: tuple[str, ...],
-                         args: list[Arg], final: Value | _Missing) -> Value:
+                         args: list[nodes.Arg], final: Value | _Missing) -> Value:
         for name in idents[:-1]:
             receiver = self.eval_field(dot, name, [], MISSING, receiver)
         return self.eval_field(dot, idents[-1], args, final, receiver)
 
-    def eval_field(self, dot: Value, name: str, args: list[Arg], final: Value | _Missing,
+    def eval_field(self, dot: Value, name: str, args: list[nodes.Arg], final: Value | _Missing,
                    receiver: Value) -> Value:
         self.step()
         if receiver is None:
@@ -298,14 +278,14 @@ class Executor:
             return receiver.get(name)
         raise error(f"can't evaluate field {name} in type {type_name(receiver)}")
 
-    def eval_function(self, dot: Value, name: str, args: list[Arg],
+    def eval_function(self, dot: Value, name: str, args: list[nodes.Arg],
                       final: Value | _Missing) -> Value:
         func = FUNCS.get(name)
         if func is None:
             raise error(f"{name!r} is not a defined function")
         return self.eval_call(dot, func, name, args[1:], final)
 
-    def eval_call(self, dot: Value, func: Func, name: str, args: list[Arg],
+    def eval_call(self, dot: Value, func: Func, name: str, args: list[nodes.Arg],
                   final: Value | _Missing) -> Value:
         num_in = len(args) + (final is not MISSING)
         fixed = len(func.params)
@@ -352,44 +332,44 @@ class Executor:
                         f"{type_name(value)}")
         return value
 
-    def eval_arg_value(self, dot: Value, node: Arg) -> Value:
+    def eval_arg_value(self, dot: Value, node: nodes.Arg) -> Value:
         """An argument whose type nothing constrains (the head of a chain)."""
         return self.eval_arg(dot, "any", node)
 
-    def eval_arg(self, dot: Value, kind: str, node: Arg) -> Value:
+    def eval_arg(self, dot: Value, kind: str, node: nodes.Arg) -> Value:
         self.step()
-        if isinstance(node, DotNode):
+        if isinstance(node, nodes.DotNode):
             return self.validate(dot, kind)
-        if isinstance(node, NilNode):
+        if isinstance(node, nodes.NilNode):
             if kind in _NILABLE:
                 return _zero(kind)
             raise error(f"cannot assign nil to {_kind_name(kind)}")
-        if isinstance(node, FieldNode):
+        if isinstance(node, nodes.FieldNode):
             return self.validate(self.eval_field_chain(dot, dot, node.idents, [node], MISSING),
                                  kind)
-        if isinstance(node, VariableNode):
+        if isinstance(node, nodes.VariableNode):
             value = self.var_value(node.idents[0])
             if len(node.idents) > 1:
                 value = self.eval_field_chain(dot, value, node.idents[1:], [], MISSING)
             return self.validate(value, kind)
-        if isinstance(node, Pipe):
+        if isinstance(node, nodes.Pipe):
             return self.validate(self.eval_pipeline(dot, node), kind)
-        if isinstance(node, IdentifierNode):
+        if isinstance(node, nodes.IdentifierNode):
             return self.validate(self.eval_function(dot, node.name, [node], MISSING), kind)
-        if isinstance(node, ChainNode):
+        if isinstance(node, nodes.ChainNode):
             receiver = self.eval_arg_value(dot, node.node)
             return self.validate(self.eval_field_chain(dot, receiver, node.fields, [],
                                                        MISSING), kind)
         # literals
         if kind == "any":
-            if isinstance(node, BoolNode):
+            if isinstance(node, nodes.BoolNode):
                 return node.value
             if isinstance(node, NumberNode):
                 return ideal_constant(node)
-            if isinstance(node, StringNode):
+            if isinstance(node, nodes.StringNode):
                 return node.value
         if kind == "string":
-            if isinstance(node, StringNode):
+            if isinstance(node, nodes.StringNode):
                 return node.value
             raise error(f"expected string; found {node}")
         if kind in ("int", "time.Duration"):
@@ -399,7 +379,7 @@ class Executor:
         raise error(f"can't handle {node} for arg of type {_kind_name(kind)}")
 
 
-def execute(tree: Tree, data: Value) -> str:
+def execute(tree: nodes.Tree, data: Value) -> str:
     """Render ``tree`` with ``data`` as dot; errors name ``tag``."""
     try:
         return Executor(tree, data).run()

@@ -132,17 +132,17 @@ def _not(args: list[Value]) -> Value:
     return not is_true(args[0])
 
 
+# Go's basic kinds (funcs.go basicKind) by the Python type that carries them; bool first, as
+# Python's bool is an int.
+_KINDS: tuple[tuple[type, str], ...] = (
+    (bool, "bool"), (int, "int"), (float, "float"), (complex, "complex"), (str, "string"))
+
+
 def _basic_kind(v: Value) -> str | None:
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int):
-        return "uint" if type_name(v).startswith("uint") else "int"
-    if isinstance(v, float):
-        return "float"
-    if isinstance(v, complex):
-        return "complex"
-    if isinstance(v, str):
-        return "string"
+    """The kind ``eq`` and ``lt`` compare within ("uint" for Go's unsigned ints); None: none."""
+    for carrier, kind in _KINDS:
+        if isinstance(v, carrier):
+            return "uint" if kind == "int" and type_name(v).startswith("uint") else kind
     return None
 
 

@@ -141,7 +141,7 @@ class _Lexer:
             elif c == "|":
                 self.emit(PIPE, start, self.pos)
             elif c == '"':
-                self._quote(start)
+                self._quoted(start, '"', STRING, "quoted string")
             elif c == "`":
                 close = text.find("`", self.pos)
                 if close < 0:
@@ -151,7 +151,7 @@ class _Lexer:
             elif c == "$":
                 self._field_or_var(start, VAR)
             elif c == "'":
-                self._char(start)
+                self._quoted(start, "'", CHARCONST, "character constant")
             elif c == "." and not "0" <= text[self.pos:self.pos + 1] <= "9":
                 self._field_or_var(start, FIELD)
             elif c in "+-." or "0" <= c <= "9":
@@ -204,35 +204,22 @@ class _Lexer:
         else:
             self.emit(IDENT, start, self.pos)
 
-    def _quote(self, start: int) -> None:
+    def _quoted(self, start: int, quote: str, kind: int, what: str) -> None:
+        """Past the closing ``quote`` of a string or character constant (Go's lexQuote and
+        lexChar): escapes skip one character; a newline or the end first is an error."""
         text = self.text
         while True:
             if self.pos >= len(text) or text[self.pos] == "\n":
-                self._fail("unterminated quoted string")
+                self._fail(f"unterminated {what}")
             c = text[self.pos]
             self.pos += 1
             if c == "\\":
                 if self.pos >= len(text) or text[self.pos] == "\n":
-                    self._fail("unterminated quoted string")
+                    self._fail(f"unterminated {what}")
                 self.pos += 1
-            elif c == '"':
+            elif c == quote:
                 break
-        self.emit(STRING, start, self.pos)
-
-    def _char(self, start: int) -> None:
-        text = self.text
-        while True:
-            if self.pos >= len(text) or text[self.pos] == "\n":
-                self._fail("unterminated character constant")
-            c = text[self.pos]
-            self.pos += 1
-            if c == "\\":
-                if self.pos >= len(text) or text[self.pos] == "\n":
-                    self._fail("unterminated character constant")
-                self.pos += 1
-            elif c == "'":
-                break
-        self.emit(CHARCONST, start, self.pos)
+        self.emit(kind, start, self.pos)
 
     def _scan_number(self) -> bool:
         text = self.text
