@@ -1,5 +1,6 @@
 """Delivery end to end: a real dockerd, real containers, the plugin, and loopback fake receivers
-(tests/fakes, each checked against Docker's own splunk driver or Datadog's own model).
+(tests/fakes, each checked against Docker's own splunk driver or Datadog's own model). The
+corpus to all five sinks at once is in test_all_sinks.py.
 
 Every line must arrive exactly once (or, across a plugin crash, at most one batch twice), in
 order per stream, with the right envelope, tag and attributes; sink outages are waited out
@@ -18,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from tests.fakes import FakeDatadog, FakeHec, FakeHttp, FakeServer, wait_for
+from tests.fakes import FakeHec, FakeServer, wait_for
 
 from .corpus import Long, Seq, Sleep, Step, Text, script
 from .helpers import Docker, PluginProcess, parse_ts, plugin_command
@@ -71,58 +72,6 @@ def run_time(docker: Docker, name: str) -> float:
 
 def hec_opts(hec: FakeHec, **extra: str) -> dict[str, str]:
     return {"splunk-url": hec.url, "splunk-token": TOKEN, "batch-wait": "200ms", **extra}
-
-
-def test_corpus_reaches_all_three_sinks_once_in_order_with_envelopes(
-    docker: Docker, ours: str
-) -> None:
-    with FakeHec(TOKEN) as hec, FakeDatadog(API_KEY) as dd, FakeHttp() as web:
-        opts = {
-            **hec_opts(hec),
-            "datadog-api-key": API_KEY, "datadog-url": dd.url, "datadog-service": "shop",
-            "http-url": web.url + "/ingest", "http-format": "ndjson",
-            "tag": "{{.Name}}/{{.ImageName}}", "labels": "team", "env": "STAGE",
-        }
-        name = docker.run_container(ours, script(CORPUS), opts,
-                                    extra=["--label", "team=core", "-e", "STAGE=prod"])
-        assert docker.wait(name) == 0
-        cid = docker.inspect(name)["Id"]
-        want = {s: lines_of(CORPUS, s) for s in ("stdout", "stderr")}
-        total = len(want["stdout"]) + len(want["stderr"])
-        tag = f"{name}/{docker.image}"
-
-        hec.wait_for(lambda: len(hec.events) >= total, DELIVERY_TIMEOUT, what="HEC events")
-        dd.wait_for(lambda: len(dd.items) >= total, DELIVERY_TIMEOUT, what="Datadog items")
-        web.wait_for(lambda: len(web.items) >= total, DELIVERY_TIMEOUT, what="HTTP items")
-        time.sleep(1)  # anything extra (a duplicate) would arrive now
-
-        hec_events = hec.events
-        for stream in ("stdout", "stderr"):
-            got = [e["event"]["line"] for e in hec_events if e["event"]["source"] == stream]
-            assert got == want[stream], f"HEC {stream}"
-        assert len(hec_events) == total
-        first = hec_events[0]
-        assert first["event"]["tag"] == tag
-        assert first["event"]["attrs"] == {"team": "core", "STAGE": "prod"}
-        assert re.fullmatch(r"\d{10}\.\d{6}", first["time"])
-        assert first["host"]
-
-        items = dd.items
-        assert len(items) == total
-        for stream, status in (("stdout", "info"), ("stderr", "error")):
-            got = [i["message"] for i in items if i["status"] == status]
-            assert got == want[stream], f"Datadog {stream}"
-        tags = items[0]["ddtags"].split(",")
-        assert f"container_name:{name}" in tags and f"container_id:{cid}" in tags
-        assert items[0]["service"] == "shop"
-
-        objs = web.items
-        assert len(objs) == total
-        for stream in ("stdout", "stderr"):
-            got = [o["line"] for o in objs if o["source"] == stream]
-            assert got == want[stream], f"HTTP {stream}"
-        assert objs[0]["tag"] == tag and objs[0]["container_id"] == cid
-        docker.remove(name)
 
 
 def outage_then_recovery(
