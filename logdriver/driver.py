@@ -23,7 +23,7 @@ from .errors import RequestError
 from .fifo import PIPE_BYTES, FifoReader
 from .options import LogOptions, OptionError
 from .readlogs import ReadRequest
-from .store import MAINTAIN_SECONDS, ContainerLog, Store
+from .store import BLOCKED_POLL_SECONDS, MAINTAIN_SECONDS, ContainerLog, Store
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +120,16 @@ class Driver:
     async def _maintain(self) -> None:
         """Release delivered spool segments, apply the disk budget, lift blocks: every
         MAINTAIN_SECONDS (delivery moves cursors in another process, which never writes the
-        store)."""
+        store); blocked spools every BLOCKED_POLL_SECONDS in between."""
+        last = self.loop.time()
         while not self._closing:
-            await asyncio.sleep(MAINTAIN_SECONDS)
+            blocked = self.store.any_blocked
+            await asyncio.sleep(BLOCKED_POLL_SECONDS if blocked else MAINTAIN_SECONDS)
             try:
+                if self.loop.time() - last < MAINTAIN_SECONDS - BLOCKED_POLL_SECONDS / 2:
+                    self.store.release_blocked()
+                    continue
+                last = self.loop.time()
                 self.store.maintain()
             except OSError as exc:
                 log.warning("store maintenance failed", extra={"error": exc.strerror})

@@ -5,9 +5,11 @@ plugin -> shipper (its stdin):
   ``sinks`` is the container's parsed delivery (``Shipment``: sink configs, join config,
   context), pickled and base64-encoded, so the shipper never parses log-opts again. It holds
   secrets (tokens): the pipe is private to the two processes and neither ever logs a message.
-- ``{"op": "state", "id", "running", "segments": [[seq, size], ...], "dropped"?: [...]}``: the
-  kept segments (spool then history) as sizes of whole frames, and the drop ledger
-  (``store.ledger.Dropped.to_json``) when it changed; sent again, coalesced, after each write.
+- ``{"op": "state", "id", "running", "blocked", "segments": [[seq, size], ...], "dropped"?:
+  [...]}``: the kept segments (spool then history) as sizes of whole frames, whether the store
+  waits for delivery before it reads more (``spool-when-full=block``), and the drop ledger
+  (``store.ledger.Dropped.to_json``) when it changed; sent again, coalesced, after each write
+  and each change of ``blocked``.
 - ``{"op": "forget", "id", "dropped"}``: the store removed the container; what it still kept is
   in ``dropped``.
 - ``{"op": "close"}``: flush and exit.
@@ -64,7 +66,7 @@ def shipment_of(msg: Mapping[str, Any]) -> Shipment:
 
 def state_message(clog: ContainerLog, *, ledger: bool = True) -> dict[str, Any]:
     """The ``state`` message; the drop ledger only with ``ledger`` (it changes rarely)."""
-    msg = {"op": "state", "id": clog.id, "running": clog.running,
+    msg = {"op": "state", "id": clog.id, "running": clog.running, "blocked": clog.blocked,
            "segments": [[s.seq, s.size] for s in clog.kept]}
     if ledger:
         msg["dropped"] = [d.to_json() for d in clog.ledger.values()]

@@ -55,7 +55,7 @@ class ShipperProcess:
             self.delivery.attach(view, shipment.sinks, shipment.join, shipment.context)
         elif op == "state" and cid in self.views:
             self.views[cid].update(msg.get("segments") or [], bool(msg.get("running")),
-                                   msg.get("dropped"))
+                                   msg.get("dropped"), blocked=bool(msg.get("blocked")))
         elif op == "forget":
             view = self.views.pop(cid, None)
             if view is not None:

@@ -186,8 +186,8 @@ class SinkWorker:
             now = time.monotonic()
             if batch.events and not deadline:
                 deadline = now + cfg.wait_seconds
-            if batch.events and now >= deadline:
-                return batch
+            if batch.events and (now >= deadline or self.clog.blocked):
+                return batch  # blocked: nothing more comes until this goes
             stopped = self.reader.pos >= self.clog.end and not self.clog.running
             recs, ends = self.reader.flush_stale(everything=stopped)
             if recs:

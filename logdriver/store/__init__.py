@@ -45,6 +45,7 @@ reader.py (the one read path), ledger.py (drop ledger, cursors, delivery floor),
 from .container import ContainerLog
 from .ledger import (
     BLOCK,
+    BLOCKED_POLL_SECONDS,
     CAUSES,
     DISK_BUDGET,
     DROP_OLDEST,
@@ -67,8 +68,9 @@ from .view import StoreView
 from .writer import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE, Syncer, Writer
 
 __all__ = [
-    "BLOCK", "BLOCK_BYTES", "CAUSES", "DEFAULT_MAX_FILE", "DEFAULT_MAX_SIZE", "DISK_BUDGET",
-    "DROP_OLDEST", "HISTORY_OVERWRITE", "IDX", "LOCAL_RECORD_EXTRA", "MAINTAIN_SECONDS", "NO_FLOOR",
+    "BLOCK", "BLOCKED_POLL_SECONDS", "BLOCK_BYTES", "CAUSES", "DEFAULT_MAX_FILE",
+    "DEFAULT_MAX_SIZE", "DISK_BUDGET", "DROP_OLDEST", "HISTORY_OVERWRITE", "IDX",
+    "LOCAL_RECORD_EXTRA", "MAINTAIN_SECONDS", "NO_FLOOR",
     "READ_BYTES", "SPOOL_FULL", "WHEN_FULL", "Block", "ContainerLog", "Dropped", "Position",
     "Reader", "Segment", "Store", "StoreView", "Syncer", "Waiters", "Writer", "cursor_path",
     "load_ledger", "lost_between", "read_cursor", "whole_frames", "write_json",

@@ -285,6 +285,8 @@ class ContainerLog(Reader):
                      extra={"container": self.id})
             for resume in list(self.on_unblock):
                 resume()
+        if self.blocked != was:
+            self.wake()  # delivery sends what it holds at once while blocked (a state message)
 
     def drop_oldest_spooled(self, cause: str) -> int:
         """Drop the oldest spool segment, undelivered, counted under ``cause``; bytes freed."""

@@ -55,6 +55,9 @@ CAUSES = (HISTORY_OVERWRITE, SPOOL_FULL, DISK_BUDGET)
 LEDGER_KEPT = 256  # dropped segments remembered per container (a reader that is further behind
 # than this many dropped segments counts the older ones by bytes only)
 MAINTAIN_SECONDS = 1.0  # how often delivered spool segments are released and blocks re-checked
+BLOCKED_POLL_SECONDS = 0.1  # while a spool blocks its container, delivery's cursors are read
+# this often instead (dockerd gives a blocked driver 10 s after the container exits, moby's
+# loggerCloseTimeout, before it drops what is still in the pipe)
 RATE_WINDOW_SECONDS = 60.0  # the "time left" figures use the store's growth over about this long
 
 Position = tuple[int, int]  # (segment sequence number, byte offset of a frame in it)

@@ -125,6 +125,18 @@ class Store:
                 lg.set_blocked(budget=False)
 
     @property
+    def any_blocked(self) -> bool:
+        """Some container's output waits for delivery (``spool-when-full=block``)."""
+        return any(lg.blocked for lg in self.logs.values())
+
+    def release_blocked(self) -> None:
+        """Between two ``maintain`` calls: free what delivery has of the blocked spools, so that
+        their containers go on as soon as there is room."""
+        for lg in list(self.logs.values()):
+            if lg.blocked and lg.spool:
+                lg.release_delivered()
+
+    @property
     def growth_rate(self) -> float:
         """Net growth of the bytes on disk per second over about the last RATE_WINDOW_SECONDS
         (what is written less what rotation, delivery and eviction free); 0 if it shrank."""

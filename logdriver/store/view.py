@@ -26,14 +26,16 @@ class StoreView(Reader):
         self.id = container_id
         self.path = path
         self.running = True
+        self.blocked = False  # the plugin reads no more until delivery makes room
         # Every told segment is in ``history`` (the view does not tell spool from history).
         # ``gone_sizes`` keeps every segment's last told size, after it left too.
         super().__init__(Kept())
 
     def update(self, segments: Sequence[Sequence[int]], running: bool,
-               dropped: Sequence[Any] | None = None) -> None:
+               dropped: Sequence[Any] | None = None, *, blocked: bool = False) -> None:
         """A ``state`` message: the kept segments as ``[seq, size]``, whether the container runs,
-        and (when it changed) the drop ledger ``[[seq, size, entries, cause], ...]``."""
+        (when it changed) the drop ledger ``[[seq, size, entries, cause], ...]``, and whether
+        the plugin waits for delivery before it reads more."""
         told = [Segment(int(seq), segment_path(self.path, int(seq)), int(size))
                 for seq, size in segments]
         self.files.history = told
@@ -41,6 +43,7 @@ class StoreView(Reader):
         if dropped is not None:
             self.files.ledger = load_ledger(list(dropped))
         self.running = running
+        self.blocked = blocked
         self.wake()
 
     @property

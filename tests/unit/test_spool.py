@@ -162,6 +162,25 @@ async def test_block_stops_reading_the_fifo_while_full_and_loses_nothing(h: Harn
     assert driver.delivery.dropped == {}
 
 
+async def test_a_blocked_spool_is_sent_at_once_not_at_batch_wait(h: Harness) -> None:
+    """Blocked, the container writes nothing more until delivery makes room: a worker holding a
+    batch smaller than batch-size must send it now (it used to wait out batch-wait each time
+    the spool filled, and dockerd cuts a blocked driver's output 10 s after the container
+    exits)."""
+    down(h)
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path, SMALL | {"spool-max-size": "10k", "spool-when-full": "block",
+                                         "batch-wait": "60s", "batch-size": "5000"})
+    clog = driver.store.logs[CID]
+    h.write(path, frames(2000))
+    await until(lambda: clog.blocked, timeout=10)
+    up(h)
+    await until(lambda: len(h.receiver.lines) >= 2000, timeout=20)
+    assert h.receiver.lines == ALL
+    assert driver.delivery.dropped == {}
+
+
 async def test_spooled_segments_and_cursors_survive_a_restart(h: Harness) -> None:
     clog = await stored_while_down(h, SMALL)
     driver = h.driver
