@@ -259,11 +259,14 @@ class ContainerLog(Reader):
     def check_spool_limit(self) -> None:
         """Apply ``spool-when-full`` to this container's own limit, ``spool-max-size``."""
         limit = self.spool_max_size
-        over = limit is not None and self.spool_bytes > limit
+        if limit is None:  # no limit of its own: only the disk budget applies
+            self.set_blocked(spool=False)
+            return
+        over = self.spool_bytes > limit
         if over and self.when_full == DROP_OLDEST:
             # spool-max-size=0 turns the spool off: history is all there is.
             cause = HISTORY_OVERWRITE if limit == 0 else SPOOL_FULL
-            while self.spool and self.spool_bytes > limit:  # type: ignore[operator]
+            while self.spool and self.spool_bytes > limit:
                 self.drop_oldest_spooled(cause)
             over = False
         self.set_blocked(spool=over and self.when_full == BLOCK)
