@@ -217,9 +217,7 @@ class Plugin:
             with contextlib.suppress(FileNotFoundError):
                 self.settings.socket_path.unlink()
             return
-        self.driver._closing = True
-        for clog in self.store.logs.values():
-            clog.wake()  # followers see the driver closing and end
+        self.driver.begin_close()
         if self._sync_task is not None:
             self._sync_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

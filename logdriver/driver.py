@@ -109,7 +109,7 @@ class Driver:
                     continue
                 reader.adopt_tail()
                 self.readers[path] = reader
-                clog.running_fifos.add(path)
+                clog.fifo_opened(path)
                 log.info("re-opened FIFO after restart", extra={"container": clog.id})
                 reader.read_available()
             if set(fifos) != clog.running_fifos:
@@ -152,6 +152,13 @@ class Driver:
             clog.sinks = tuple(c.name for c in options.sinks)
         if options.sinks and options.context is not None:
             self.delivery.attach(clog, options.sinks, options.join, options.context)
+
+    def begin_close(self) -> None:
+        """Shutdown's first phase: take no new follow work, and end every follow stream
+        (``docker logs -f``) now. ``close`` does the rest."""
+        self._closing = True
+        for clog in self.store.logs.values():
+            clog.wake()  # followers see the driver closing and end
 
     async def close(self) -> None:
         """Take what the pipes hold now, give delivery a moment to send it, and close, keeping
@@ -210,9 +217,8 @@ class Driver:
             reader.close()
             raise RequestError(f"cannot open File: {exc.strerror}") from exc
         self.readers[path] = reader
-        clog.running_fifos.add(path)
-        clog.meta["info"] = _public_info(info)
-        clog.save_meta()
+        clog.fifo_opened(path)
+        clog.save_info(_public_info(info))
         if sink_configs and options.context is not None:
             self.delivery.attach(clog, sink_configs, options.join, options.context)
         log.info("start logging", extra={"container": cid, "sinks": len(sink_configs)})
@@ -239,7 +245,7 @@ class Driver:
 
     def _stopped(self, reader: FifoReader) -> None:
         clog = reader.clog
-        clog.running_fifos.discard(reader.path)
+        clog.fifo_closed(reader.path)
         clog.sync()
         # `docker logs` on a stopped container opens and stops an empty FIFO: that must not make
         # the container look recently stopped (eviction order), so only a FIFO that carried

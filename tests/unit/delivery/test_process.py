@@ -84,7 +84,7 @@ async def test_the_shippers_own_log_reaches_the_plugins_output(
     # Its stdout carries counters to the plugin; its log lines go to the stderr it shares with
     # the plugin, so an operator sees "sink retry" wherever the plugin's log goes.
     clog = ContainerLog.open(tmp_path / CID, CID)
-    clog.running_fifos.add("fifo")
+    clog.fifo_opened("fifo")
     opts = {"splunk-url": "http://127.0.0.1:9", "splunk-token": "s3cr3t-tok-9",
             "splunk-verify-connection": "false", "batch-wait": "50ms"}
     shipper = Shipper({**os.environ, "PYTHONPATH": str(Path.cwd())})
@@ -110,7 +110,7 @@ async def test_counters_of_hundreds_of_containers_reach_the_plugin(tmp_path: Pat
     for i in range(n):
         cid = f"{i:064x}"
         clog = ContainerLog.open(tmp_path / cid, cid)
-        clog.running_fifos.add("fifo")
+        clog.fifo_opened("fifo")
         attach(shipper, clog, {"ContainerID": cid, "Config": opts})
     seen = 0
     for _ in range(150):
