@@ -8,6 +8,7 @@ import fcntl
 import logging
 import os
 import re
+import socket
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import sinks
 
 from . import readlogs
 from .apitimes import RequestTimes
-from .delivery import Delivery, InProcessDelivery
+from .delivery import Delivery
 from .errors import RequestError
 from .fifo import PIPE_BYTES, FifoReader
 from .options import LogOptions, OptionError
@@ -59,14 +60,23 @@ class Driver:
         self,
         store: Store,
         *,
-        delivery: Delivery | None = None,
+        delivery: Delivery,
+        env: Mapping[str, str] | None = None,
+        hostname: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         fifo_root: str = FIFO_ROOT,
         pipe_bytes: int = PIPE_BYTES,
         stop_eof_timeout: float = 2.0,
     ) -> None:
         self.store = store
         # The shipper process (the plugin: delivery.ShipperLink), or workers in this process.
-        self.delivery: Delivery = delivery or InProcessDelivery()
+        self.delivery = delivery
+        # What options are parsed with: the environment sink options fall back on
+        # (SPLUNK_TOKEN, LOGDRIVER_BATCH_*), the host's name as Docker's drivers put it in
+        # events, and the HTTP transport of the connection checks (None: the network).
+        self.env = dict(os.environ if env is None else env)
+        self.hostname = socket.gethostname() if hostname is None else hostname
+        self.transport = transport
         self.fifo_root = fifo_root
         self.pipe_bytes = pipe_bytes
         self.stop_eof_timeout = stop_eof_timeout
@@ -143,8 +153,8 @@ class Driver:
         if clog.sinks and not clog.running and clog.delivery_floor() >= clog.end:
             return  # stopped, and every sink has everything: no worker to start
         try:
-            options = LogOptions.from_info(info, self.delivery.env,
-                                           hostname=self.delivery.hostname).with_tls_files_read()
+            options = LogOptions.from_info(info, self.env,
+                                           hostname=self.hostname).with_tls_files_read()
         except OptionError as exc:
             log.error("cannot resume delivery", extra={"container": clog.id, "error": str(exc)})
             return
@@ -185,8 +195,7 @@ class Driver:
         if not isinstance(config, Mapping):
             raise RequestError("Info.Config must be an object of strings")
         try:
-            options = LogOptions.from_info(info, self.delivery.env,
-                                           hostname=self.delivery.hostname)
+            options = LogOptions.from_info(info, self.env, hostname=self.hostname)
         except OptionError as exc:
             raise RequestError(str(exc)) from exc
         if path in self.readers:
@@ -201,7 +210,7 @@ class Driver:
         except OptionError as exc:
             raise RequestError(str(exc)) from exc
         sink_configs = options.sinks
-        await _check_sinks(sink_configs, self.delivery.transport, connect=first)
+        await _check_sinks(sink_configs, self.transport, connect=first)
         clog = self.store.get(cid)
         store = options.store
         clog.configure(max_size=store.max_size, max_file=store.max_file,

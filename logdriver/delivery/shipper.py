@@ -7,13 +7,10 @@ import contextlib
 import json
 import logging
 import os
-import socket
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-import httpx
 
 from sinks import Context, JoinConfig, SinkConfig
 
@@ -46,12 +43,9 @@ class ShipperLink:
     each container's parsed sinks (``attach``) and every change of its store (``state``,
     ``forget``), and keeps the counters it reports."""
 
-    transport: httpx.AsyncBaseTransport | None = None  # the shipper process: the network
-
     def __init__(self, env: Mapping[str, str] | None = None, *, nice: int = NICE,
                  log_level: str = "info") -> None:
         self.env = dict(os.environ if env is None else env)
-        self.hostname = socket.gethostname()
         self.nice = nice
         self.log_level = log_level
         self.stats: dict[str, Any] = {}

@@ -225,7 +225,8 @@ def test_a_four_gigabyte_prefix_allocates_nothing_like_its_length() -> None:
 def _ingest_all(tmp: Path, chunks: list[bytes]) -> tuple[list[Entry], int, int]:
     """Feed ``chunks`` through FifoReader._ingest as reads from a FIFO would; then read the store
     back. Returns (entries, the container's corrupt_frames, undecodable stored frames)."""
-    driver = Driver(Store(tmp, disk_budget=1 << 30), fifo_root=str(tmp))
+    driver = Driver(Store(tmp, disk_budget=1 << 30),
+                    delivery=InProcessDelivery(), fifo_root=str(tmp))
     driver.store.open()
     clog = driver.store.get(CID)
     reader = FifoReader(str(tmp / ("0" * 64)), clog, on_corrupt=driver._count_corrupt)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -25,14 +26,14 @@ CID = "c" * 64
 
 def attach(shipper: Shipper, clog: ContainerLog, info: dict[str, object]) -> None:
     """What StartLogging does: parse once, hand the shipper the parsed sinks."""
-    options = LogOptions.from_info(info, shipper.env, hostname=shipper.hostname)
+    options = LogOptions.from_info(info, shipper.env, hostname=socket.gethostname())
     assert options.context is not None
     shipper.attach(clog, options.sinks, options.join, options.context)
 
 
 async def test_the_shipper_process_delivers_resumes_and_stops_on_close(tmp_path: Path) -> None:
     clog = ContainerLog.open(tmp_path / CID, CID)
-    clog.running_fifos.add("fifo")
+    clog.fifo_opened("fifo")
     opts = {"splunk-url": "", "splunk-token": "tok", "splunk-verify-connection": "false",
             "batch-wait": "50ms"}
     info = {"ContainerID": CID, "ContainerName": "/web", "Config": opts}
