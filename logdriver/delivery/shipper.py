@@ -16,12 +16,18 @@ from sinks import Context, JoinConfig, SinkConfig
 
 from ..store import DISK_BUDGET, ContainerLog, Dropped
 from .inprocess import SHUTDOWN_FLUSH_SECONDS
-from .messages import STATS_EVERY_SECONDS, Shipment, attach_message, encode, state_message
+from .messages import (
+    NICE,
+    STATS_EVERY_SECONDS,
+    Shipment,
+    attach_message,
+    encode,
+    state_message,
+)
 
 log = logging.getLogger("logdriver.shipper")  # the name its lines always had
 
 PROCESS_MODULE = "logdriver.delivery.process"  # ``python -m`` this: the shipper process
-NICE = 10  # the shipper's niceness: the container's own path gets the CPU first
 STATE_EVERY_SECONDS = 0.01  # a container's growth is told at most this often
 STATS_LINE_LIMIT = 64 << 20  # bytes; a worker's counters take about 400
 RESTART_DELAY_SECONDS = 1.0  # a dead shipper is started again after this pause, doubled for
