@@ -49,8 +49,9 @@ class LedgerItem(Protocol):
     def to_json(self) -> list[Any]: ...
 
 
-class StoreState(Protocol):
-    """What ``attach`` and ``state`` messages read of a container's store (``ContainerLog``)."""
+class ContainerState(Protocol):
+    """A container's store as both sides name it: the plugin's ``store.ContainerLog`` and the
+    shipper's ``StoreView``."""
 
     @property
     def id(self) -> str: ...
@@ -59,7 +60,15 @@ class StoreState(Protocol):
     @property
     def running(self) -> bool: ...
     @property
-    def blocked(self) -> bool: ...
+    def blocked(self) -> bool:
+        """The store reads no more of the container's output until delivery makes room
+        (``spool-when-full=block``): what a worker holds should go now, not at batch-wait."""
+        ...
+
+
+class StoreState(ContainerState, Protocol):
+    """What ``attach`` and ``state`` messages read of a container's store (``ContainerLog``)."""
+
     @property
     def kept(self) -> Sequence[SegmentSize]: ...
     @property
