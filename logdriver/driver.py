@@ -164,8 +164,9 @@ class Driver:
             self.delivery.attach(clog, options.sinks, options.join, options.context)
 
     def begin_close(self) -> None:
-        """Shutdown's first phase: take no new follow work, and end every follow stream
-        (``docker logs -f``) now. ``close`` does the rest."""
+        """Shutdown's first phase: every follow stream (``docker logs -f``) ends now, store
+        maintenance stops at its next turn, and a FIFO the daemon closes from here on is kept
+        for the next start. ``close`` does the rest."""
         self._closing = True
         for clog in self.store.logs.values():
             clog.wake()  # followers see the driver closing and end
