@@ -180,11 +180,11 @@ def build_metrics_app(driver: Driver) -> web.Application:
 
 
 @web.middleware
-async def timed(request: web.Request, handler: Any) -> web.StreamResponse:
+async def timed(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every API call's answer time goes to /metrics (StopLogging must answer within 2 s)."""
     started = time.monotonic()
     try:
-        return await handler(request)  # type: ignore[no-any-return]
+        return await handler(request)
     finally:
         resource = request.match_info.route.resource
         endpoint = resource.canonical if resource is not None else "other"

@@ -137,9 +137,11 @@ class Plugin:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings.state_dir, disk_budget=settings.disk_budget)
-        self.shipper = ShipperLink(log_level=settings.log_level)
+        env = dict(os.environ)  # sink options fall back on it; the shipper process runs with it
+        self.shipper = ShipperLink(env, log_level=settings.log_level)
         self.store.on_remove = self.shipper.forget
-        self.driver = Driver(self.store, delivery=self.shipper, fifo_root=settings.fifo_root)
+        self.driver = Driver(self.store, delivery=self.shipper, env=env,
+                             hostname=socket.gethostname(), fifo_root=settings.fifo_root)
         self._runner: web.AppRunner | None = None
         self._metrics_runner: web.AppRunner | None = None
         self._lock_fd = -1
@@ -217,9 +219,7 @@ class Plugin:
             with contextlib.suppress(FileNotFoundError):
                 self.settings.socket_path.unlink()
             return
-        self.driver._closing = True
-        for clog in self.store.logs.values():
-            clog.wake()  # followers see the driver closing and end
+        self.driver.begin_close()
         if self._sync_task is not None:
             self._sync_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

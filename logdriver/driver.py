@@ -8,6 +8,7 @@ import fcntl
 import logging
 import os
 import re
+import socket
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import sinks
 
 from . import readlogs
 from .apitimes import RequestTimes
-from .delivery import Delivery, InProcessDelivery
+from .delivery import Delivery
 from .errors import RequestError
 from .fifo import PIPE_BYTES, FifoReader
 from .options import LogOptions, OptionError
@@ -59,14 +60,23 @@ class Driver:
         self,
         store: Store,
         *,
-        delivery: Delivery | None = None,
+        delivery: Delivery,
+        env: Mapping[str, str] | None = None,
+        hostname: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         fifo_root: str = FIFO_ROOT,
         pipe_bytes: int = PIPE_BYTES,
         stop_eof_timeout: float = 2.0,
     ) -> None:
         self.store = store
         # The shipper process (the plugin: delivery.ShipperLink), or workers in this process.
-        self.delivery: Delivery = delivery or InProcessDelivery()
+        self.delivery = delivery
+        # What options are parsed with: the environment sink options fall back on
+        # (SPLUNK_TOKEN, LOGDRIVER_BATCH_*), the host's name as Docker's drivers put it in
+        # events, and the HTTP transport of the connection checks (None: the network).
+        self.env = dict(os.environ if env is None else env)
+        self.hostname = socket.gethostname() if hostname is None else hostname
+        self.transport = transport
         self.fifo_root = fifo_root
         self.pipe_bytes = pipe_bytes
         self.stop_eof_timeout = stop_eof_timeout
@@ -109,7 +119,7 @@ class Driver:
                     continue
                 reader.adopt_tail()
                 self.readers[path] = reader
-                clog.running_fifos.add(path)
+                clog.fifo_opened(path)
                 log.info("re-opened FIFO after restart", extra={"container": clog.id})
                 reader.read_available()
             if set(fifos) != clog.running_fifos:
@@ -143,8 +153,8 @@ class Driver:
         if clog.sinks and not clog.running and clog.delivery_floor() >= clog.end:
             return  # stopped, and every sink has everything: no worker to start
         try:
-            options = LogOptions.from_info(info, self.delivery.env,
-                                           hostname=self.delivery.hostname).with_tls_files_read()
+            options = LogOptions.from_info(info, self.env,
+                                           hostname=self.hostname).with_tls_files_read()
         except OptionError as exc:
             log.error("cannot resume delivery", extra={"container": clog.id, "error": str(exc)})
             return
@@ -152,6 +162,14 @@ class Driver:
             clog.sinks = tuple(c.name for c in options.sinks)
         if options.sinks and options.context is not None:
             self.delivery.attach(clog, options.sinks, options.join, options.context)
+
+    def begin_close(self) -> None:
+        """Shutdown's first phase: every follow stream (``docker logs -f``) ends now, store
+        maintenance stops at its next turn, and a FIFO the daemon closes from here on is kept
+        for the next start. ``close`` does the rest."""
+        self._closing = True
+        for clog in self.store.logs.values():
+            clog.wake()  # followers see the driver closing and end
 
     async def close(self) -> None:
         """Take what the pipes hold now, give delivery a moment to send it, and close, keeping
@@ -178,8 +196,7 @@ class Driver:
         if not isinstance(config, Mapping):
             raise RequestError("Info.Config must be an object of strings")
         try:
-            options = LogOptions.from_info(info, self.delivery.env,
-                                           hostname=self.delivery.hostname)
+            options = LogOptions.from_info(info, self.env, hostname=self.hostname)
         except OptionError as exc:
             raise RequestError(str(exc)) from exc
         if path in self.readers:
@@ -194,7 +211,7 @@ class Driver:
         except OptionError as exc:
             raise RequestError(str(exc)) from exc
         sink_configs = options.sinks
-        await _check_sinks(sink_configs, self.delivery.transport, connect=first)
+        await _check_sinks(sink_configs, self.transport, connect=first)
         clog = self.store.get(cid)
         store = options.store
         clog.configure(max_size=store.max_size, max_file=store.max_file,
@@ -210,9 +227,8 @@ class Driver:
             reader.close()
             raise RequestError(f"cannot open File: {exc.strerror}") from exc
         self.readers[path] = reader
-        clog.running_fifos.add(path)
-        clog.meta["info"] = _public_info(info)
-        clog.save_meta()
+        clog.fifo_opened(path)
+        clog.save_info(_public_info(info))
         if sink_configs and options.context is not None:
             self.delivery.attach(clog, sink_configs, options.join, options.context)
         log.info("start logging", extra={"container": cid, "sinks": len(sink_configs)})
@@ -239,7 +255,7 @@ class Driver:
 
     def _stopped(self, reader: FifoReader) -> None:
         clog = reader.clog
-        clog.running_fifos.discard(reader.path)
+        clog.fifo_closed(reader.path)
         clog.sync()
         # `docker logs` on a stopped container opens and stops an empty FIFO: that must not make
         # the container look recently stopped (eviction order), so only a FIFO that carried

@@ -1,8 +1,9 @@
 """The files a delivery worker keeps beside a container's segments: its cursor, its dead letters.
 
-``cursor-<sink>.json`` (``ledger.cursor_path``): ``{"seq": N, "off": N}``, the position after the
-last frame the sink accepted; the store reads it to release spooled segments, a restart resumes
-from it. ``deadletter-<sink>.ndjson``: one JSON object per event the sink refused for good,
+``cursor-<sink>.json`` (``ledger.cursor_path``, read by ``ledger.load_cursor``): ``{"seq": N,
+"off": N}``, the position after the last frame the sink accepted; the store reads it to release
+spooled segments, a restart resumes from it. ``deadletter-<sink>.ndjson``
+(``ledger.deadletter_path``): one JSON object per event the sink refused for good,
 ``{"time", "status", "reason", "event_b64"}``, appended up to ``DEADLETTER_MAX_BYTES``.
 """
 
@@ -18,15 +19,11 @@ from pathlib import Path
 
 from sinks import Answer
 
-from ..store import Position, cursor_path, write_json
+from ..store import Position, cursor_path, load_cursor, write_json
 
 log = logging.getLogger("logdriver.delivery")
 
 DEADLETTER_MAX_BYTES = 64 << 20  # a dead-letter file larger than this is not appended to
-
-
-class UnreadableCursor(ValueError):
-    """A cursor file that exists but holds no position."""
 
 
 class Cursor:
@@ -39,14 +36,10 @@ class Cursor:
     def load(self) -> Position | None:
         """The saved position, or None when there is no cursor file yet; raises
         UnreadableCursor when there is one that cannot be read."""
-        try:
-            raw = json.loads(self.path.read_text())
-            self.position = (int(raw["seq"]), int(raw["off"]))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UnreadableCursor(str(self.path)) from exc
-        return self.position
+        pos = load_cursor(self.path)
+        if pos is not None:
+            self.position = pos
+        return pos
 
     def save(self, pos: Position) -> None:
         """Remember ``pos`` and write it (not fsynced: at least once, a crash resends a batch);

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -31,13 +29,10 @@ class InProcessDelivery:
 
     def __init__(
         self,
-        env: Mapping[str, str] | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.env = dict(os.environ if env is None else env)
         self.transport = transport  # tests swap the network for httpx.MockTransport
-        self.hostname = socket.gethostname()
         self.workers: dict[tuple[str, str], SinkWorker] = {}
         self.totals = Totals()
         self._stopping = asyncio.Event()

@@ -23,15 +23,56 @@ from __future__ import annotations
 import base64
 import json
 import pickle
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from sinks import Context, JoinConfig, SinkConfig
 
-from ..store import ContainerLog
-
 STATS_EVERY_SECONDS = 1.0
+NICE = 10  # the shipper's niceness: the container's own path gets the CPU first
+
+
+class SegmentSize(Protocol):
+    """A kept segment as ``state`` names it: sequence number, bytes of whole frames."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+
+
+class LedgerItem(Protocol):
+    """A drop-ledger record (``store.ledger.Dropped``)."""
+
+    def to_json(self) -> list[Any]: ...
+
+
+class ContainerState(Protocol):
+    """A container's store as both sides name it: the plugin's ``store.ContainerLog`` and the
+    shipper's ``StoreView``."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def blocked(self) -> bool:
+        """The store reads no more of the container's output until delivery makes room
+        (``spool-when-full=block``): what a worker holds should go now, not at batch-wait."""
+        ...
+
+
+class StoreState(ContainerState, Protocol):
+    """What ``attach`` and ``state`` messages read of a container's store (``ContainerLog``)."""
+
+    @property
+    def kept(self) -> Sequence[SegmentSize]: ...
+    @property
+    def ledger(self) -> Mapping[int, LedgerItem]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +88,7 @@ def encode(msg: Mapping[str, Any]) -> bytes:
     return json.dumps(msg, separators=(",", ":")).encode() + b"\n"
 
 
-def attach_message(clog: ContainerLog, shipment: Shipment) -> dict[str, Any]:
+def attach_message(clog: StoreState, shipment: Shipment) -> dict[str, Any]:
     return {"op": "attach", "id": clog.id, "path": str(clog.path),
             "sinks": base64.b64encode(pickle.dumps(shipment)).decode()}
 
@@ -64,7 +105,7 @@ def shipment_of(msg: Mapping[str, Any]) -> Shipment:
     return shipment
 
 
-def state_message(clog: ContainerLog, *, ledger: bool = True) -> dict[str, Any]:
+def state_message(clog: StoreState, *, ledger: bool = True) -> dict[str, Any]:
     """The ``state`` message; the drop ledger only with ``ledger`` (it changes rarely)."""
     msg = {"op": "state", "id": clog.id, "running": clog.running, "blocked": clog.blocked,
            "segments": [[s.seq, s.size] for s in clog.kept]}

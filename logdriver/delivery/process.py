@@ -24,8 +24,7 @@ import httpx
 
 from ..store import StoreView
 from .inprocess import SHUTDOWN_FLUSH_SECONDS, InProcessDelivery
-from .messages import STATS_EVERY_SECONDS, encode, shipment_of
-from .shipper import NICE
+from .messages import NICE, STATS_EVERY_SECONDS, encode, shipment_of
 
 log = logging.getLogger("logdriver.shipper")  # the name its lines always had
 
@@ -68,8 +67,8 @@ class ShipperProcess:
         await self.delivery.close(timeout)
 
 
-def _report(shipping: ShipperProcess) -> None:
-    sys.stdout.write(encode(shipping.stats()).decode())
+def _report(shipper: ShipperProcess) -> None:
+    sys.stdout.write(encode(shipper.stats()).decode())
     sys.stdout.flush()
 
 
@@ -77,7 +76,7 @@ async def _serve() -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=MESSAGE_LIMIT)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    shipping = ShipperProcess()
+    shipper = ShipperProcess()
     stopping = asyncio.Event()
 
     async def report() -> None:
@@ -85,7 +84,7 @@ async def _serve() -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), STATS_EVERY_SECONDS)
             if not stopping.is_set():
-                _report(shipping)
+                _report(shipper)
 
     reporter = loop.create_task(report())
     closing = False
@@ -99,16 +98,16 @@ async def _serve() -> None:
             if msg.get("op") == "close":
                 closing = True
                 break
-            shipping.handle(msg)
+            shipper.handle(msg)
     if not closing:
         # The plugin died without a word: its next start runs a new shipper from the cursors,
         # and two must never ship the same history at once.
         log.error("plugin gone; shipper exits at once")
         os._exit(1)
-    await shipping.close()
+    await shipper.close()
     stopping.set()
     await reporter
-    _report(shipping)  # the last counters reach the plugin
+    _report(shipper)  # the last counters reach the plugin
 
 
 def _die_with_parent(parent: int | None) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
-
-import httpx
 
 from sinks import Context, JoinConfig, SinkConfig
 
@@ -15,21 +13,6 @@ from ..store import ContainerLog
 class Delivery(Protocol):
     """Implemented by ``InProcessDelivery`` (workers in this process) and ``ShipperLink``
     (workers in the shipper process, told about each container)."""
-
-    @property
-    def env(self) -> Mapping[str, str]:
-        """The environment sink options fall back on (``SPLUNK_TOKEN``, ``LOGDRIVER_BATCH_*``)."""
-        ...
-
-    @property
-    def hostname(self) -> str:
-        """The host's name, as Docker's drivers put it in events."""
-        ...
-
-    @property
-    def transport(self) -> httpx.AsyncBaseTransport | None:
-        """The HTTP transport sinks are built with (None: the network)."""
-        ...
 
     @property
     def live(self) -> bool:

@@ -5,31 +5,20 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from itertools import accumulate
-from pathlib import Path
 from typing import Protocol
 
 from sinks import JoinConfig, Record, Records
 
 from ..framing import FrameReader, plain_columns
 from ..store import Position
+from .messages import ContainerState
 
 
-class StoredLog(Protocol):
+class StoredLog(ContainerState, Protocol):
     """What delivery reads of one container's store: the plugin's ``store.ContainerLog`` (in
     process) or the shipper's ``StoreView`` (the same segment files, read up to the sizes the
     plugin told it)."""
 
-    @property
-    def id(self) -> str: ...
-    @property
-    def path(self) -> Path: ...
-    @property
-    def running(self) -> bool: ...
-    @property
-    def blocked(self) -> bool:
-        """The store reads no more of the container's output until delivery makes room
-        (``spool-when-full=block``): what a worker holds should go now, not at batch-wait."""
-        ...
     @property
     def end(self) -> Position: ...
     @property

@@ -7,24 +7,27 @@ import contextlib
 import json
 import logging
 import os
-import socket
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
-
 from sinks import Context, JoinConfig, SinkConfig
 
 from ..store import DISK_BUDGET, ContainerLog, Dropped
 from .inprocess import SHUTDOWN_FLUSH_SECONDS
-from .messages import STATS_EVERY_SECONDS, Shipment, attach_message, encode, state_message
+from .messages import (
+    NICE,
+    STATS_EVERY_SECONDS,
+    Shipment,
+    attach_message,
+    encode,
+    state_message,
+)
 
 log = logging.getLogger("logdriver.shipper")  # the name its lines always had
 
 PROCESS_MODULE = "logdriver.delivery.process"  # ``python -m`` this: the shipper process
-NICE = 10  # the shipper's niceness: the container's own path gets the CPU first
 STATE_EVERY_SECONDS = 0.01  # a container's growth is told at most this often
 STATS_LINE_LIMIT = 64 << 20  # bytes; a worker's counters take about 400
 RESTART_DELAY_SECONDS = 1.0  # a dead shipper is started again after this pause, doubled for
@@ -46,12 +49,9 @@ class ShipperLink:
     each container's parsed sinks (``attach``) and every change of its store (``state``,
     ``forget``), and keeps the counters it reports."""
 
-    transport: httpx.AsyncBaseTransport | None = None  # the shipper process: the network
-
     def __init__(self, env: Mapping[str, str] | None = None, *, nice: int = NICE,
                  log_level: str = "info") -> None:
         self.env = dict(os.environ if env is None else env)
-        self.hostname = socket.gethostname()
         self.nice = nice
         self.log_level = log_level
         self.stats: dict[str, Any] = {}

@@ -28,8 +28,8 @@ from sinks import (
     plan_batches,
 )
 
-from ..store import Position
-from .cursor import Cursor, UnreadableCursor, append_dead_letters
+from ..store import Position, UnreadableCursor, deadletter_path
+from .cursor import Cursor, append_dead_letters
 from .records import RecordReader, StoredLog, unpacked
 from .stats import SinkStats, Totals
 
@@ -89,7 +89,7 @@ class SinkWorker:
         self._stopping = stopping
         self._on_exit = on_exit
         self._cursor = Cursor(clog.path, self.name)
-        self.deadletter_path = clog.path / f"deadletter-{self.name}.ndjson"
+        self.deadletter_path = deadletter_path(clog.path, self.name)
         self.reader = RecordReader(clog, self._load_cursor(), join)
         self.task: asyncio.Task[None] | None = None
         self._inflight: deque[tuple[asyncio.Task[bool], Position]] = deque()

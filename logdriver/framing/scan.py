@@ -141,9 +141,11 @@ class Scanner:
                     self._lost = False
                     run_start = pos = inner
                     continue
-            # Alignment lost: close the run so far and look for the next good frame.
-            if not self._lost:
-                corrupt += 1  # one count per stretch of garbage, however it is chunked
+            # Alignment lost: close the run so far and look for the next good frame. One count
+            # per stretch of garbage, however it is chunked: a stretch still open from an
+            # earlier call was counted there, unless a good frame (``ends``) has ended it since.
+            if not self._lost or ends:
+                corrupt += 1
             if ends:
                 runs.append(Run(run_start, ends))
                 ends = []

@@ -7,6 +7,8 @@ On disk, under ``<state dir>/containers/<container id>/``::
     <seq>.log             a segment: validated frames exactly as Docker sent them, back to back
     <seq>.idx             the segment's index: one fixed-size record per closed block (segment.py)
     cursor-<sink>.json    where delivery to that sink stands (written by the delivery worker)
+    deadletter-<sink>.ndjson  the events that sink refused for good, with its answer (appended by
+                          the delivery worker, up to a size cap)
 
 and ``<state dir>/evicted.json``: ids of containers whose history the disk budget removed.
 
@@ -17,7 +19,8 @@ Who writes what:
   the active segment may end with the incomplete frame of the FIFO being read (a restarted plugin
   finds it there, and that FIFO's next reader completes it: ``adopt_tail``).
 - Only ``ContainerLog`` (container.py) writes ``meta.json``; only ``Store`` (store.py) writes
-  ``evicted.json``; only a sink's delivery worker writes its ``cursor-<sink>.json``.
+  ``evicted.json``; only a sink's delivery worker writes its ``cursor-<sink>.json`` and
+  ``deadletter-<sink>.ndjson``.
 - Segments leave only from the oldest end (delivered, dropped under the spool policy, or evicted
   for the budget), so a container's kept segments always have consecutive sequence numbers.
 
@@ -56,7 +59,10 @@ from .ledger import (
     WHEN_FULL,
     Dropped,
     Position,
+    UnreadableCursor,
     cursor_path,
+    deadletter_path,
+    load_cursor,
     load_ledger,
     lost_between,
     read_cursor,
@@ -72,6 +78,7 @@ __all__ = [
     "DEFAULT_MAX_SIZE", "DISK_BUDGET", "DROP_OLDEST", "HISTORY_OVERWRITE", "IDX",
     "LOCAL_RECORD_EXTRA", "MAINTAIN_SECONDS", "NO_FLOOR",
     "READ_BYTES", "SPOOL_FULL", "WHEN_FULL", "Block", "ContainerLog", "Dropped", "Position",
-    "Reader", "Segment", "Store", "StoreView", "Syncer", "Waiters", "Writer", "cursor_path",
-    "load_ledger", "lost_between", "read_cursor", "whole_frames", "write_json",
+    "Reader", "Segment", "Store", "StoreView", "Syncer", "UnreadableCursor", "Waiters",
+    "Writer", "cursor_path", "deadletter_path", "load_cursor", "load_ledger", "lost_between",
+    "read_cursor", "whole_frames", "write_json",
 ]

@@ -129,6 +129,20 @@ class ContainerLog(Reader):
             # the daemon's next calls or costs a `docker logs -f` an extra wait after a restart.
             log.warning("cannot save meta.json: the disk is full", extra={"container": self.id})
 
+    def save_info(self, info: dict[str, Any]) -> None:
+        """Keep a StartLogging's Info (secrets already removed) in meta.json, and save it."""
+        self.meta["info"] = info
+        self.save_meta()
+
+    def fifo_opened(self, path: str) -> None:
+        """The plugin reads this container's output from ``path`` (saved by the next
+        ``save_meta``: a restart re-opens it)."""
+        self.running_fifos.add(path)
+
+    def fifo_closed(self, path: str) -> None:
+        """The container's output through ``path`` has ended (saved by the next ``save_meta``)."""
+        self.running_fifos.discard(path)
+
     def configure(
         self, *, max_size: int, max_file: int, sinks: tuple[str, ...],
         spool_max_size: int | None, when_full: str,
@@ -259,11 +273,14 @@ class ContainerLog(Reader):
     def check_spool_limit(self) -> None:
         """Apply ``spool-when-full`` to this container's own limit, ``spool-max-size``."""
         limit = self.spool_max_size
-        over = limit is not None and self.spool_bytes > limit
+        if limit is None:  # no limit of its own: only the disk budget applies
+            self.set_blocked(spool=False)
+            return
+        over = self.spool_bytes > limit
         if over and self.when_full == DROP_OLDEST:
             # spool-max-size=0 turns the spool off: history is all there is.
             cause = HISTORY_OVERWRITE if limit == 0 else SPOOL_FULL
-            while self.spool and self.spool_bytes > limit:  # type: ignore[operator]
+            while self.spool and self.spool_bytes > limit:
                 self.drop_oldest_spooled(cause)
             over = False
         self.set_blocked(spool=over and self.when_full == BLOCK)

@@ -104,12 +104,32 @@ def cursor_path(container_dir: Path, sink: str) -> Path:
     return container_dir / f"cursor-{sink}.json"
 
 
+def deadletter_path(container_dir: Path, sink: str) -> Path:
+    """Where the delivery worker of ``sink`` appends the events it refused for good."""
+    return container_dir / f"deadletter-{sink}.ndjson"
+
+
+class UnreadableCursor(ValueError):
+    """A cursor file that exists but holds no position."""
+
+
+def load_cursor(path: Path) -> Position | None:
+    """The position in the cursor file at ``path`` (``{"seq": N, "off": N}``), or None when
+    there is no such file; raises UnreadableCursor when there is one that cannot be read."""
+    try:
+        raw = json.loads(path.read_text())
+        return int(raw["seq"]), int(raw["off"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UnreadableCursor(str(path)) from exc
+
+
 def read_cursor(container_dir: Path, sink: str) -> Position | None:
     """The saved cursor of ``sink``, or None when there is none (yet) or it is unreadable."""
     try:
-        raw = json.loads(cursor_path(container_dir, sink).read_text())
-        return int(raw["seq"]), int(raw["off"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return load_cursor(cursor_path(container_dir, sink))
+    except UnreadableCursor:
         return None
 
 

@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from logdriver.api import build_app, parse_go_time
+from logdriver.delivery import InProcessDelivery
 from logdriver.driver import Driver, RequestError
 from logdriver.framing import Entry, decode_frames, encode_entry, to_entry
 from logdriver.store import Store
@@ -74,7 +75,8 @@ class Daemon:
 async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
     fifo_root = tmp_path / "logging"
     fifo_root.mkdir()
-    driver = Driver(Store(tmp_path / "state", disk_budget=1 << 30), fifo_root=str(fifo_root),
+    driver = Driver(Store(tmp_path / "state", disk_budget=1 << 30),
+                    delivery=InProcessDelivery(), fifo_root=str(fifo_root),
                     stop_eof_timeout=0.2)
     await driver.start()
     async with TestClient(TestServer(build_app(driver))) as client:
@@ -271,7 +273,8 @@ async def test_restart_reopens_running_fifos_and_keeps_a_half_read_frame(tmp_pat
     fifo_root = tmp_path / "logging"
     fifo_root.mkdir()
     state = tmp_path / "state"
-    first = Driver(Store(state, disk_budget=1 << 30), fifo_root=str(fifo_root))
+    first = Driver(Store(state, disk_budget=1 << 30),
+                   delivery=InProcessDelivery(), fifo_root=str(fifo_root))
     await first.start()
     async with TestClient(TestServer(build_app(first))) as client:
         d = Daemon(client, fifo_root)
@@ -284,7 +287,8 @@ async def test_restart_reopens_running_fifos_and_keeps_a_half_read_frame(tmp_pat
     for reader in first.readers.values():
         reader._detach()
     d.write(path, data[-10:] + frames(50, start=100))  # the container goes on writing
-    second = Driver(Store(state, disk_budget=1 << 30), fifo_root=str(fifo_root))
+    second = Driver(Store(state, disk_budget=1 << 30),
+                    delivery=InProcessDelivery(), fifo_root=str(fifo_root))
     await second.start()
     async with TestClient(TestServer(build_app(second))) as client:
         d2 = Daemon(client, fifo_root)
@@ -298,7 +302,8 @@ async def test_fifo_closed_while_the_plugin_was_down_counts_as_stopped(tmp_path:
     fifo_root = tmp_path / "logging"
     fifo_root.mkdir()
     state = tmp_path / "state"
-    first = Driver(Store(state, disk_budget=1 << 30), fifo_root=str(fifo_root))
+    first = Driver(Store(state, disk_budget=1 << 30),
+                   delivery=InProcessDelivery(), fifo_root=str(fifo_root))
     await first.start()
     async with TestClient(TestServer(build_app(first))) as client:
         d = Daemon(client, fifo_root)
@@ -309,7 +314,8 @@ async def test_fifo_closed_while_the_plugin_was_down_counts_as_stopped(tmp_path:
     for reader in first.readers.values():
         reader._detach()  # the plugin dies...
     os.close(d.fds.pop(path))  # ...and the daemon closes its end meanwhile
-    second = Driver(Store(state, disk_budget=1 << 30), fifo_root=str(fifo_root))
+    second = Driver(Store(state, disk_budget=1 << 30),
+                    delivery=InProcessDelivery(), fifo_root=str(fifo_root))
     await second.start()
     clog = second.store.logs[CID]
     assert not clog.running and second.readers == {}

@@ -19,9 +19,10 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from logdriver.delivery import InProcessDelivery
 from logdriver.driver import Driver
 from logdriver.fifo import FifoReader
 from logdriver.framing import (
@@ -116,6 +117,14 @@ def scan(chunks: list[bytes]) -> tuple[list[Entry], Scanner]:
 
 @FAST
 @given(items=pieces, points=st.lists(st.integers(0, 10_000), max_size=8))
+# A chunk that ends inside a garbage stretch, then a good frame, then a new stretch: the frame
+# ends the first stretch, so the second counts too (the scanner once counted them as one).
+@example(items=[b"\x00", Entry("stdout", 128, b""), b"\x00" * 26], points=[9])
+@example(items=[b"\x00" * 18, Entry("stdout", 2097152, b"", partial=True,
+                                    partial_id="0\x80\U00010000", partial_ordinal=268435456,
+                                    partial_last=True),
+                b"\x00", Entry("stdout", 1, b""), b"\x00", Entry("stdout", 1, b"")],
+         points=[65])
 def test_garbage_between_frames_costs_no_frame_and_counts_one_per_stretch(
     items: list[Entry | bytes], points: list[int]
 ) -> None:
@@ -216,7 +225,8 @@ def test_a_four_gigabyte_prefix_allocates_nothing_like_its_length() -> None:
 def _ingest_all(tmp: Path, chunks: list[bytes]) -> tuple[list[Entry], int, int]:
     """Feed ``chunks`` through FifoReader._ingest as reads from a FIFO would; then read the store
     back. Returns (entries, the container's corrupt_frames, undecodable stored frames)."""
-    driver = Driver(Store(tmp, disk_budget=1 << 30), fifo_root=str(tmp))
+    driver = Driver(Store(tmp, disk_budget=1 << 30),
+                    delivery=InProcessDelivery(), fifo_root=str(tmp))
     driver.store.open()
     clog = driver.store.get(CID)
     reader = FifoReader(str(tmp / ("0" * 64)), clog, on_corrupt=driver._count_corrupt)

@@ -23,6 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from logdriver.api import CONTENT_TYPE, MAX_REQUEST_BYTES, build_app
 from logdriver.app import Plugin, Settings
+from logdriver.delivery import InProcessDelivery
 from logdriver.driver import Driver
 from logdriver.framing import decode_frames
 from logdriver.store import Store
@@ -93,7 +94,8 @@ async def env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[E
     writer = os.open(decoy / HEX, os.O_RDWR | os.O_NONBLOCK)  # the decoy FIFO's "daemon"
     os.write(writer, frames(3))
     if request.param == "in-process":
-        driver = Driver(Store(state, disk_budget=1 << 30), fifo_root=str(fifo_root),
+        driver = Driver(Store(state, disk_budget=1 << 30),
+                        delivery=InProcessDelivery(), fifo_root=str(fifo_root),
                         stop_eof_timeout=0.2)
         await driver.start()
         async with TestClient(TestServer(build_app(driver))) as client:

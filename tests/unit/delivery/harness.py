@@ -37,7 +37,6 @@ class LoopbackShipper(ShipperLink):
 
     def __init__(self, transport: httpx.AsyncBaseTransport | None) -> None:
         super().__init__({})
-        self.transport = transport  # the connection checks at StartLogging use it too
         self.process = ShipperProcess(transport=transport)
 
     async def _spawn(self) -> None:
@@ -105,9 +104,10 @@ class Harness:
         if self.source == "shipper":
             delivery = LoopbackShipper(transport)
         else:
-            delivery = InProcessDelivery(env={}, transport=transport)
+            delivery = InProcessDelivery(transport=transport)
         await delivery.start()
-        self.driver = Driver(Store(self.state, disk_budget=1 << 30), delivery=delivery,
+        self.driver = Driver(Store(self.state, disk_budget=1 << 30), delivery=delivery, env={},
+                             transport=transport,
                              fifo_root=str(self.root), stop_eof_timeout=0.2)
         await self.driver.start()
         return self.driver

@@ -90,7 +90,7 @@ async def test_rejected_counts_cross_the_real_shipper_pipe(tmp_path: Path) -> No
     # The forked shipper, as in production: OtlpConfig pickled in the attach message, the
     # counters back in its JSON stats lines, where /status and /metrics read them.
     clog = ContainerLog.open(tmp_path / CID, CID)
-    clog.running_fifos.add("fifo")
+    clog.fifo_opened("fifo")
     shipper = Shipper({**os.environ, "PYTHONPATH": str(Path.cwd())})
     with FakeOtlp() as rx:
         rx.partial(3, "3 records too old")

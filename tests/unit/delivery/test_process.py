@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -25,14 +26,14 @@ CID = "c" * 64
 
 def attach(shipper: Shipper, clog: ContainerLog, info: dict[str, object]) -> None:
     """What StartLogging does: parse once, hand the shipper the parsed sinks."""
-    options = LogOptions.from_info(info, shipper.env, hostname=shipper.hostname)
+    options = LogOptions.from_info(info, shipper.env, hostname=socket.gethostname())
     assert options.context is not None
     shipper.attach(clog, options.sinks, options.join, options.context)
 
 
 async def test_the_shipper_process_delivers_resumes_and_stops_on_close(tmp_path: Path) -> None:
     clog = ContainerLog.open(tmp_path / CID, CID)
-    clog.running_fifos.add("fifo")
+    clog.fifo_opened("fifo")
     opts = {"splunk-url": "", "splunk-token": "tok", "splunk-verify-connection": "false",
             "batch-wait": "50ms"}
     info = {"ContainerID": CID, "ContainerName": "/web", "Config": opts}
@@ -84,7 +85,7 @@ async def test_the_shippers_own_log_reaches_the_plugins_output(
     # Its stdout carries counters to the plugin; its log lines go to the stderr it shares with
     # the plugin, so an operator sees "sink retry" wherever the plugin's log goes.
     clog = ContainerLog.open(tmp_path / CID, CID)
-    clog.running_fifos.add("fifo")
+    clog.fifo_opened("fifo")
     opts = {"splunk-url": "http://127.0.0.1:9", "splunk-token": "s3cr3t-tok-9",
             "splunk-verify-connection": "false", "batch-wait": "50ms"}
     shipper = Shipper({**os.environ, "PYTHONPATH": str(Path.cwd())})
@@ -110,7 +111,7 @@ async def test_counters_of_hundreds_of_containers_reach_the_plugin(tmp_path: Pat
     for i in range(n):
         cid = f"{i:064x}"
         clog = ContainerLog.open(tmp_path / cid, cid)
-        clog.running_fifos.add("fifo")
+        clog.fifo_opened("fifo")
         attach(shipper, clog, {"ContainerID": cid, "Config": opts})
     seen = 0
     for _ in range(150):

@@ -19,12 +19,12 @@ def test_disk_budget_evicts_stopped_containers_oldest_first_never_running(tmp_pa
     ids = [c * 64 for c in "bcd"]
     for n, cid in enumerate(ids):
         clog = store.get(cid)
-        clog.running_fifos.add("/x")
+        clog.fifo_opened("/x")
         write(clog, frames(5000))  # 175 KB each
         clog.running_fifos.clear()
         clog.meta["stopped_at"] = 1000.0 + n
     running = store.get("e" * 64)
-    running.running_fifos.add("/y")
+    running.fifo_opened("/y")
     store._checked = -1e9
     write(running, frames(5000))  # 700 KB in all: over the budget by one container
     assert sorted(store.logs) == sorted([ids[1], ids[2], "e" * 64])  # the oldest stop went
@@ -77,7 +77,7 @@ def test_budget_eviction_order(tmp_path: Path) -> None:
                            stopped_at=0.5)
     no_sinks = _stopped(store, "3" * 64, 300, sinks=(), delivered=True, stopped_at=2.0)
     running = store.get("4" * 64)
-    running.running_fifos.add("fifo")
+    running.fifo_opened("fifo")
     running.configure(max_size=FRAME * 100, max_file=1, sinks=("http",), spool_max_size=None,
                       when_full="block")
     write(running, frames(300), chunk=FRAME * 10)
@@ -110,7 +110,7 @@ def test_a_running_drop_oldest_spool_gives_way_to_the_budget(tmp_path: Path) -> 
     store = Store(tmp_path, disk_budget=1 << 40)
     store.open()
     clog = store.get(CID)
-    clog.running_fifos.add("fifo")
+    clog.fifo_opened("fifo")
     clog.configure(max_size=FRAME * 100, max_file=1, sinks=("http",), spool_max_size=None,
                    when_full="drop-oldest")
     write(clog, frames(1000), chunk=FRAME * 10)
@@ -127,7 +127,7 @@ def test_time_to_full_follows_the_net_growth_not_the_writes(tmp_path: Path) -> N
     store = Store(tmp_path, disk_budget=1 << 30)
     store.open()
     clog = store.get(CID)
-    clog.running_fifos.add("fifo")
+    clog.fifo_opened("fifo")
     clog.configure(max_size=FRAME * 50, max_file=2, sinks=(), spool_max_size=None,
                    when_full="drop-oldest")
     write(clog, frames(500), chunk=3000)
@@ -139,7 +139,7 @@ def test_time_to_full_follows_the_net_growth_not_the_writes(tmp_path: Path) -> N
     # active segment's fill, which rotation takes back.
     assert store.written > 30_000 and store.growth_rate * 10 <= FRAME * 60
     spooling = store.get("b" * 64)
-    spooling.running_fifos.add("fifo")
+    spooling.fifo_opened("fifo")
     spooling.configure(max_size=FRAME * 50, max_file=2, sinks=("http",), spool_max_size=None,
                        when_full="drop-oldest")
     write(spooling, frames(500), chunk=3000)
@@ -155,7 +155,7 @@ def test_over_budget_a_block_spool_waits_at_once_beside_a_drop_oldest_one(tmp_pa
     logs = {}
     for cid, policy in (("5" * 64, "block"), ("6" * 64, "drop-oldest")):
         clog = logs[policy] = store.get(cid)
-        clog.running_fifos.add("fifo")
+        clog.fifo_opened("fifo")
         clog.configure(max_size=FRAME * 100, max_file=1, sinks=("http",), spool_max_size=None,
                        when_full=policy)
         write(clog, frames(1000), chunk=FRAME * 10)
