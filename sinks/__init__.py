@@ -15,9 +15,9 @@ Layout, and the one direction of imports (util <- docker <- vendors <- this modu
 
 Entry points for the plugin: ``SINK_OPTION_KEYS`` (log-opts the sinks own), ``configure``
 (log-opts -> one frozen config per enabled sink, no I/O), ``join_config``, ``context_for``
-(StartLogging Info -> Context), then per config ``create()`` -> a Sink with ``encode``, ``send``,
-``verify`` and ``close``; ``send`` answers an ``Answer`` (``outcome``, and ``fault`` to tell a
-setting from bad data).
+(StartLogging Info -> Context), then per config ``create(config)`` (``registry``) -> a Sink with
+``encode``, ``send``, ``verify`` and ``close``; ``send`` answers an ``Answer`` (``outcome``, and
+``fault`` to tell a setting from bad data).
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from .docker.template import TAG, render_tag, validate_tag
 from .http import HTTP_KEYS, HTTP_LIMITS, HTTP_PREFIX, HttpConfig
 from .loki import LOKI_KEYS, LOKI_PREFIX, LokiConfig, check_context
 from .otlp import OTLP_KEYS, OTLP_PREFIX, OtlpConfig
+from .registry import create
 from .splunk import SPLUNK_KEYS, SplunkConfig
 from .util.answer import Answer, Fault, Outcome
 from .util.base import Sink, SinkConfig
@@ -53,7 +54,8 @@ __all__ = [
     "HttpConfig", "JoinConfig", "LokiConfig", "OtlpConfig", "Outcome", "Record", "Records",
     "Sink", "SinkConfig", "TAG",
     "SinkOptionError", "SinkVerifyError", "SplunkConfig", "TagInfo", "backoff", "batch_cost",
-    "classify_http", "configure", "context_for", "join_config", "plan_batches", "render_tag",
+    "classify_http", "configure", "context_for", "create", "join_config", "plan_batches",
+    "render_tag",
 ]
 
 

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from ..util.record import Context
 from .config import LOKI_KEYS, LOKI_PREFIX, LokiConfig
 from .labels import container_labels
+from .sink import LokiSink
 
-__all__ = ["LOKI_KEYS", "LOKI_PREFIX", "LokiConfig", "check_context"]
+__all__ = ["LOKI_KEYS", "LOKI_PREFIX", "LokiConfig", "LokiSink", "check_context"]
 
 
 def check_context(opts: Mapping[str, str], ctx: Context) -> None:

@@ -12,9 +12,7 @@ import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, ClassVar
-
-import httpx
+from typing import ClassVar
 
 from ..docker.gotemplate import FUNCS, TemplateError, Tree, parse
 from ..docker.template import TAG
@@ -31,9 +29,6 @@ from ..util.parse import (
     redact_url,
 )
 from ..util.tls import TLSKeys, TLSOptions
-
-if TYPE_CHECKING:
-    from .sink import LokiSink
 
 # Loki's Docker driver's option names (config.go), plus loki-format (ours: protobuf or json).
 LOKI_URL = "loki-url"
@@ -190,11 +185,6 @@ class LokiConfig:
             proxy_url=proxy,
             tag_label=TAG in opts,
         )
-
-    def create(self, *, transport: httpx.AsyncBaseTransport | None = None) -> LokiSink:
-        from .sink import LokiSink  # noqa: PLC0415 - the sink imports this module
-
-        return LokiSink.build(self, transport=transport)
 
 
 def _duration(opts: Mapping[str, str], key: str, default: float) -> float:
