@@ -13,7 +13,18 @@ from __future__ import annotations
 import re
 
 from ..util.record import TagInfo
-from .gotemplate import FUNCS, MAX_NESTING, MAX_TAG_CHARS, TAG, Info, Tree, execute, parse
+from .gotemplate import (
+    FUNCS,
+    MAX_NESTING,
+    MAX_TAG_CHARS,
+    Info,
+    TemplateError,
+    Tree,
+    execute,
+    parse,
+)
+
+TAG = "tag"  # Docker's log-opt (moby daemon/logger/loggerutils/log_tag.go)
 
 _INVALID_BYTE = re.compile("[\udc80-\udcff]")  # surrogateescape's stand-ins for bytes
 
@@ -25,7 +36,10 @@ DEFAULT_TEMPLATE = "{{.ID}}"  # moby loggerutils.DefaultTemplate
 
 def parse_template(template: str) -> Tree:
     """Parse once; raises SinkOptionError naming ``tag``."""
-    return parse(template, FUNCS)
+    try:
+        return parse(template, FUNCS)
+    except TemplateError as exc:
+        raise named(exc) from None
 
 
 def render_tag(template: str | None, info: TagInfo) -> str:
@@ -40,7 +54,11 @@ def render_tag(template: str | None, info: TagInfo) -> str:
         template = DEFAULT_TEMPLATE
     if template == "":
         return ""
-    tag = execute(parse_template(template), Info(info))
+    tree = parse_template(template)
+    try:
+        tag = execute(tree, Info(info))
+    except TemplateError as exc:
+        raise named(exc) from None
     return _INVALID_BYTE.sub("\ufffd", tag)
 
 
@@ -49,3 +67,8 @@ def validate_tag(template: str) -> None:
     (an index out of range, a missing method argument) and surface in ``render_tag`` when the
     container starts, as in Docker."""
     parse_template(template)
+
+
+def named(exc: TemplateError) -> TemplateError:
+    """The engine's error (the problem alone) as a refusal naming ``tag``, of the same type."""
+    return type(exc)(f"invalid value for log-opt {TAG!r}: {exc}")

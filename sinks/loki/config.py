@@ -237,10 +237,9 @@ def parse_external_labels(text: str) -> tuple[tuple[str, Tree], ...]:
 
 
 def template_error(exc: TemplateError, name: str) -> SinkOptionError:
-    """The template engine names ``tag``; name the label and its option instead."""
-    message = str(exc).replace(f"log-opt {TAG!r}", f"log-opt {LOKI_EXTERNAL_LABELS!r} "
-                               f"(label {name!r})")
-    return SinkOptionError(message)
+    """The template engine's error (the problem alone), naming the label and its option."""
+    return SinkOptionError(f"invalid value for log-opt {LOKI_EXTERNAL_LABELS!r} "
+                           f"(label {name!r}): {exc}")
 
 
 def sanitize_label_name(name: str) -> str:
