@@ -11,6 +11,7 @@ output or of any function's result, 200,000 evaluation steps, 100 nested {{templ
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..util.record import TagInfo
 from .gotemplate import (
@@ -28,8 +29,8 @@ TAG = "tag"  # Docker's log-opt (moby daemon/logger/loggerutils/log_tag.go)
 
 _INVALID_BYTE = re.compile("[\udc80-\udcff]")  # surrogateescape's stand-ins for bytes
 
-__all__ = ["DEFAULT_TEMPLATE", "MAX_NESTING", "MAX_TAG_CHARS", "TAG", "parse_template",
-           "render_tag", "validate_tag"]
+__all__ = ["DEFAULT_TEMPLATE", "MAX_NESTING", "MAX_TAG_CHARS", "TAG", "TagTemplate",
+           "parse_template", "render_tag", "validate_tag"]
 
 DEFAULT_TEMPLATE = "{{.ID}}"  # moby loggerutils.DefaultTemplate
 
@@ -50,16 +51,31 @@ def render_tag(template: str | None, info: TagInfo) -> str:
     template makes (a ``"\\xff"`` literal, ``truncate`` inside a character) becomes U+FFFD, as
     Go's JSON encoder writes it in Docker's envelope.
     """
-    if template is None:
-        template = DEFAULT_TEMPLATE
-    if template == "":
-        return ""
-    tree = parse_template(template)
-    try:
-        tag = execute(tree, Info(info))
-    except TemplateError as exc:
-        raise named(exc) from None
-    return _INVALID_BYTE.sub("\ufffd", tag)
+    return TagTemplate.from_option(template).render(info)
+
+
+@dataclass(frozen=True, slots=True)
+class TagTemplate:
+    """The ``tag`` log-opt parsed once (``tree`` None: the empty template, no tag)."""
+
+    tree: Tree | None
+
+    @classmethod
+    def from_option(cls, template: str | None) -> TagTemplate:
+        """Absent -> Docker's default ``{{.ID}}``; raises SinkOptionError naming ``tag``."""
+        if template is None:
+            template = DEFAULT_TEMPLATE
+        return cls(parse_template(template) if template else None)
+
+    def render(self, info: TagInfo) -> str:
+        """``render_tag`` with the parse done: execution errors name ``tag``."""
+        if self.tree is None:
+            return ""
+        try:
+            tag = execute(self.tree, Info(info))
+        except TemplateError as exc:
+            raise named(exc) from None
+        return _INVALID_BYTE.sub("\ufffd", tag)
 
 
 def validate_tag(template: str) -> None:
