@@ -303,7 +303,7 @@ async def _check_sinks(
     bounded by VERIFY_SECONDS."""
     for config in configs:
         try:
-            sink = config.create(transport=transport)  # loads TLS material: a bad one fails here
+            sink = sinks.create(config, transport=transport)  # reads TLS: a bad one fails here
         except sinks.SinkOptionError as exc:
             raise RequestError(str(exc)) from exc
         if not (connect and config.verify_on_start):

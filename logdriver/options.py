@@ -3,7 +3,8 @@
 Validation, the plugin (store options) and the shipper process (sink configs, join config,
 context: sent parsed, never re-read from raw options) share the one parse, as Loki's Docker
 driver does in ``clients/cmd/docker-driver/config.go``. The value rules are the sinks' own
-(``sinks.util.parse``: Docker's go-units sizes, Go's booleans and regexps); errors name the log-opt.
+(``sinks.parse_size``, ``parse_bool``: Docker's go-units sizes, Go's booleans and regexps);
+errors name the log-opt. Only the ``sinks`` package's public names are used here.
 """
 
 from __future__ import annotations
@@ -15,13 +16,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import sinks
-from sinks import SINK_OPTION_KEYS, TAG, Context, JoinConfig, SinkConfig, SinkOptionError
-from sinks.docker.attrs import ENV, ENV_REGEX, LABELS, LABELS_REGEX, validate_attr_options
-from sinks.util.parse import opt
-from sinks.util.parse import parse_bool as _parse_bool
-from sinks.util.parse import parse_size as _parse_size
-from sinks.util.tls import with_tls_files_read
-from sinks.util.units import go_atoi
+from sinks import (
+    ENV,
+    ENV_REGEX,
+    LABELS,
+    LABELS_REGEX,
+    SINK_OPTION_KEYS,
+    TAG,
+    AttrSelectors,
+    Context,
+    JoinConfig,
+    SinkConfig,
+    SinkOptionError,
+    check_unicode,
+    go_atoi,
+    opt,
+    with_tls_files_read,
+)
+from sinks import parse_bool as _parse_bool
+from sinks import parse_size as _parse_size
 
 from .store import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE, DROP_OLDEST, WHEN_FULL
 
@@ -56,12 +69,12 @@ OptionError = SinkOptionError
 def parse_size(key: str, value: str, *, binary: bool = False) -> int:
     """Bytes, as Docker reads a size: ``units.FromHumanSize`` (decimal: ``20m`` = 20,000,000,
     as the ``local`` driver reads ``max-size``), or with ``binary`` ``units.RAMInBytes`` (``20m``
-    = 20 MiB): ``sinks.util.parse.parse_size``. OptionError names ``key``."""
+    = 20 MiB): ``sinks.parse_size``. OptionError names ``key``."""
     return _parse_size(opt(key), value, minimum=0, binary=binary)
 
 
 def parse_bool(key: str, value: str) -> bool:
-    """Go's ``strconv.ParseBool``: ``sinks.util.parse.parse_bool``; OptionError names ``key``."""
+    """Go's ``strconv.ParseBool``: ``sinks.parse_bool``; OptionError names ``key``."""
     return _parse_bool(opt(key), value)
 
 
@@ -88,6 +101,7 @@ class LogConfig:
 
     store: StoreConfig
     tag: str | None = None
+    attrs: AttrSelectors = AttrSelectors()  # labels, labels-regex, env, env-regex, compiled
 
     @classmethod
     def from_options(cls, opts: Mapping[str, str] | None) -> LogConfig:
@@ -95,11 +109,7 @@ class LogConfig:
         for key, value in opts.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise OptionError(f"log-opt {key!r} must map a string to a string")
-            try:
-                key.encode()
-                value.encode()
-            except UnicodeEncodeError as exc:  # a lone surrogate: JSON "\udcff"
-                raise OptionError(f"log-opt {key!r}: not valid Unicode") from exc
+            check_unicode({key: value})  # a lone surrogate: JSON "\udcff"
             if key not in KNOWN_KEYS and not key.startswith(CACHE_PREFIX):
                 raise unknown_key_error(key)
         # max-size, max-file, compress: what Docker's `local` accepts, read as it reads them
@@ -135,11 +145,11 @@ class LogConfig:
             )
         if MAX_BUFFER_SIZE in opts:
             parse_size(MAX_BUFFER_SIZE, opts[MAX_BUFFER_SIZE], binary=True)
-        validate_attr_options(opts)  # Go's regexps, as Docker compiles them: RE2 syntax
+        attrs = AttrSelectors.from_options(opts)  # Go's regexps, as Docker compiles them: RE2
         return cls(
             store=StoreConfig(max_size=max_size, max_file=max_file, compress=compress,
                               spool_max_size=spool_max_size, when_full=when_full),
-            tag=opts.get(TAG),
+            tag=opts.get(TAG), attrs=attrs,
         )
 
 
@@ -163,11 +173,10 @@ class LogOptions:
         (TLS files are read when a sink is built). Raises OptionError naming the log-opt,
         never quoting a secret."""
         opts = info.get("Config") or {}
-        log_config = LogConfig.from_options(opts)
-        configs = tuple(sinks.configure(opts, env))
-        join = sinks.join_config(opts)
-        ctx = sinks.context_for(info, opts, hostname=hostname) if configs else None
-        return cls(store=log_config.store, join=join, sinks=configs, context=ctx,
+        log_config = LogConfig.from_options(opts)  # Unicode checked, attributes compiled
+        parsed = sinks.setup(opts, env, attrs=log_config.attrs)  # each log-opt parsed once
+        ctx = sinks.context_for(info, parsed, hostname=hostname) if parsed.configs else None
+        return cls(store=log_config.store, join=parsed.join, sinks=parsed.configs, context=ctx,
                    tag=log_config.tag)
 
     def with_tls_files_read(self) -> LogOptions:

@@ -13,22 +13,26 @@ Layout, and the one direction of imports (util <- docker <- vendors <- this modu
     loki/      config, labels, encoder, sink, answer (Loki's 400 texts)
     otlp/      config, encoder, sink, answer (OTLP/HTTP's codes and partial success)
 
-Entry points for the plugin: ``SINK_OPTION_KEYS`` (log-opts the sinks own), ``configure``
-(log-opts -> one frozen config per enabled sink, no I/O), ``join_config``, ``context_for``
-(StartLogging Info -> Context), then per config ``create()`` -> a Sink with ``encode``, ``send``,
-``verify`` and ``close``; ``send`` answers an ``Answer`` (``outcome``, and ``fault`` to tell a
-setting from bad data).
+Entry points for the plugin: ``SINK_OPTION_KEYS`` (log-opts the sinks own), ``setup``
+(log-opts -> one frozen SinkSetup: a config per enabled sink, the join config, the parsed tag
+template and attribute selectors, no I/O; ``configure`` is its configs alone), ``context_for``
+(StartLogging Info -> Context), then per config ``create(config)`` (``registry``) -> a Sink with
+``encode``, ``send``, ``verify`` and ``close``; ``send`` answers an ``Answer`` (``outcome``, and
+``fault`` to tell a setting from bad data).
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from .datadog import DATADOG_KEYS, DATADOG_PREFIX, DatadogConfig
+from .docker.attrs import ENV, ENV_REGEX, LABELS, LABELS_REGEX, AttrSelectors
 from .docker.context import context_for as _context_for
-from .docker.template import TAG, render_tag, validate_tag
+from .docker.template import TAG, TagTemplate, render_tag
 from .http import HTTP_KEYS, HTTP_LIMITS, HTTP_PREFIX, HttpConfig
 from .loki import LOKI_KEYS, LOKI_PREFIX, LokiConfig, check_context
 from .otlp import OTLP_KEYS, OTLP_PREFIX, OtlpConfig
+from .registry import create
 from .splunk import SPLUNK_KEYS, SplunkConfig
 from .util.answer import Answer, Fault, Outcome
 from .util.base import Sink, SinkConfig
@@ -42,40 +46,50 @@ from .util.batch import (
     plan_batches,
 )
 from .util.errors import SinkOptionError, SinkVerifyError
+from .util.parse import check_unicode, opt, parse_bool, parse_size
 from .util.record import Context, Record, Records, TagInfo
 from .util.retry import backoff, classify_http
+from .util.tls import with_tls_files_read
+from .util.units import go_atoi
 
 SINK_OPTION_KEYS: frozenset[str] = (SPLUNK_KEYS | DATADOG_KEYS | HTTP_KEYS | LOKI_KEYS
                                      | OTLP_KEYS | BATCH_KEYS | JOIN_KEYS)
 
 __all__ = [
-    "SINK_OPTION_KEYS", "Answer", "BatchConfig", "Context", "DatadogConfig", "Fault",
-    "HttpConfig", "JoinConfig", "LokiConfig", "OtlpConfig", "Outcome", "Record", "Records",
-    "Sink", "SinkConfig", "TAG",
-    "SinkOptionError", "SinkVerifyError", "SplunkConfig", "TagInfo", "backoff", "batch_cost",
-    "classify_http", "configure", "context_for", "join_config", "plan_batches", "render_tag",
+    "ENV", "ENV_REGEX", "LABELS", "LABELS_REGEX", "SINK_OPTION_KEYS", "TAG", "Answer",
+    "AttrSelectors", "BatchConfig", "Context", "DatadogConfig", "Fault", "HttpConfig",
+    "JoinConfig", "LokiConfig", "OtlpConfig", "Outcome", "Record", "Records", "Sink",
+    "SinkConfig", "SinkOptionError", "SinkSetup", "SinkVerifyError", "SplunkConfig", "TagInfo",
+    "TagTemplate", "backoff", "batch_cost", "check_unicode", "classify_http", "configure",
+    "context_for", "create", "go_atoi", "join_config", "opt", "parse_bool", "parse_size",
+    "plan_batches", "render_tag", "setup", "with_tls_files_read",
 ]
 
 
-def configure(opts: Mapping[str, str], env: Mapping[str, str]) -> list[SinkConfig]:
-    """One validated config per sink the log-opts enable, in the order splunk, datadog, http, loki,
-    otlp.
+@dataclass(frozen=True, slots=True)
+class SinkSetup:
+    """One container's log-opts as the sinks read them, each parsed once."""
+
+    configs: tuple[SinkConfig, ...]  # one per enabled sink, in the order of ``setup``
+    join: JoinConfig  # partial-max-size, multiline-*
+    attrs: AttrSelectors  # labels, labels-regex, env, env-regex
+    tag: TagTemplate | None = None  # parsed when a sink is enabled (it renders only for them)
+
+
+def setup(opts: Mapping[str, str], env: Mapping[str, str], *,
+          attrs: AttrSelectors | None = None) -> SinkSetup:
+    """Every log-opt the sinks read, parsed once: one validated config per sink the log-opts
+    enable, in the order splunk, datadog, http, loki, otlp; the join config; ``tag`` (when a
+    sink is enabled) and the attribute selectors (``attrs`` when the caller parsed them).
 
     A sink is enabled by any of its keys (``splunk-*`` then needs ``splunk-url``; ``datadog-*``
     needs an API key from ``datadog-api-key`` or env ``DD_API_KEY``; ``http-*`` needs
     ``http-url``; ``loki-*`` needs ``loki-url``; ``otlp-*`` takes its endpoint from the
-    OTEL_EXPORTER_OTLP_* variables, or localhost:4318, when no ``otlp-endpoint`` is given). Every
-    value of a key in SINK_OPTION_KEYS is checked, and ``tag`` when a sink is enabled; no I/O.
-    Raises SinkOptionError naming the key, never quoting a secret.
+    OTEL_EXPORTER_OTLP_* variables, or localhost:4318, when no ``otlp-endpoint`` is given). No
+    I/O. The caller has checked the options are valid Unicode (``check_unicode``). Raises
+    SinkOptionError naming the key, never quoting a secret.
     """
-    for key, value in opts.items():
-        if not value.isascii():
-            try:
-                value.encode()
-            except UnicodeEncodeError as exc:  # a lone surrogate: JSON "\udcff"
-                raise SinkOptionError(f"invalid value for log-opt {key!r}: not valid Unicode"
-                                      ) from exc
-    join_config(opts)
+    join = JoinConfig.from_options(opts)
     configs: list[SinkConfig] = []
     if any(key in SPLUNK_KEYS for key in opts):
         configs.append(SplunkConfig.from_options(opts, env))
@@ -89,16 +103,30 @@ def configure(opts: Mapping[str, str], env: Mapping[str, str]) -> list[SinkConfi
         configs.append(OtlpConfig.from_options(opts, env))
     if not configs:  # nothing to batch for, but a bad value is still reported now
         batch_config(opts, env, HTTP_LIMITS)
-    if configs and TAG in opts:
-        validate_tag(opts[TAG])
-    return configs
+    return SinkSetup(
+        configs=tuple(configs), join=join,
+        attrs=AttrSelectors.from_options(opts) if attrs is None else attrs,
+        tag=TagTemplate.from_option(opts.get(TAG)) if configs else None,
+    )
 
 
-def context_for(info: Mapping[str, object], opts: Mapping[str, str], *, hostname: str
-                ) -> Context:
-    """``context.context_for``, and the sinks' checks that need the container (Loki's labels)."""
-    ctx = _context_for(info, opts, hostname=hostname)
-    check_context(opts, ctx)
+def configure(opts: Mapping[str, str], env: Mapping[str, str]) -> list[SinkConfig]:
+    """``check_unicode`` then ``setup``'s configs: every value of a key in SINK_OPTION_KEYS is
+    checked, and ``tag`` when a sink is enabled; no I/O. Raises SinkOptionError naming the
+    key, never quoting a secret."""
+    check_unicode(opts)
+    return list(setup(opts, env).configs)
+
+
+def context_for(info: Mapping[str, object], parsed: SinkSetup, *, hostname: str) -> Context:
+    """``docker.context.context_for`` with ``setup``'s parsed tag and attributes (nothing is
+    parsed again), and the sinks' checks that need the container (Loki's labels, on the
+    LokiConfig ``setup`` built). Raises SinkOptionError."""
+    tag = parsed.tag if parsed.tag is not None else TagTemplate.from_option(None)
+    ctx = _context_for(info, {}, hostname=hostname, attrs=parsed.attrs, tag=tag)
+    for config in parsed.configs:
+        if isinstance(config, LokiConfig):
+            check_context(config, ctx)
     return ctx
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from sinks import Context, JoinConfig, SinkConfig
+from sinks import Context, JoinConfig, SinkConfig, create
 
 from ..delegate import Delegate
 from .records import StoredLog
@@ -54,7 +54,7 @@ class InProcessDelivery:
                 if old.config == config and old.ctx == ctx:
                     continue  # the same container started again: its worker goes on
                 old.stop(at_once=True)
-            worker = SinkWorker(clog, config, config.create(transport=self.transport), ctx, join,
+            worker = SinkWorker(clog, config, create(config, transport=self.transport), ctx, join,
                                 totals=self.totals, stopping=self._stopping,
                                 on_exit=self._worker_done)
             self.workers[key] = worker

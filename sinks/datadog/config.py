@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
-
-import httpx
+from typing import ClassVar
 
 from ..util.batch import BatchConfig, BatchLimits, batch_config
-from ..util.client import build_client
 from ..util.parse import invalid, opt, parse_bool, parse_http_url, required_header_secret
 from ..util.tls import TLSKeys, TLSOptions
-
-if TYPE_CHECKING:
-    from .sink import DatadogSink
 
 DATADOG_API_KEY = "datadog-api-key"
 DATADOG_SITE = "datadog-site"
@@ -111,8 +105,3 @@ class DatadogConfig:
             gzip=parse_bool(opt(DATADOG_GZIP), opts[DATADOG_GZIP]) if DATADOG_GZIP in opts
             else True,
         )
-
-    def create(self, *, transport: httpx.AsyncBaseTransport | None = None) -> DatadogSink:
-        from .sink import DatadogSink  # sink.py imports this module: bind at call time
-
-        return DatadogSink(self, build_client(self.tls, transport=transport))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from ..util.answer import Answer
-from ..util.client import Exchange, gzip_body
+from ..util.client import Exchange, build_client, gzip_body
 from ..util.record import Context, Record, Records
 from ..util.send import SinkBase
 from .config import DD_GZIP_LEVEL, DD_MAX_BATCH_COST, DD_MAX_BATCH_EVENTS, DatadogConfig
@@ -21,6 +21,13 @@ class DatadogSink(SinkBase):
     name = "datadog"
     max_batch_events = DD_MAX_BATCH_EVENTS
     max_batch_bytes = DD_MAX_BATCH_COST
+
+    @classmethod
+    def from_config(cls, config: DatadogConfig, *,
+                    transport: httpx.AsyncBaseTransport | None = None) -> DatadogSink:
+        """The sink for ``config``, its client built (TLS material read here: a bad file
+        raises SinkOptionError); ``transport`` replaces the network (tests)."""
+        return cls(config, build_client(config.tls, transport=transport))
 
     def __init__(self, config: DatadogConfig, client: httpx.AsyncClient) -> None:
         super().__init__(Exchange(client, [config.api_key]))

@@ -17,19 +17,13 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
-
-import httpx
+from typing import ClassVar
 
 from ..util.batch import BatchConfig, BatchLimits, batch_config
-from ..util.client import build_client
 from ..util.errors import SinkOptionError
 from ..util.headers import check_header_name
 from ..util.parse import check_header_secret, invalid, opt, parse_bool, parse_http_url
 from ..util.tls import TLSKeys, TLSOptions
-
-if TYPE_CHECKING:
-    from .sink import HttpSink
 
 HTTP_URL = "http-url"
 HTTP_FORMAT = "http-format"
@@ -114,11 +108,6 @@ class HttpConfig:
             gzip=parse_bool(opt(HTTP_GZIP), opts[HTTP_GZIP]) if HTTP_GZIP in opts else False,
             password=opts.get(HTTP_PASSWORD, ""),
         )
-
-    def create(self, *, transport: httpx.AsyncBaseTransport | None = None) -> HttpSink:
-        from .sink import HttpSink  # sink.py imports this module: bind at call time
-
-        return HttpSink(self, build_client(self.tls, transport=transport))
 
 
 def auth_header(opts: Mapping[str, str]) -> str | None:

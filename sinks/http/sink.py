@@ -8,7 +8,7 @@ import urllib.parse
 import httpx
 
 from ..util.answer import Answer
-from ..util.client import Exchange, gzip_body
+from ..util.client import Exchange, build_client, gzip_body
 from ..util.record import Context, Record, Records
 from ..util.send import SinkBase
 from .config import FORMAT_JSON, HTTP_MAX_BATCH_BYTES, HTTP_MAX_BATCH_EVENTS, HttpConfig
@@ -25,6 +25,13 @@ class HttpSink(SinkBase):
     name = "http"
     max_batch_events = HTTP_MAX_BATCH_EVENTS
     max_batch_bytes = HTTP_MAX_BATCH_BYTES
+
+    @classmethod
+    def from_config(cls, config: HttpConfig, *,
+                    transport: httpx.AsyncBaseTransport | None = None) -> HttpSink:
+        """The sink for ``config``, its client built (TLS material read here: a bad file
+        raises SinkOptionError); ``transport`` replaces the network (tests)."""
+        return cls(config, build_client(config.tls, transport=transport))
 
     def __init__(self, config: HttpConfig, client: httpx.AsyncClient) -> None:
         self.config = config

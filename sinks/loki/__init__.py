@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from ..util.record import Context
 from .config import LOKI_KEYS, LOKI_PREFIX, LokiConfig
 from .labels import container_labels
+from .sink import LokiSink
 
-__all__ = ["LOKI_KEYS", "LOKI_PREFIX", "LokiConfig", "check_context"]
+__all__ = ["LOKI_KEYS", "LOKI_PREFIX", "LokiConfig", "LokiSink", "check_context"]
 
 
-def check_context(opts: Mapping[str, str], ctx: Context) -> None:
+def check_context(config: LokiConfig, ctx: Context) -> None:
     """Build the container's labels once at its start, so a template that fails or labels over
     Loki's limits refuse the container (as Loki's driver does) rather than its delivery."""
-    if any(key.startswith(LOKI_PREFIX) for key in opts):
-        container_labels(LokiConfig.from_options(opts, {}), ctx)
+    container_labels(config, ctx)

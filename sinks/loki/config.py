@@ -12,9 +12,7 @@ import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, ClassVar
-
-import httpx
+from typing import ClassVar
 
 from ..docker.gotemplate import FUNCS, TemplateError, Tree, parse
 from ..docker.template import TAG
@@ -31,9 +29,6 @@ from ..util.parse import (
     redact_url,
 )
 from ..util.tls import TLSKeys, TLSOptions
-
-if TYPE_CHECKING:
-    from .sink import LokiSink
 
 # Loki's Docker driver's option names (config.go), plus loki-format (ours: protobuf or json).
 LOKI_URL = "loki-url"
@@ -191,11 +186,6 @@ class LokiConfig:
             tag_label=TAG in opts,
         )
 
-    def create(self, *, transport: httpx.AsyncBaseTransport | None = None) -> LokiSink:
-        from .sink import LokiSink  # noqa: PLC0415 - the sink imports this module
-
-        return LokiSink.build(self, transport=transport)
-
 
 def _duration(opts: Mapping[str, str], key: str, default: float) -> float:
     return parse_duration(opt(key), opts[key]) if key in opts else default
@@ -247,10 +237,9 @@ def parse_external_labels(text: str) -> tuple[tuple[str, Tree], ...]:
 
 
 def template_error(exc: TemplateError, name: str) -> SinkOptionError:
-    """The template engine names ``tag``; name the label and its option instead."""
-    message = str(exc).replace(f"log-opt {TAG!r}", f"log-opt {LOKI_EXTERNAL_LABELS!r} "
-                               f"(label {name!r})")
-    return SinkOptionError(message)
+    """The template engine's error (the problem alone), naming the label and its option."""
+    return SinkOptionError(f"invalid value for log-opt {LOKI_EXTERNAL_LABELS!r} "
+                           f"(label {name!r}): {exc}")
 
 
 def sanitize_label_name(name: str) -> str:

@@ -65,8 +65,10 @@ class LokiSink(SinkBase):
         self._attempts: dict[int, tuple[bytes, int]] = {}
 
     @classmethod
-    def build(cls, config: LokiConfig, *,
-              transport: httpx.AsyncBaseTransport | None = None) -> LokiSink:
+    def from_config(cls, config: LokiConfig, *,
+                    transport: httpx.AsyncBaseTransport | None = None) -> LokiSink:
+        """The sink for ``config``, its client built (TLS material read here: a bad file
+        raises SinkOptionError); ``transport`` replaces the network (tests)."""
         return cls(config, build_client(config.tls, timeout=config.timeout,
                                         transport=transport, proxy=config.proxy_url))
 

@@ -17,18 +17,12 @@ import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
-
-import httpx
+from typing import ClassVar
 
 from ..util.batch import BatchConfig, BatchLimits, batch_config
-from ..util.client import build_client
 from ..util.headers import check_header_name
 from ..util.parse import check_header_secret, env_var, invalid, opt, parse_duration, parse_http_url
 from ..util.tls import TLSKeys, TLSOptions
-
-if TYPE_CHECKING:
-    from .sink import OtlpSink
 
 OTLP_ENDPOINT = "otlp-endpoint"
 OTLP_LOGS_ENDPOINT = "otlp-logs-endpoint"
@@ -265,10 +259,5 @@ class OtlpConfig:
             timeout=parse_timeout(opts, env),
             service_name=service or "",
         )
-
-    def create(self, *, transport: httpx.AsyncBaseTransport | None = None) -> OtlpSink:
-        from .sink import OtlpSink  # the sink imports this module
-
-        return OtlpSink(self, build_client(self.tls, timeout=self.timeout, transport=transport))
 
 

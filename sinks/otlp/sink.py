@@ -9,7 +9,7 @@ import urllib.parse
 import httpx
 
 from ..util.answer import Answer, Outcome
-from ..util.client import Exchange, Reply, gzip_body
+from ..util.client import Exchange, Reply, build_client, gzip_body
 from ..util.record import Context, Record, Records
 from ..util.send import SinkBase
 from .answer import classify, partial_success
@@ -28,6 +28,13 @@ class OtlpSink(SinkBase):
     name = "otlp"
     max_batch_events = OTLP_MAX_BATCH_EVENTS
     max_batch_bytes = OTLP_MAX_BATCH_BYTES
+
+    @classmethod
+    def from_config(cls, config: OtlpConfig, *,
+                    transport: httpx.AsyncBaseTransport | None = None) -> OtlpSink:
+        """The sink for ``config``, its client built (TLS material read here: a bad file
+        raises SinkOptionError); ``transport`` replaces the network (tests)."""
+        return cls(config, build_client(config.tls, timeout=config.timeout, transport=transport))
 
     def __init__(self, config: OtlpConfig, client: httpx.AsyncClient) -> None:
         self.config = config

@@ -1,17 +1,14 @@
 """Splunk HEC log-opts (Docker's ``splunk`` driver's names and defaults) -> a frozen SplunkConfig.
 
-No I/O: ``create()`` builds the sink and its HTTP client (reading TLS files)."""
+No I/O: ``SplunkSink.from_config`` builds the sink and its HTTP client (reading TLS files)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
-
-import httpx
+from typing import ClassVar
 
 from ..util.batch import BATCH_SIZE, BATCH_WAIT, BatchConfig, BatchLimits, batch_config
-from ..util.client import build_client
 from ..util.errors import SinkOptionError
 from ..util.parse import (
     invalid,
@@ -23,10 +20,22 @@ from ..util.parse import (
 )
 from ..util.tls import TLSKeys, TLSOptions
 from .ack import ACK_FIRST_POLL_SECONDS, ACK_MAX_POLL_SECONDS, ACK_TIMEOUT_SECONDS
-from .encoder import FORMAT_INLINE, FORMATS, HecFields
 
-if TYPE_CHECKING:
-    from .sink import SplunkSink
+# splunk-format values (moby splunk.go: splunkFormatInline, ...)
+FORMAT_INLINE = "inline"
+FORMAT_JSON = "json"
+FORMAT_RAW = "raw"
+FORMATS = (FORMAT_INLINE, FORMAT_JSON, FORMAT_RAW)
+
+
+@dataclass(frozen=True, slots=True)
+class HecFields:
+    """The per-sink envelope fields (``splunk-source``, ``splunk-sourcetype``, ``splunk-index``)."""
+
+    source: str = ""
+    sourcetype: str = ""
+    index: str = ""
+
 
 # Docker's option names (moby daemon/logger/splunk/splunk.go).
 SPLUNK_URL = "splunk-url"
@@ -138,8 +147,3 @@ class SplunkConfig:
             gzip_level=level,
             index_ack=flag(SPLUNK_INDEX_ACKNOWLEDGMENT, False),
         )
-
-    def create(self, *, transport: httpx.AsyncBaseTransport | None = None) -> SplunkSink:
-        from .sink import SplunkSink  # sink.py imports this module: bind at call time
-
-        return SplunkSink(self, build_client(self.tls, transport=transport))

@@ -8,31 +8,17 @@ Key order and omission follow the Go structs: ``{"event":..,"time":..,"host":..}
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import repeat
 from operator import truediv
 
 from ..util.gojson import PLAIN_CHARS, go_map, go_string, go_text, raw_json
 from ..util.record import Context, Record, Records
 from ..util.timefmt import hec_time
-
-FORMAT_INLINE = "inline"
-FORMAT_JSON = "json"
-FORMAT_RAW = "raw"
-FORMATS = (FORMAT_INLINE, FORMAT_JSON, FORMAT_RAW)
+from .config import FORMAT_INLINE, FORMAT_JSON, FORMAT_RAW, FORMATS, HecFields
 
 # Go's unicode.IsSpace, for strings.TrimSpace: raw format skips blank lines HEC would refuse.
 GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" \
            "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-
-
-@dataclass(frozen=True, slots=True)
-class HecFields:
-    """The per-sink envelope fields (``splunk-source``, ``splunk-sourcetype``, ``splunk-index``)."""
-
-    source: str = ""
-    sourcetype: str = ""
-    index: str = ""
 
 
 class Envelope:

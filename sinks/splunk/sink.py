@@ -11,7 +11,7 @@ from dataclasses import replace
 import httpx
 
 from ..util.answer import Answer, Outcome
-from ..util.client import Exchange, Reply, gzip_body
+from ..util.client import Exchange, Reply, build_client, gzip_body
 from ..util.errors import SinkVerifyError
 from ..util.parse import redact_url
 from ..util.record import Context, Record, Records
@@ -40,6 +40,13 @@ class SplunkSink(SinkBase):
     name = "splunk"
     max_batch_events = HEC_MAX_BATCH_EVENTS
     max_batch_bytes = HEC_MAX_CONTENT_LENGTH
+
+    @classmethod
+    def from_config(cls, config: SplunkConfig, *,
+                    transport: httpx.AsyncBaseTransport | None = None) -> SplunkSink:
+        """The sink for ``config``, its client built (TLS material read here: a bad file
+        raises SinkOptionError); ``transport`` replaces the network (tests)."""
+        return cls(config, build_client(config.tls, transport=transport))
 
     def __init__(self, config: SplunkConfig, client: httpx.AsyncClient) -> None:
         super().__init__(Exchange(client, [config.token]))

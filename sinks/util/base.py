@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-import httpx
-
 from .answer import Answer, Fault, Outcome
 from .batch import BatchConfig
 from .errors import SinkOptionError, SinkVerifyError
@@ -23,7 +21,7 @@ __all__ = [
 class Sink(Protocol):
     """One destination for one container's records. ``send`` never raises."""
 
-    name: str  # "splunk" | "datadog" | "http"
+    name: str  # "splunk" | "datadog" | "http" | "loki" | "otlp"
     max_batch_events: int  # the vendor's ceiling per request (BatchConfig is at most this)
     max_batch_bytes: int  # ditto, counted as batch.batch_cost counts
 
@@ -52,7 +50,7 @@ class Sink(Protocol):
 
 
 class SinkConfig(Protocol):
-    """A sink's validated options (frozen, no I/O); ``create`` builds the client."""
+    """A sink's validated options (frozen, no I/O); ``sinks.create(config)`` builds its sink."""
 
     @property
     def name(self) -> str: ...
@@ -64,5 +62,3 @@ class SinkConfig(Protocol):
     def verify_on_start(self) -> bool:
         """Whether the caller should ``await sink.verify()`` before accepting the container."""
         ...
-
-    def create(self, *, transport: httpx.AsyncBaseTransport | None = None) -> Sink: ...

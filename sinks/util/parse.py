@@ -96,6 +96,20 @@ def parse_duration(where: str, value: str, *, positive: bool = True) -> float:
     return seconds
 
 
+def check_unicode(opts: Mapping[str, str]) -> None:
+    """Every log-opt name and value is valid Unicode (JSON can carry a lone surrogate,
+    ``"\\udcff"``, which no encoder takes); SinkOptionError names the log-opt."""
+    for key, value in opts.items():
+        if key.isascii() and value.isascii():
+            continue
+        for text, what in ((key, "name"), (value, "value")):
+            try:
+                text.encode()
+            except UnicodeEncodeError as exc:
+                raise SinkOptionError(f"invalid {what} for log-opt {key!r}: not valid Unicode"
+                                      ) from exc
+
+
 def parse_regex(where: str, value: str) -> GoRegexp:
     """A Go regexp (RE2 syntax), as Docker compiles labels-regex and env-regex."""
     return compile_go_regexp(where, value)

@@ -64,7 +64,7 @@ def test_sink_configure_accepts_or_names_the_option(
             any(name in text for name in env), text
     else:
         for config in configs:
-            assert config.name in ("splunk", "datadog", "http", "otlp")
+            assert config.name in ("splunk", "datadog", "http", "loki", "otlp")
 
 
 def _every_known_option_with(value: str) -> int:

@@ -103,3 +103,26 @@ def test_only_framing_imports_the_generated_protobuf_code() -> None:
     )
     assert users and all(u == "logdriver.framing" or u.startswith("logdriver.framing.")
                          for u in users), users
+
+
+def _sinks_internals(names: set[str]) -> list[str]:
+    """The imported names that reach below the ``sinks`` package's surface (``sinks.util...``,
+    ``from sinks import docker``): a name ``sinks.X`` where X is one of its modules or
+    packages."""
+    inner = {p.stem for p in (ROOT / "sinks").glob("*.py") if p.name != "__init__.py"}
+    inner |= {p.name for p in (ROOT / "sinks").iterdir() if (p / "__init__.py").exists()}
+    return sorted(n for n in names
+                  if n.startswith("sinks.") and n.split(".")[1] in inner)
+
+
+def test_logdriver_uses_only_the_sinks_package_surface() -> None:
+    bad = {_module_name(p): _sinks_internals(_imports(p))
+           for p in sorted((ROOT / "logdriver").rglob("*.py"))}
+    assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_the_surface_check_sees_a_reach_inside() -> None:
+    assert _sinks_internals({"sinks", "sinks.configure", "sinks.create"}) == []
+    assert _sinks_internals({"sinks.util.parse", "sinks.util.parse.opt"}) == [
+        "sinks.util.parse", "sinks.util.parse.opt"]
+    assert _sinks_internals({"sinks.registry"}) == ["sinks.registry"]

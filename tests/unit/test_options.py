@@ -99,3 +99,61 @@ def test_sink_sizes_refuse_what_max_size_refuses(value: str) -> None:
         LogOptions.from_info({"ContainerID": "a" * 64, "Config": {"http-url": "http://h/in",
                                                              "batch-bytes": value}}, {},
                              hostname="h")
+
+
+def test_one_from_info_parses_each_log_opt_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """JoinConfig, LokiConfig, the tag template, each regexp and the Unicode check: once per
+    LogOptions.from_info (counted at each parser)."""
+    import collections
+
+    import logdriver.options
+    import sinks
+    import sinks.docker.template
+    import sinks.util.parse
+    from sinks.util.batch import JoinConfig
+
+    calls: collections.Counter[str] = collections.Counter()
+
+    def count_classmethod(cls: type, name: str) -> None:
+        original = getattr(cls, name).__func__
+
+        def counted(klass: type, *args: object, **kwargs: object) -> object:
+            calls[f"{cls.__name__}.{name}"] += 1
+            return original(klass, *args, **kwargs)
+        monkeypatch.setattr(cls, name, classmethod(counted))
+
+    count_classmethod(JoinConfig, "from_options")
+    count_classmethod(sinks.LokiConfig, "from_options")
+    parse = sinks.docker.template.parse
+    compile_regexp = sinks.util.parse.compile_go_regexp
+    check_unicode = sinks.util.parse.check_unicode
+
+    def counted_parse(template: str, funcs: object) -> object:
+        calls[f"tag {template}"] += 1
+        return parse(template, funcs)  # type: ignore[arg-type]
+
+    def counted_compile(where: str, pattern: str) -> object:
+        calls[f"regexp {where}"] += 1
+        return compile_regexp(where, pattern)
+
+    def counted_check(opts: dict[str, str]) -> None:
+        calls.update(f"unicode {key}" for key in opts)
+        check_unicode(opts)
+
+    monkeypatch.setattr(sinks.docker.template, "parse", counted_parse)
+    monkeypatch.setattr(sinks.util.parse, "compile_go_regexp", counted_compile)
+    monkeypatch.setattr(sinks, "check_unicode", counted_check)
+    monkeypatch.setattr(logdriver.options, "check_unicode", counted_check)
+    opts = {"loki-url": "http://loki:3100/loki/api/v1/push", "http-url": "http://h/in",
+            "tag": "{{.Name}}", "labels": "tier", "labels-regex": "^com", "env-regex": "^A",
+            "multiline-pattern": "^x"}
+    info = {"ContainerID": "a" * 64, "ContainerName": "/web", "Config": opts,
+            "ContainerLabels": {"tier": "front", "com.x": "1"}, "ContainerEnv": ["AB=1"]}
+    got = LogOptions.from_info(info, {}, hostname="h")
+    assert got.context is not None and got.context.tag == "web"
+    assert got.context.attrs == {"AB": "1", "com.x": "1", "tier": "front"}
+    assert dict(calls) == {
+        "JoinConfig.from_options": 1, "LokiConfig.from_options": 1, "tag {{.Name}}": 1,
+        "regexp log-opt 'labels-regex'": 1, "regexp log-opt 'env-regex'": 1,
+        "regexp log-opt 'multiline-pattern'": 1, **{f"unicode {key}": 1 for key in opts},
+    }

@@ -20,7 +20,7 @@ from .funcs import MAX_TAG_CHARS
 from .info import Info
 from .nodes import Tree
 from .parse import MAX_NESTING, parse
-from .values import TAG, TemplateError, Unsupported
+from .values import TemplateError, Unsupported
 
-__all__ = ["FUNCS", "MAX_NESTING", "MAX_STEPS", "MAX_TAG_CHARS", "TAG", "Info", "TemplateError",
+__all__ = ["FUNCS", "MAX_NESTING", "MAX_STEPS", "MAX_TAG_CHARS", "Info", "TemplateError",
            "Tree", "Unsupported", "execute", "parse"]

@@ -8,7 +8,6 @@ from typing import Any
 
 from ...util.errors import SinkOptionError
 
-TAG = "tag"
 NO_VALUE = "<no value>"  # what a template prints for a missing value (text/template)
 NIL = "<nil>"  # what fmt prints for a nil interface
 
@@ -20,11 +19,12 @@ Value = Any
 
 
 class TemplateError(SinkOptionError):
-    """A ``tag`` template Go would refuse (parse error) or fail to execute."""
+    """A template Go would refuse (parse error) or fail to execute; the message is the problem
+    alone: the caller names its log-opt (``template.TAG``, Loki's external labels)."""
 
 
 def error(problem: str) -> TemplateError:
-    return TemplateError(f"invalid value for log-opt {TAG!r}: {problem}")
+    return TemplateError(problem)
 
 
 class Unsupported(TemplateError):
@@ -32,8 +32,7 @@ class Unsupported(TemplateError):
 
 
 def unsupported(what: str) -> Unsupported:
-    return Unsupported(f"invalid value for log-opt {TAG!r}: {what} is not supported by this "
-                       "plugin")
+    return Unsupported(f"{what} is not supported by this plugin")
 
 
 class Int64(int):

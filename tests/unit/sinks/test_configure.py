@@ -184,3 +184,18 @@ def test_sinks_never_import_the_plugin() -> None:
     pattern = re.compile(r"^\s*(from|import)\s+(logdriver|proto)\b", re.M)
     offenders = [p.name for p in root.rglob("*.py") if pattern.search(p.read_text())]
     assert offenders == []
+
+
+async def test_create_builds_each_configs_own_sink() -> None:
+    from sinks.registry import FACTORIES
+    opts = {"splunk-url": "https://hec:8088", "splunk-token": "t", "datadog-api-key": "k",
+            "http-url": "https://h/", "loki-url": "https://l/loki/api/v1/push",
+            "otlp-endpoint": "https://o:4318"}
+    configs = sinks.configure(opts, {})
+    assert {type(c) for c in configs} == set(FACTORIES)
+    for config in configs:
+        sink = sinks.create(config)
+        assert sink.name == config.name and type(sink).__name__.lower().startswith(config.name)
+        await sink.close()
+    with pytest.raises(TypeError, match="no sink for object"):
+        sinks.create(object())  # type: ignore[arg-type]

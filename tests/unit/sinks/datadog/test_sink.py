@@ -20,7 +20,7 @@ KEY = "0123456789abcdef0123456789abcdef"
 
 def sink(server: Server, **opts: str) -> DatadogSink:
     config = DatadogConfig.from_options({"datadog-api-key": KEY, **opts}, {})
-    return config.create(transport=server.transport)
+    return DatadogSink.from_config(config, transport=server.transport)
 
 
 async def test_request_shape_and_202() -> None:

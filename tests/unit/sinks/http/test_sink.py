@@ -17,8 +17,8 @@ URL = "https://logs.example/ingest?stream=docker"
 
 
 def sink(server: Server, **opts: str) -> HttpSink:
-    return HttpConfig.from_options({"http-url": URL, **opts}, {}).create(
-        transport=server.transport)
+    return HttpSink.from_config(HttpConfig.from_options({"http-url": URL, **opts}, {}),
+                                transport=server.transport)
 
 
 async def test_json_array_by_default() -> None:

@@ -22,7 +22,7 @@ INFO = {
 
 def labels(**opts: str) -> dict[str, str]:
     opts = {"loki-url": URL, **opts}
-    ctx = sinks.context_for({**INFO, "Config": opts}, opts, hostname="node1")
+    ctx = sinks.context_for({**INFO, "Config": opts}, sinks.setup(opts, {}), hostname="node1")
     return container_labels(LokiConfig.from_options(opts, {}), ctx)
 
 
@@ -70,7 +70,7 @@ def test_a_value_over_lokis_2048_bytes_refuses_the_container(value: str, refused
     opts = {"loki-url": URL, "env": "BIG"}
     info = {**INFO, "ContainerEnv": ["BIG=" + value], "Config": opts}
     if not refused:
-        sinks.context_for(info, opts, hostname="h")
+        sinks.context_for(info, sinks.setup(opts, {}), hostname="h")
         return
     with pytest.raises(SinkOptionError, match="max_label_value_length"):
-        sinks.context_for(info, opts, hostname="h")
+        sinks.context_for(info, sinks.setup(opts, {}), hostname="h")

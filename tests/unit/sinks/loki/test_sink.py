@@ -20,8 +20,8 @@ URL_B = "http://loki-b:3100/loki/api/v1/push"
 
 
 def sink(server: Server, **opts: str) -> LokiSink:
-    return LokiConfig.from_options({"loki-url": URL, **opts}, {}).create(
-        transport=server.transport)
+    return LokiSink.from_config(LokiConfig.from_options({"loki-url": URL, **opts}, {}),
+                                transport=server.transport)
 
 
 def pushed(request: httpx.Request) -> dict[str, list[bytes]]:

@@ -25,8 +25,8 @@ SECRET = "s3cr3t-api-key-value"
 
 
 def sink(server: Server, env: dict[str, str] | None = None, **opts: str) -> OtlpSink:
-    return OtlpConfig.from_options({"otlp-endpoint": "https://collector:4318", **opts},
-                                   env or {}).create(transport=server.transport)
+    config = OtlpConfig.from_options({"otlp-endpoint": "https://collector:4318", **opts}, env or {})
+    return OtlpSink.from_config(config, transport=server.transport)
 
 
 def sent(server: Server, i: int = -1) -> ExportLogsServiceRequest:
@@ -67,8 +67,8 @@ async def test_variables_configure_it_too() -> None:
     server = Server()
     env = {"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://gw/in", "OTEL_EXPORTER_OTLP_HEADERS":
            "x-tenant=a%2Fb", "OTEL_EXPORTER_OTLP_COMPRESSION": "none"}
-    s = OtlpConfig.from_options({"otlp-service-name": "svc"}, env).create(
-        transport=server.transport)
+    s = OtlpSink.from_config(OtlpConfig.from_options({"otlp-service-name": "svc"}, env),
+                             transport=server.transport)
     await s.send([s.encode(context(), record())])
     request = server.requests[0]
     assert (str(request.url), request.headers["x-tenant"]) == ("http://gw/in", "a/b")
@@ -141,7 +141,7 @@ async def test_nothing_to_send_sends_nothing() -> None:
 
 
 async def test_timeout_reaches_the_client() -> None:
-    s = OtlpConfig.from_options({"otlp-timeout": "1500"}, {}).create(
-        transport=Server().transport)
+    s = OtlpSink.from_config(OtlpConfig.from_options({"otlp-timeout": "1500"}, {}),
+                             transport=Server().transport)
     assert s._exchange.client.timeout.read == 1.5
     await s.close()

@@ -26,7 +26,7 @@ def sink(server: Server, **opts: str) -> SplunkSink:
     config = SplunkConfig.from_options({**BASE, **opts}, {})
     config = dataclasses.replace(config, ack_first_poll=0.001, ack_max_poll=0.002,
                                  ack_timeout=0.2)
-    return config.create(transport=server.transport)
+    return SplunkSink.from_config(config, transport=server.transport)
 
 
 async def test_posts_concatenated_envelopes_like_docker() -> None:
@@ -254,7 +254,8 @@ async def test_verify_is_bounded_in_time(monkeypatch: pytest.MonkeyPatch) -> Non
         await asyncio.sleep(5)
         return httpx.Response(200)
 
-    s = SplunkConfig.from_options(BASE, {}).create(transport=httpx.MockTransport(slow))
+    s = SplunkSink.from_config(SplunkConfig.from_options(BASE, {}),
+                               transport=httpx.MockTransport(slow))
     started = asyncio.get_running_loop().time()
     with pytest.raises(SinkVerifyError, match="no answer within"):
         await s.verify()
