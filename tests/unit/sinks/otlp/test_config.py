@@ -96,6 +96,28 @@ def test_bad_headers(value: str) -> None:
         "otlp-headers", "")
 
 
+@pytest.mark.parametrize(("value", "says"), [
+    ("Authorization: Bearer LeakedSecret456", "item 1 of 1 is not key=value"),
+    ("api-key=abc,Bearer LeakedSecret123", "item 2 of 2 is not key=value"),
+    ("LeakedSecret789", "item 1 of 1 is not key=value"),
+    ("Authorization: Bearer LeakedSecret=", "item 1 of 1: the header name is not"),
+    ("Authorization=Bearer%ZZLeakedSecret", "header 'Authorization': a malformed percent-escape"),
+    ("Authorization=LeakedSecret%4", "header 'Authorization': a malformed percent-escape"),
+    ("Leaked%ZZSecret=x", "item 1 of 1: a malformed percent-escape in the name"),
+])
+@pytest.mark.parametrize("where", ["otlp-headers", "OTEL_EXPORTER_OTLP_HEADERS",
+                                   "OTEL_EXPORTER_OTLP_LOGS_HEADERS"])
+def test_malformed_headers_name_the_option_and_never_the_text(value: str, says: str,
+                                                               where: str) -> None:
+    if where.startswith("OTEL"):
+        message = refused({}, {where: value})
+        assert f"environment variable {where}" in message
+    else:
+        message = refused({where: value})
+        assert f"log-opt {where!r}" in message
+    assert says in message and "Leaked" not in message and "Bearer" not in message
+
+
 def test_compression() -> None:
     assert cfg({"otlp-compression": "none"}).gzip is False
     assert cfg({}, {"OTEL_EXPORTER_OTLP_COMPRESSION": "none"}).gzip is False
