@@ -176,3 +176,9 @@ def test_configure_enables_it_after_http_and_knows_its_keys() -> None:
             "otlp-tls-cert", "otlp-tls-key", "otlp-tls-server-name",
             "otlp-tls-skip-verify"} <= sinks.SINK_OPTION_KEYS
     assert sinks.configure({}, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c"}) == []
+
+
+@pytest.mark.parametrize("key", ["otlp-endpoint", "otlp-logs-endpoint"])
+def test_endpoint_errors_never_show_a_password(key: str) -> None:
+    message = refused({key: "user:LeakPw5@collector:4318"})
+    assert f"log-opt {key!r}" in message and "LeakPw5" not in message
