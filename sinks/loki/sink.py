@@ -14,7 +14,7 @@ from ..util.client import Exchange, Reply, build_client
 from ..util.errors import SinkOptionError
 from ..util.record import Context, Record, Records
 from ..util.send import InTurn, SinkBase
-from .answer import Refusal, classify, refusals
+from .answer import Refusal, classify, refusals, same_stream
 from .config import (
     FORMAT_PROTOBUF,
     INGESTION_BURST_SIZE_BYTES,
@@ -134,13 +134,16 @@ class LokiSink(SinkBase):
 
     def _named(self, found: list[Refusal], events: Sequence[bytes],
                streams: list[Stream]) -> tuple[int, ...] | None:
-        """Indices of the events a 400 named; None if a refusal matches none (then the whole
-        request is dead-lettered: better a copy too many there than an entry lost)."""
-        by_labels = {stream.labels: stream.indices for stream in streams}
+        """Indices of the events a 400 named (a stream Loki names may carry labels it added
+        itself, such as service_name: ``same_stream``); None if a refusal matches none (then
+        the whole request is dead-lettered: better a copy too many there than an entry lost)."""
         named: set[int] = set()
         for refusal in found:
             matched = set()
-            for i in by_labels.get(refusal.stream, ()):
+            exact = [s.indices for s in streams if s.labels == refusal.stream]
+            candidates = exact or [s.indices for s in streams
+                                   if same_stream(s.labels, refusal.stream)]
+            for i in (i for indices in candidates for i in indices):
                 _, ts, entry = split(events[i])
                 if refusal.length is not None:
                     if len(entry_line(entry, protobuf=self._protobuf)) != refusal.length:
