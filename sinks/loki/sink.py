@@ -158,8 +158,11 @@ class LokiSink(SinkBase):
         return tuple(sorted(named))
 
     def _count_retries(self, first: bytes, answer: Answer) -> Answer:
-        """``loki-retries``: a request retried that often is dropped (dead-lettered) at the next
-        failure; the wait before each retry is at least Loki's driver's backoff,
+        """``loki-retries`` N (not 0): a request is made N times in all, then dropped
+        (dead-lettered) at its N-th failure, as Loki's driver (clients/pkg/util/client.go
+        sendBatch: send, ``backoff.Wait()``, stop once ``!backoff.Ongoing()``; dskit's
+        backoff.go: Wait counts a retry, Ongoing is false once retries >= MaxRetries; 0 is for
+        ever). The wait before each retry is at least Loki's driver's backoff,
         ``loki-min-backoff`` doubling up to ``loki-max-backoff``."""
         key = id(first)
         if answer.outcome is not Outcome.RETRY:
@@ -168,10 +171,10 @@ class LokiSink(SinkBase):
         seen = self._attempts.get(key)
         attempt = seen[1] + 1 if seen is not None and seen[0] is first else 1
         limit = self.config.retries
-        if limit != RETRY_FOREVER and attempt > limit:
+        if limit != RETRY_FOREVER and attempt >= limit:
             self._attempts.pop(key, None)
             return Answer(Outcome.DROP, answer.status, None,
-                          f"gave up after {limit} retries (loki-retries): {answer.reason}")
+                          f"gave up after {limit} requests (loki-retries): {answer.reason}")
         if len(self._attempts) >= MAX_TRACKED_REQUESTS:
             self._attempts.clear()  # requests abandoned at shutdown: start their count again
         self._attempts[key] = (first, attempt)

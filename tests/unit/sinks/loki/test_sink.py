@@ -135,20 +135,29 @@ async def test_a_server_asking_for_longer_is_obeyed() -> None:
 
 async def test_finite_retries_then_the_request_is_dropped() -> None:
     server = Server([httpx.Response(503)])
-    s = sink(server, **{"loki-retries": "2"})
+    s = sink(server, **{"loki-retries": "3"})
     encoded = [s.encode(context(), record())]
     outcomes = [(await s.send(encoded)).outcome for _ in range(3)]
+    # N requests in all, as Loki's driver (dskit backoff: Ongoing is false once retries >= N)
     assert outcomes == [Outcome.RETRY, Outcome.RETRY, Outcome.DROP]
+    assert len(server.requests) == 3
     other = [s.encode(context(), record(b"other"))]  # another request counts on its own
     assert (await s.send(other)).outcome is Outcome.RETRY
 
 
 async def test_success_resets_the_count() -> None:
     server = Server([httpx.Response(503), httpx.Response(204), httpx.Response(503)])
-    s = sink(server, **{"loki-retries": "1"})
+    s = sink(server, **{"loki-retries": "2"})
     encoded = [s.encode(context(), record())]
     assert [(await s.send(encoded)).outcome for _ in range(3)] == [
         Outcome.RETRY, Outcome.OK, Outcome.RETRY]
+
+
+async def test_one_retry_means_one_request() -> None:
+    server = Server([httpx.Response(503)])
+    s = sink(server, **{"loki-retries": "1"})
+    answer = await s.send([s.encode(context(), record())])
+    assert answer.outcome is Outcome.DROP and "gave up after 1 requests" in answer.reason
 
 
 async def test_transport_error_is_a_retry() -> None:
