@@ -131,13 +131,15 @@ class FakeLoki(FakeServer):
         self.wait_for(lambda: len(self.items) >= n, timeout, what=f"{n} entries accepted")
         return self.items
 
+    def json_item(self, item: Any) -> Any:
+        """JSON has no bytes: the line is given as ``line_b64`` instead (as a child process,
+        FakeProcess, and in --record files)."""
+        return {"labels": item["labels"], "ts": item["ts"],
+                "line_b64": base64.b64encode(item["line"]).decode()}
+
     def control_state(self) -> dict[str, Any]:
-        """As a child process (FakeProcess): JSON has no bytes, so each item's line is given as
-        ``line_b64`` instead."""
         state = super().control_state()
-        state["items"] = [{"labels": e["labels"], "ts": e["ts"],
-                           "line_b64": base64.b64encode(e["line"]).decode()}
-                          for e in state["items"]]
+        state["items"] = [self.json_item(e) for e in state["items"]]
         return state
 
     # -- the endpoint -----------------------------------------------------------------------------

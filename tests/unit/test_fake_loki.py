@@ -172,3 +172,13 @@ def test_service_name_discovery_can_be_off(client) -> None:
     with FakeLoki(discover_service_name=()) as loki:
         assert post(client, loki, push((STREAM, [(1, b"x")]))).status_code == 204
         assert loki.entries[0]["labels"] == {"container_name": "web", "source": "stdout"}
+
+
+def test_record_file_holds_each_request_and_its_entries(client, tmp_path) -> None:
+    path = tmp_path / "loki.jsonl"
+    with FakeLoki(record_path=path) as loki:
+        assert post(client, loki, push((STREAM, [(1, b"bad \xff")]))).status_code == 204
+    (line,) = path.read_text().splitlines()
+    accepted = json.loads(line)["accepted"]
+    assert [base64.b64decode(a["line_b64"]) for a in accepted] == [b"bad \xff"]
+    assert accepted[0]["labels"]["source"] == "stdout"
