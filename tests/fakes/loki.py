@@ -201,8 +201,9 @@ class FakeLoki(FakeServer):
 
     def _check_labels(self, labels: dict[str, str]) -> str | None:
         canonical = label_string(labels)
-        if len(labels) > self.max_label_names:
-            return (f"entry for stream '{canonical}' has {len(labels)} label names; limit "
+        count = len(labels) - ("service_name" in labels)  # validator.go does not count it
+        if count > self.max_label_names:
+            return (f"entry for stream '{canonical}' has {count} label names; limit "
                     f"{self.max_label_names}")
         for name, value in labels.items():
             if not _NAME.fullmatch(name):

@@ -182,3 +182,12 @@ def test_record_file_holds_each_request_and_its_entries(client, tmp_path) -> Non
     accepted = json.loads(line)["accepted"]
     assert [base64.b64decode(a["line_b64"]) for a in accepted] == [b"bad \xff"]
     assert accepted[0]["labels"]["source"] == "stdout"
+
+
+def test_service_name_is_not_counted_against_the_label_limit(loki: FakeLoki, client) -> None:
+    fifteen = "{" + ", ".join(f'l{i:02}="v"' for i in range(15)) + "}"
+    assert post(client, loki, push((fifteen, [(1, b"x")]))).status_code == 204
+    assert len(loki.entries[0]["labels"]) == 16  # with service_name="unknown_service"
+    sixteen = "{" + ", ".join(f'l{i:02}="v"' for i in range(16)) + "}"
+    answer = post(client, loki, push((sixteen, [(1, b"x")])))
+    assert answer.status_code == 400 and "has 16 label names; limit 15" in answer.text
