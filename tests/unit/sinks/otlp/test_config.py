@@ -182,3 +182,35 @@ def test_configure_enables_it_after_http_and_knows_its_keys() -> None:
 def test_endpoint_errors_never_show_a_password(key: str) -> None:
     message = refused({key: "user:LeakPw5@collector:4318"})
     assert f"log-opt {key!r}" in message and "LeakPw5" not in message
+
+
+class _Watched(dict[str, str]):
+    """An environment that notes every variable the config looks up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.asked.add(str(key))
+        return super().__contains__(key)
+
+    def __getitem__(self, key: str) -> str:
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+
+def test_every_variable_the_sink_reads_can_be_set_with_docker_plugin_set() -> None:
+    import json  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    env = _Watched()
+    OtlpConfig.from_options({}, env)  # (cfg() would swap an empty mapping for {})
+    assert {"OTEL_EXPORTER_OTLP_CLIENT_KEY", "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT"} <= env.asked
+    plugin = json.loads((Path(__file__).parents[4] / "plugin" / "config.json").read_text())
+    settable = {e["name"] for e in plugin["env"] if "value" in e.get("settable", [])}
+    assert sorted(env.asked - settable) == []
