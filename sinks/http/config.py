@@ -53,12 +53,14 @@ HTTP_LIMITS = BatchLimits(HTTP_DEFAULT_BATCH_EVENTS, HTTP_DEFAULT_BATCH_BYTES,
 def parse_headers(value: str) -> dict[str, str]:
     """``http-headers``: ``Name=value;Name2=value2``; errors name the header, never its value."""
     headers: dict[str, str] = {}
-    for item in value.split(";"):
+    items = value.split(";")
+    for number, item in enumerate(items, 1):
         if not item.strip():
             continue
         name, sep, header_value = item.partition("=")
         name = name.strip()
-        check_header_name(opt(HTTP_HEADERS), name, "Name=value;Name2=value2", has_value=bool(sep))
+        check_header_name(opt(HTTP_HEADERS), name, "Name=value;Name2=value2",
+                          item=f"item {number} of {len(items)}", has_value=bool(sep))
         header_value = header_value.strip()
         check_header_secret(f"{opt(HTTP_HEADERS)} header {name!r}", header_value)
         headers[name] = header_value

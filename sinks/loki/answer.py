@@ -40,6 +40,46 @@ _WHOLE_STREAM = (
 )
 
 
+# Labels Loki adds to a stream itself before validating it, so its messages name them beside ours
+# (grafana/loki pkg/loghttp/push/push.go: service_name, by discover_service_name, on by default
+# since Loki 3.0; __backfill__ and __backfill_shard__ on a backfill push) or after
+# (pkg/distributor: __stream_shard__ when shard_streams splits a stream).
+LOKI_ADDED_LABELS = frozenset({"service_name", "__stream_shard__", "__backfill__",
+                               "__backfill_shard__"})
+_QUOTED_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', re.S)
+
+
+def label_pairs(text: str) -> dict[str, str] | None:
+    """Prometheus' ``labels.String()`` text (``{a="1", b="2"}``) -> {name: value as quoted};
+    None when the text is not of that form."""
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    body, pairs, pos = text[1:-1], {}, 0
+    while pos < len(body):
+        match = _QUOTED_LABEL.match(body, pos)
+        if match is None:
+            return None
+        pairs[match.group(1)] = match.group(2)
+        pos = match.end()
+        if body.startswith(", ", pos):
+            pos += 2
+        elif pos != len(body):
+            return None
+    return pairs
+
+
+def same_stream(sent: str, named: str) -> bool:
+    """Whether a stream Loki names (``named``, its labels.String()) is the one sent with the
+    labels ``sent``: the same labels, plus at most labels Loki adds itself (LOKI_ADDED_LABELS)."""
+    if sent == named:
+        return True
+    ours, theirs = label_pairs(sent), label_pairs(named)
+    if ours is None or theirs is None:
+        return False
+    return (all(theirs.get(name) == value for name, value in ours.items())
+            and set(theirs) - set(ours) <= LOKI_ADDED_LABELS)
+
+
 @dataclass(frozen=True, slots=True)
 class Refusal:
     """Entries of one stream a 400 names: all of them (``length`` and ``second`` None), those

@@ -202,7 +202,8 @@ def parse_endpoints(value: str) -> tuple[Endpoint, ...]:
         try:
             parts = urllib.parse.urlsplit(item)
         except ValueError as exc:
-            raise invalid(opt(LOKI_URL), f"{redact_url(item)!r} is not a URL") from exc
+            raise invalid(opt(LOKI_URL), "not a URL (expected http:// or https:// and a "
+                          "host)") from exc
         auth = None
         password = ""
         if parts.username is not None or parts.password is not None:

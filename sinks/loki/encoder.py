@@ -77,8 +77,19 @@ def entry_protobuf(time_ns: int, line: bytes) -> bytes:
     return _field(0x12, _field(0x0A, ts) + _field(0x12, line))
 
 
-def entry_json(time_ns: int, line: bytes) -> bytes:
-    return ('["' + str(time_ns) + '",' + _dumps(decode_line(line)) + "]").encode()
+def _entry_json_text(time_ns: int, text: str) -> bytes:
+    return ('["' + str(time_ns) + '",' + _dumps(text) + "]").encode()
+
+
+def entries_json(time_ns: int, line: bytes) -> bytes:
+    """The value pairs of one line, cut (if need be) after its invalid bytes became U+FFFD
+    (3 bytes each): every piece is at most MAX_LINE_SIZE bytes of UTF-8, as Loki counts a line,
+    and no cut splits a character."""
+    text = decode_line(line)
+    data = text.encode()
+    if len(data) <= MAX_LINE_SIZE:
+        return _entry_json_text(time_ns, text)
+    return b",".join(_entry_json_text(time_ns, piece.decode()) for piece in pieces(data))
 
 
 def pieces(line: bytes, size: int = MAX_LINE_SIZE) -> list[bytes]:
@@ -101,20 +112,20 @@ def pieces(line: bytes, size: int = MAX_LINE_SIZE) -> list[bytes]:
 def encode(rec: Record, *, protobuf: bool) -> bytes:
     """One event (see the module docstring); ``b""`` for a blank line (skipped by design).
 
-    A line over MAX_LINE_SIZE (Loki's default ``max_line_size``, which Loki would refuse) is
-    sent as several entries of the same time, in order, as Loki's driver sends Docker's 16 KiB
-    pieces: one event holds them all.
+    A line over MAX_LINE_SIZE (Loki's default ``max_line_size``, which Loki would refuse; for
+    JSON, counted after invalid bytes became U+FFFD) is sent as several entries of the same
+    time, in order, as Loki's driver sends Docker's 16 KiB pieces: one event holds them all.
     """
     line = rec.line
     if blank(line):
         return b""
     t = rec.time_ns
-    if len(line) <= MAX_LINE_SIZE:
-        entry = entry_protobuf(t, line) if protobuf else entry_json(t, line)
-    elif protobuf:
-        entry = b"".join(entry_protobuf(t, piece) for piece in pieces(line))
+    if not protobuf:
+        entry = entries_json(t, line)
+    elif len(line) <= MAX_LINE_SIZE:
+        entry = entry_protobuf(t, line)
     else:
-        entry = b",".join(entry_json(t, piece) for piece in pieces(line))
+        entry = b"".join(entry_protobuf(t, piece) for piece in pieces(line))
     return rec.source.encode() + _SEP + t.to_bytes(_HEAD, "big") + entry
 
 

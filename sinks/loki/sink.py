@@ -14,7 +14,7 @@ from ..util.client import Exchange, Reply, build_client
 from ..util.errors import SinkOptionError
 from ..util.record import Context, Record, Records
 from ..util.send import InTurn, SinkBase
-from .answer import Refusal, classify, refusals
+from .answer import Refusal, classify, refusals, same_stream
 from .config import (
     FORMAT_PROTOBUF,
     INGESTION_BURST_SIZE_BYTES,
@@ -136,13 +136,16 @@ class LokiSink(SinkBase):
 
     def _named(self, found: list[Refusal], events: Sequence[bytes],
                streams: list[Stream]) -> tuple[int, ...] | None:
-        """Indices of the events a 400 named; None if a refusal matches none (then the whole
-        request is dead-lettered: better a copy too many there than an entry lost)."""
-        by_labels = {stream.labels: stream.indices for stream in streams}
+        """Indices of the events a 400 named (a stream Loki names may carry labels it added
+        itself, such as service_name: ``same_stream``); None if a refusal matches none (then
+        the whole request is dead-lettered: better a copy too many there than an entry lost)."""
         named: set[int] = set()
         for refusal in found:
             matched = set()
-            for i in by_labels.get(refusal.stream, ()):
+            exact = [s.indices for s in streams if s.labels == refusal.stream]
+            candidates = exact or [s.indices for s in streams
+                                   if same_stream(s.labels, refusal.stream)]
+            for i in (i for indices in candidates for i in indices):
                 _, ts, entry = split(events[i])
                 if refusal.length is not None:
                     if len(entry_line(entry, protobuf=self._protobuf)) != refusal.length:
@@ -157,8 +160,11 @@ class LokiSink(SinkBase):
         return tuple(sorted(named))
 
     def _count_retries(self, first: bytes, answer: Answer) -> Answer:
-        """``loki-retries``: a request retried that often is dropped (dead-lettered) at the next
-        failure; the wait before each retry is at least Loki's driver's backoff,
+        """``loki-retries`` N (not 0): a request is made N times in all, then dropped
+        (dead-lettered) at its N-th failure, as Loki's driver (clients/pkg/util/client.go
+        sendBatch: send, ``backoff.Wait()``, stop once ``!backoff.Ongoing()``; dskit's
+        backoff.go: Wait counts a retry, Ongoing is false once retries >= MaxRetries; 0 is for
+        ever). The wait before each retry is at least Loki's driver's backoff,
         ``loki-min-backoff`` doubling up to ``loki-max-backoff``."""
         key = id(first)
         if answer.outcome is not Outcome.RETRY:
@@ -167,10 +173,10 @@ class LokiSink(SinkBase):
         seen = self._attempts.get(key)
         attempt = seen[1] + 1 if seen is not None and seen[0] is first else 1
         limit = self.config.retries
-        if limit != RETRY_FOREVER and attempt > limit:
+        if limit != RETRY_FOREVER and attempt >= limit:
             self._attempts.pop(key, None)
             return Answer(Outcome.DROP, answer.status, None,
-                          f"gave up after {limit} retries (loki-retries): {answer.reason}")
+                          f"gave up after {limit} requests (loki-retries): {answer.reason}")
         if len(self._attempts) >= MAX_TRACKED_REQUESTS:
             self._attempts.clear()  # requests abandoned at shutdown: start their count again
         self._attempts[key] = (first, attempt)

@@ -28,6 +28,8 @@ OTLP_ENDPOINT = "otlp-endpoint"
 OTLP_LOGS_ENDPOINT = "otlp-logs-endpoint"
 OTLP_PROTOCOL = "otlp-protocol"
 OTLP_HEADERS = "otlp-headers"
+# A % not starting a %XX escape (RFC 3986 section 2.1), which W3C Baggage values must use.
+BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 OTLP_COMPRESSION = "otlp-compression"
 OTLP_TIMEOUT = "otlp-timeout"
 OTLP_SERVICE_NAME = "otlp-service-name"
@@ -144,12 +146,20 @@ def parse_headers(found: Setting | None) -> dict[str, str]:
     headers: dict[str, str] = {}
     if found is None:
         return headers
-    for item in found.value.split(","):
+    items = found.value.split(",")
+    for number, item in enumerate(items, 1):
         if not item.strip():
             continue
+        position = f"item {number} of {len(items)}"
         raw_name, sep, raw_value = item.partition("=")
+        if BAD_ESCAPE.search(raw_name):
+            raise invalid(found.where, f"{position}: a malformed percent-escape in the name")
         name = urllib.parse.unquote(raw_name.strip())
-        check_header_name(found.where, name, "key=value,key2=value2", has_value=bool(sep))
+        check_header_name(found.where, name, "key=value,key2=value2", item=position,
+                          has_value=bool(sep))
+        if BAD_ESCAPE.search(raw_value):
+            raise invalid(f"{found.where} header {name!r}", "a malformed percent-escape (a % "
+                          "not followed by two hex digits)")
         try:
             value = urllib.parse.unquote(raw_value.strip(), errors="strict")
         except UnicodeDecodeError as exc:

@@ -11,14 +11,18 @@ FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 section 5.1:
 # log-opt would contradict the body.
 SET_BY_SINK = frozenset({"content-type", "content-encoding", "content-length", "host",
                          "transfer-encoding"})
-NAME_SHOWN_CHARS = 40  # how much of a malformed name an error quotes
 
 
-def check_header_name(where: str, name: str, form: str, *, has_value: bool = True) -> None:
+def check_header_name(where: str, name: str, form: str, *, item: str,
+                      has_value: bool = True) -> None:
     """Raise SinkOptionError (naming ``where``) unless ``name`` is a field-name that the sink
     does not set itself. ``form``: the option's syntax, for the error (``Name=value;...``);
-    ``has_value``: False when the item had no ``=``. Only names are quoted, never values."""
-    if not has_value or not FIELD_NAME.fullmatch(name):
-        raise invalid(where, f"expected {form} (near {name[:NAME_SHOWN_CHARS]!r})")
+    ``item``: which item of the list it is (``item 2 of 3``); ``has_value``: False when the item
+    had no ``=``. A malformed item may be a secret (a value typed without its name), so the
+    error names only its position; only a valid name is ever quoted, never a value."""
+    if not has_value:
+        raise invalid(where, f"{item} is not {form}")
+    if not FIELD_NAME.fullmatch(name):
+        raise invalid(where, f"{item}: the header name is not an RFC 9110 token (expected {form})")
     if name.lower() in SET_BY_SINK:
         raise invalid(where, f"header {name!r} is set by the sink")

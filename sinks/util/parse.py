@@ -124,12 +124,17 @@ def check_header_secret(where: str, value: str) -> None:
 
 
 def redact_url(url: str) -> str:
-    """A URL fit for messages: no user info, no query string, no fragment."""
+    """A URL fit for messages: ``scheme://host[:port]/path`` with no user info, no query string
+    and no fragment; a placeholder when that is not what the text is (no ``scheme://host``, or an
+    ``@`` after the host, where a password holding a ``/`` would have put part of itself), so a
+    message never shows a value the user did not type nor any part of a password."""
     try:
         parts = urllib.parse.urlsplit(url)
         host = parts.hostname or ""
         port = f":{parts.port}" if parts.port is not None else ""
     except ValueError:
+        return "<unparsable URL>"
+    if not parts.scheme or not host or "@" in parts.path:
         return "<unparsable URL>"
     if ":" in host:
         host = f"[{host}]"
@@ -140,18 +145,22 @@ def parse_http_url(where: str, value: str, *, allow_path: bool) -> urllib.parse.
     """An absolute http(s) URL with a host; user info is refused (credentials have their own keys).
 
     With ``allow_path=False`` the URL must be ``scheme://host[:port]`` (as Docker's splunk driver
-    requires of ``splunk-url``): no path beyond "/", no query, no fragment.
+    requires of ``splunk-url``): no path beyond "/", no query, no fragment. Errors quote at most
+    ``redact_url``'s form of a URL that has a scheme and a host: the text of one that does not
+    (``user:password@host``) is never shown.
     """
-    shown = redact_url(value)
     try:
         parts = urllib.parse.urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise invalid(where, f"{shown!r} is not a URL") from exc
+        raise invalid(where, "not a URL (expected http:// or https:// and a host)") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise invalid(where, f"{shown!r}: expected http:// or https:// and a host")
+        raise invalid(where, "expected http:// or https:// and a host")
+    shown = redact_url(value)
     if parts.username is not None or parts.password is not None:
         raise invalid(where, f"{shown!r}: credentials in the URL are not accepted")
+    if any(c.isspace() or not c.isprintable() for c in parts.hostname):
+        raise invalid(where, f"{shown!r}: the host contains a space or a control character")
     if not allow_path and (parts.path not in ("", "/") or parts.query or parts.fragment):
         raise invalid(where, f"{shown!r}: expected format scheme://dns_name_or_ip:port")
     return parts

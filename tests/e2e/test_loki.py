@@ -68,6 +68,9 @@ def test_corpus_reaches_loki_once_in_order_with_lokis_driver_labels(
                 "app_version": "1.2",
                 "compose_project": info["Config"]["Labels"]["com.docker.compose.project"],
                 "compose_service": info["Config"]["Labels"]["com.docker.compose.service"],
+                # added by Loki 3 itself (discover_service_name: container_name is the first of
+                # its list that the stream has), as the fake does
+                "service_name": info["Name"].lstrip("/"),
             }
             if info.get("LogPath"):  # Docker gives a plugin its LogPath only on some engines
                 expected_labels["filename"] = info["LogPath"]

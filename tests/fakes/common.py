@@ -474,6 +474,11 @@ class FakeServer:
         """(loop thread) The answer to a request that no fault took over."""
         raise NotImplementedError
 
+    def json_item(self, item: Any) -> Any:
+        """An accepted item as JSON can hold it (for --record and FakeProcess); subclasses whose
+        items hold bytes override this."""
+        return item
+
     def control_state(self) -> dict[str, Any]:
         """What GET /__fake__/state returns; subclasses add their own keys."""
         with self._lock:
@@ -595,7 +600,7 @@ class FakeServer:
         if self._record_file is None:
             assert self.record_path is not None
             self._record_file = open(self.record_path, "a", encoding="utf-8")
-        line = {**rec.summary(), "accepted": rec.items}
+        line = {**rec.summary(), "accepted": [self.json_item(item) for item in rec.items]}
         self._record_file.write(json.dumps(line, separators=(",", ":")) + "\n")
         self._record_file.flush()
 

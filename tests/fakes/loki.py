@@ -12,7 +12,11 @@ What it checks, as Loki 3.x does (pkg/loghttp/push, pkg/distributor, pkg/validat
   ``Content-Encoding`` allowed); anything else, or a body that does not decode -> 400 (415 for
   an unknown type).
 - With ``tenant``: ``X-Scope-OrgID`` must equal it, else 401 "no org id".
-- Each stream's labels ``{a="1", b="2"}`` must parse, with names LogQL accepts; at most
+- Each stream's labels ``{a="1", b="2"}`` must parse, with names LogQL accepts. Then, as Loki 3's
+  discover_service_name (on by default; pkg/loghttp/push/push.go, the list from
+  pkg/validation/limits.go), a stream without ``service_name`` gets it from the first non-empty
+  label of DISCOVER_SERVICE_NAME, else ``unknown_service``; messages and stored items carry it.
+  ``discover_service_name=()`` turns that off. Then at most
   ``max_label_names`` names, names of at most 1024 and values of at most 2048 characters;
   else that stream is refused with Loki's message.
 - Each entry's line at most ``max_line_size`` bytes (Loki's default 256 KiB), its time not
@@ -47,6 +51,10 @@ MAX_LINE_SIZE = 256 * 1024  # Loki's default max_line_size ("256KB")
 MAX_LABEL_NAMES_PER_SERIES = 15  # Loki's default max_label_names_per_series
 MAX_LABEL_NAME_LENGTH = 1024
 MAX_LABEL_VALUE_LENGTH = 2048
+# Loki 3's default -validation.discover-service-name, in order (pkg/validation/limits.go)
+DISCOVER_SERVICE_NAME = ("service", "app", "application", "app_name", "name",
+                         "app_kubernetes_io_name", "container", "container_name",
+                         "k8s_container_name", "component", "workload", "job", "k8s_job_name")
 _NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _PAIR = re.compile(r'\s*([^=\s,{}]+)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|$)', re.S)
 
@@ -95,6 +103,7 @@ class FakeLoki(FakeServer):
         max_label_names: int = MAX_LABEL_NAMES_PER_SERIES,
         oldest_ns: int | None = None,
         refuse_marker: bytes | None = None,
+        discover_service_name: tuple[str, ...] = DISCOVER_SERVICE_NAME,
         **common: Any,
     ) -> None:
         super().__init__(**common)
@@ -103,6 +112,7 @@ class FakeLoki(FakeServer):
         self.max_label_names = max_label_names
         self.oldest_ns = oldest_ns
         self.refuse_marker = refuse_marker
+        self.discover_service_name = discover_service_name
 
     @property
     def push_url(self) -> str:
@@ -121,13 +131,15 @@ class FakeLoki(FakeServer):
         self.wait_for(lambda: len(self.items) >= n, timeout, what=f"{n} entries accepted")
         return self.items
 
+    def json_item(self, item: Any) -> Any:
+        """JSON has no bytes: the line is given as ``line_b64`` instead (as a child process,
+        FakeProcess, and in --record files)."""
+        return {"labels": item["labels"], "ts": item["ts"],
+                "line_b64": base64.b64encode(item["line"]).decode()}
+
     def control_state(self) -> dict[str, Any]:
-        """As a child process (FakeProcess): JSON has no bytes, so each item's line is given as
-        ``line_b64`` instead."""
         state = super().control_state()
-        state["items"] = [{"labels": e["labels"], "ts": e["ts"],
-                           "line_b64": base64.b64encode(e["line"]).decode()}
-                          for e in state["items"]]
+        state["items"] = [self.json_item(e) for e in state["items"]]
         return state
 
     # -- the endpoint -----------------------------------------------------------------------------
@@ -158,6 +170,10 @@ class FakeLoki(FakeServer):
             except ValueError as e:
                 errors.append(f"error parsing labels '{text}' with error: {e}")
                 continue
+            if "service_name" not in labels and self.discover_service_name:
+                labels["service_name"] = next(
+                    (labels[n] for n in self.discover_service_name if labels.get(n)),
+                    "unknown_service")
             problem = self._check_labels(labels)
             if problem:
                 errors.append(problem)
@@ -185,8 +201,9 @@ class FakeLoki(FakeServer):
 
     def _check_labels(self, labels: dict[str, str]) -> str | None:
         canonical = label_string(labels)
-        if len(labels) > self.max_label_names:
-            return (f"entry for stream '{canonical}' has {len(labels)} label names; limit "
+        count = len(labels) - ("service_name" in labels)  # validator.go does not count it
+        if count > self.max_label_names:
+            return (f"entry for stream '{canonical}' has {count} label names; limit "
                     f"{self.max_label_names}")
         for name, value in labels.items():
             if not _NAME.fullmatch(name):

@@ -54,7 +54,8 @@ def test_protobuf_snappy_push_is_stored_with_raw_bytes(loki: FakeLoki, client) -
     assert answer.status_code == 204
     assert loki.lines("stdout") == [b"one", b"bad \xff byte"]
     assert loki.lines("stderr") == [b"err"]
-    assert loki.entries[0] == {"labels": {"container_name": "web", "source": "stdout"},
+    assert loki.entries[0] == {"labels": {"container_name": "web", "source": "stdout",
+                                          "service_name": "web"},
                                "ts": 1_700_000_000_000_000_001, "line": b"one"}
 
 
@@ -103,7 +104,8 @@ def test_line_too_long_refuses_that_entry_and_stores_the_others(client) -> None:
         assert answer.status_code == 400
         assert answer.text.strip() == (
             "max entry size '10' bytes exceeded for stream '{container_name=\"web\", "
-            "source=\"stdout\"}' while adding an entry with length '11' bytes")
+            "service_name=\"web\", source=\"stdout\"}' while adding an entry with length "
+            "'11' bytes")
         assert loki.lines() == [b"short", b"after"]
 
 
@@ -115,7 +117,8 @@ def test_several_refusals_are_grouped_as_loki_groups_them(client) -> None:
         assert answer.status_code == 400 and len(parts) == 2
         assert parts[0].startswith("2 errors like: max entry size '3' bytes exceeded")
         assert parts[1] == ("1 errors like: entry for stream '{container_name=\"web\", "
-                            "source=\"stdout\"}' has timestamp too old: 1970-01-01T00:00:03Z, "
+                            "service_name=\"web\", source=\"stdout\"}' has timestamp too old: "
+                            "1970-01-01T00:00:03Z, "
                             "oldest acceptable timestamp is: 1970-01-01T00:00:03Z")
 
 
@@ -150,3 +153,41 @@ def test_runs_as_a_child_process_and_prints_its_port_first() -> None:
                         headers={"Content-Type": "application/x-protobuf"})
         assert answer.status_code == 204
         assert [base64.b64decode(e["line_b64"]) for e in loki.items()] == [b"x"]
+
+
+@pytest.mark.parametrize("labels, service_name", [
+    ('{container_name="web", source="stdout"}', "web"),
+    ('{app="a", container_name="web", source="stdout"}', "a"),  # app comes before container_name
+    ('{job="j", service="", source="stdout"}', "j"),  # an empty value is skipped
+    ('{service_name="mine", app="a"}', "mine"),  # one sent is kept
+    ('{host="vm", source="stdout"}', "unknown_service"),
+])
+def test_service_name_is_discovered_as_loki_3_does(loki: FakeLoki, client, labels: str,
+                                                   service_name: str) -> None:
+    assert post(client, loki, push((labels, [(1, b"x")]))).status_code == 204
+    assert loki.entries[0]["labels"]["service_name"] == service_name
+
+
+def test_service_name_discovery_can_be_off(client) -> None:
+    with FakeLoki(discover_service_name=()) as loki:
+        assert post(client, loki, push((STREAM, [(1, b"x")]))).status_code == 204
+        assert loki.entries[0]["labels"] == {"container_name": "web", "source": "stdout"}
+
+
+def test_record_file_holds_each_request_and_its_entries(client, tmp_path) -> None:
+    path = tmp_path / "loki.jsonl"
+    with FakeLoki(record_path=path) as loki:
+        assert post(client, loki, push((STREAM, [(1, b"bad \xff")]))).status_code == 204
+    (line,) = path.read_text().splitlines()
+    accepted = json.loads(line)["accepted"]
+    assert [base64.b64decode(a["line_b64"]) for a in accepted] == [b"bad \xff"]
+    assert accepted[0]["labels"]["source"] == "stdout"
+
+
+def test_service_name_is_not_counted_against_the_label_limit(loki: FakeLoki, client) -> None:
+    fifteen = "{" + ", ".join(f'l{i:02}="v"' for i in range(15)) + "}"
+    assert post(client, loki, push((fifteen, [(1, b"x")]))).status_code == 204
+    assert len(loki.entries[0]["labels"]) == 16  # with service_name="unknown_service"
+    sixteen = "{" + ", ".join(f'l{i:02}="v"' for i in range(16)) + "}"
+    answer = post(client, loki, push((sixteen, [(1, b"x")])))
+    assert answer.status_code == 400 and "has 16 label names; limit 15" in answer.text

@@ -34,7 +34,9 @@ B_TOK = "BearerTok3n-5f5f5f5f5f5f5f"  # http-bearer-token
 P_PWD = "BasicPassw0rd-e1e2e3e4e5e6"  # http-password
 H_VAL = "HeaderVal-c0ffeec0ffee1234"  # http-headers X-Api-Key
 Q_TOK = "QueryTok3n-77aa88bb99cc00"  # a token in http-url's query string
-SECRETS = (S_ENV, S_OPT, D_ENV, D_OPT, B_TOK, P_PWD, H_VAL, Q_TOK)
+O_HDR = "OtlpHeaderS3cret-4d4d4d4d4d"  # otlp-headers
+L_PWD = "LokiUrlPassw0rd-7e7e7e7e7e"  # the password in a loki-url / otlp-endpoint
+SECRETS = (S_ENV, S_OPT, D_ENV, D_OPT, B_TOK, P_PWD, H_VAL, Q_TOK, O_HDR, L_PWD)
 
 
 def echoing(secrets: tuple[str, ...]) -> bytes:
@@ -103,7 +105,7 @@ async def test_secrets_stay_out_of_logs_status_metrics_dead_letters_and_errors(
                 os.mkfifo(path, 0o700)
                 fds.append(os.open(path, os.O_RDWR | os.O_NONBLOCK))
                 answer = await call("LogDriver.StartLogging", {"File": path, "Info": {
-                    "ContainerID": f"{n:x}" * 64, "ContainerName": f"/c{n}", "Config": config}})
+                    "ContainerID": f"{n:064x}", "ContainerName": f"/c{n}", "Config": config}})
                 return fds[-1], answer
 
             # Errors StartLogging returns: a bad option next to a token, a malformed secret, a
@@ -121,12 +123,24 @@ async def test_secrets_stay_out_of_logs_status_metrics_dead_letters_and_errors(
                 {"http-url": f"{rx.url}/in?k={Q_TOK}", "http-password": P_PWD},
                 {"http-url": rx.url, "http-bearer-token": B_TOK, "http-user": "u",
                  "http-password": P_PWD},
-                {"http-url": rx.url, "http-headers": f"X-Api-Key={H_VAL}\n"},
+                {"http-url": rx.url, "http-headers": f"X-Api-Key={H_VAL}\x01"},
                 {"http-url": "http://" + B_TOK, "http-bearer-token": B_TOK, "batch-size": "x"},
+                {"otlp-headers": f"Authorization: Bearer {O_HDR}"},
+                {"otlp-headers": f"api-key=abc,Bearer {O_HDR}"},
+                {"otlp-headers": O_HDR},
+                {"otlp-headers": f"Authorization=Bearer%ZZ{O_HDR}"},
+                {"http-url": rx.url, "http-headers": f"X-A=1;Authorization: Bearer {H_VAL}"},
+                {"loki-url": f"user:{L_PWD}@lokihost:3100/loki/api/v1/push"},
+                {"loki-url": f"http://127.0.0.1:1/x,user:{L_PWD}@lokihost:3100/x"},
+                {"loki-url": f"http://user:{L_PWD}@bad host:3100/loki/api/v1/push"},
+                {"loki-url": f"http://user:{L_PWD}@127.0.0.1:1/x", "loki-retries": "x"},
+                {"otlp-endpoint": f"user:{L_PWD}@collector:4318"},
+                {"otlp-logs-endpoint": f"user:{L_PWD}@collector:4318/v1/logs"},
             ]
             for i, config in enumerate(bad):
                 _fd, answer = await start(100 + i, config)
                 assert answer.get("Err"), config
+                assert "ContainerID" not in answer["Err"], answer  # the config was checked
                 errors.append(answer["Err"])
 
             # Two containers whose every sink refuses every batch for good (400, quoting the

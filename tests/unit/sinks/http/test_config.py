@@ -34,3 +34,14 @@ def test_header_values_are_secret() -> None:
         {"http-url": URL + "&token=q1w2", "http-headers": "X-Key=hunter2",
          "http-user": "u", "http-password": "pw9"}, {})
     assert "hunter2" not in repr(config) and "q1w2" not in repr(config)
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("X-Key=abc;Bearer LeakedSecret123", "item 2 of 2 is not Name=value;Name2=value2"),
+    ("Authorization: Bearer LeakedSecret=", "item 1 of 1: the header name is not"),
+])
+def test_malformed_headers_are_never_quoted(value: str, says: str) -> None:
+    with pytest.raises(SinkOptionError) as err:
+        HttpConfig.from_options({"http-url": "http://h/x", "http-headers": value}, {})
+    assert "log-opt 'http-headers'" in str(err.value) and says in str(err.value)
+    assert "Leaked" not in str(err.value)

@@ -132,3 +132,21 @@ def test_errors_never_quote_the_password() -> None:
 ])
 def test_label_names_are_sanitised_as_lokis_driver_and_logql_need(name: str, want: str) -> None:
     assert sanitize_label_name(name) == want
+
+
+@pytest.mark.parametrize("value", [
+    "user:LeakPw1@lokihost:3100/loki/api/v1/push",
+    "http://ok:3100/loki/api/v1/push,user:LeakPw2@lokihost:3100/loki/api/v1/push",
+    "http://user:LeakPw3@bad host:3100/loki/api/v1/push",
+])
+def test_loki_url_errors_never_show_a_password(value: str) -> None:
+    with pytest.raises(SinkOptionError) as err:
+        LokiConfig.from_options({"loki-url": value}, {})
+    assert "log-opt 'loki-url'" in str(err.value) and "LeakPw" not in str(err.value)
+    assert "user" not in str(err.value)
+
+
+def test_loki_url_error_shows_no_invented_text() -> None:
+    with pytest.raises(SinkOptionError) as err:
+        LokiConfig.from_options({"loki-url": "not a url"}, {})
+    assert "://not" not in str(err.value)

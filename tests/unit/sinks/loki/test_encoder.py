@@ -117,3 +117,14 @@ def test_pieces_never_split_a_character_and_keep_every_byte() -> None:
     assert pieces("aa€bb".encode(), 4) == [b"aa", "€b".encode(), b"b"]
     assert pieces(b"\x80" * 9, 4) == [b"\x80" * 4, b"\x80" * 4, b"\x80"]  # not UTF-8: cut as is
     assert pieces(b"abc", 4) == [b"abc"]
+
+
+@pytest.mark.parametrize("line", [
+    b"\xff" * 200_000, b"a" + b"\xff" * 100_000 + "€".encode() * 50_000, "é".encode() * 200_000])
+def test_json_pieces_are_cut_after_invalid_bytes_become_replacement_characters(line: bytes
+                                                                               ) -> None:
+    event = encode(record(line, t=T0), protobuf=False)
+    _, _, entry = split(event)
+    texts = [pair[1] for pair in json.loads(b"[" + entry + b"]")]
+    assert all(len(t.encode()) <= MAX_LINE_SIZE for t in texts)  # as Loki counts a line
+    assert "".join(texts) == line.decode("utf-8", "replace")  # nothing lost, no char split

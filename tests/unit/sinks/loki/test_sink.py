@@ -81,6 +81,36 @@ async def test_a_400_naming_entries_refuses_only_those() -> None:
     assert answer.refused_events == (2, 4)  # indices into what the caller passed
 
 
+@pytest.mark.parametrize("added", [
+    'service_name="web_app-1", ',  # Loki 3's discover_service_name (container_name's value)
+    'service_name="unknown_service", ', '__stream_shard__="1", '])
+async def test_a_400_naming_a_stream_with_labels_loki_added_refuses_only_those(added: str
+                                                                              ) -> None:
+    labels = ['container_name="web_app-1"', 'host="host1"', 'source="stdout"']
+    stream = "{" + ", ".join(sorted([*labels, added.rstrip(", ")])) + "}"
+    body = (f"max entry size '4' bytes exceeded for stream '{stream}' while adding an entry "
+            f"with length '5' bytes")
+    server = Server([httpx.Response(400, text=body)])
+    s = sink(server)
+    encoded = [s.encode(context(), record(line, t=T0 + i))
+               for i, line in enumerate([b"ok", b"long1"])]
+    assert (await s.send(encoded)).refused_events == (1,)
+
+
+@pytest.mark.parametrize("stream", [
+    '{container_name="web_app-1", host="host1", service_name="x", source="stderr"}',  # a value
+    '{container_name="web_app-1", host="host1", job="x", source="stdout"}',  # not Loki's own
+    '{container_name="web_app-1", source="stdout"}',  # one of ours missing
+])
+async def test_a_400_naming_another_stream_refuses_the_whole_request(stream: str) -> None:
+    body = (f"max entry size '4' bytes exceeded for stream '{stream}' while adding an entry "
+            f"with length '5' bytes")
+    server = Server([httpx.Response(400, text=body)])
+    s = sink(server)
+    answer = await s.send([s.encode(context(), record(b"long1"))])
+    assert answer.outcome is Outcome.DROP and answer.refused_events is None
+
+
 async def test_a_400_naming_nothing_known_refuses_the_whole_request() -> None:
     server = Server([httpx.Response(400, text="entry too far behind, entry timestamp is: x")])
     s = sink(server)
@@ -105,20 +135,29 @@ async def test_a_server_asking_for_longer_is_obeyed() -> None:
 
 async def test_finite_retries_then_the_request_is_dropped() -> None:
     server = Server([httpx.Response(503)])
-    s = sink(server, **{"loki-retries": "2"})
+    s = sink(server, **{"loki-retries": "3"})
     encoded = [s.encode(context(), record())]
     outcomes = [(await s.send(encoded)).outcome for _ in range(3)]
+    # N requests in all, as Loki's driver (dskit backoff: Ongoing is false once retries >= N)
     assert outcomes == [Outcome.RETRY, Outcome.RETRY, Outcome.DROP]
+    assert len(server.requests) == 3
     other = [s.encode(context(), record(b"other"))]  # another request counts on its own
     assert (await s.send(other)).outcome is Outcome.RETRY
 
 
 async def test_success_resets_the_count() -> None:
     server = Server([httpx.Response(503), httpx.Response(204), httpx.Response(503)])
-    s = sink(server, **{"loki-retries": "1"})
+    s = sink(server, **{"loki-retries": "2"})
     encoded = [s.encode(context(), record())]
     assert [(await s.send(encoded)).outcome for _ in range(3)] == [
         Outcome.RETRY, Outcome.OK, Outcome.RETRY]
+
+
+async def test_one_retry_means_one_request() -> None:
+    server = Server([httpx.Response(503)])
+    s = sink(server, **{"loki-retries": "1"})
+    answer = await s.send([s.encode(context(), record())])
+    assert answer.outcome is Outcome.DROP and "gave up after 1 requests" in answer.reason
 
 
 async def test_transport_error_is_a_retry() -> None:

@@ -96,6 +96,28 @@ def test_bad_headers(value: str) -> None:
         "otlp-headers", "")
 
 
+@pytest.mark.parametrize(("value", "says"), [
+    ("Authorization: Bearer LeakedSecret456", "item 1 of 1 is not key=value"),
+    ("api-key=abc,Bearer LeakedSecret123", "item 2 of 2 is not key=value"),
+    ("LeakedSecret789", "item 1 of 1 is not key=value"),
+    ("Authorization: Bearer LeakedSecret=", "item 1 of 1: the header name is not"),
+    ("Authorization=Bearer%ZZLeakedSecret", "header 'Authorization': a malformed percent-escape"),
+    ("Authorization=LeakedSecret%4", "header 'Authorization': a malformed percent-escape"),
+    ("Leaked%ZZSecret=x", "item 1 of 1: a malformed percent-escape in the name"),
+])
+@pytest.mark.parametrize("where", ["otlp-headers", "OTEL_EXPORTER_OTLP_HEADERS",
+                                   "OTEL_EXPORTER_OTLP_LOGS_HEADERS"])
+def test_malformed_headers_name_the_option_and_never_the_text(value: str, says: str,
+                                                               where: str) -> None:
+    if where.startswith("OTEL"):
+        message = refused({}, {where: value})
+        assert f"environment variable {where}" in message
+    else:
+        message = refused({where: value})
+        assert f"log-opt {where!r}" in message
+    assert says in message and "Leaked" not in message and "Bearer" not in message
+
+
 def test_compression() -> None:
     assert cfg({"otlp-compression": "none"}).gzip is False
     assert cfg({}, {"OTEL_EXPORTER_OTLP_COMPRESSION": "none"}).gzip is False
@@ -154,3 +176,41 @@ def test_configure_enables_it_after_http_and_knows_its_keys() -> None:
             "otlp-tls-cert", "otlp-tls-key", "otlp-tls-server-name",
             "otlp-tls-skip-verify"} <= sinks.SINK_OPTION_KEYS
     assert sinks.configure({}, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c"}) == []
+
+
+@pytest.mark.parametrize("key", ["otlp-endpoint", "otlp-logs-endpoint"])
+def test_endpoint_errors_never_show_a_password(key: str) -> None:
+    message = refused({key: "user:LeakPw5@collector:4318"})
+    assert f"log-opt {key!r}" in message and "LeakPw5" not in message
+
+
+class _Watched(dict[str, str]):
+    """An environment that notes every variable the config looks up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.asked.add(str(key))
+        return super().__contains__(key)
+
+    def __getitem__(self, key: str) -> str:
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+
+def test_every_variable_the_sink_reads_can_be_set_with_docker_plugin_set() -> None:
+    import json  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    env = _Watched()
+    OtlpConfig.from_options({}, env)  # (cfg() would swap an empty mapping for {})
+    assert {"OTEL_EXPORTER_OTLP_CLIENT_KEY", "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT"} <= env.asked
+    plugin = json.loads((Path(__file__).parents[4] / "plugin" / "config.json").read_text())
+    settable = {e["name"] for e in plugin["env"] if "value" in e.get("settable", [])}
+    assert sorted(env.asked - settable) == []

@@ -75,3 +75,33 @@ def test_urls_with_credentials_are_refused_without_echoing_them() -> None:
         parse_http_url("log-opt 'http-url'", "https://user:hunter2@h/p?token=abc", allow_path=True)
     assert "hunter2" not in str(err.value) and "abc" not in str(err.value)
     assert redact_url("https://u:p@h:1/x?token=abc#f") == "https://h:1/x"
+
+
+@pytest.mark.parametrize("value", [
+    "user:LeakPw1@lokihost:3100/loki/api/v1/push",  # no scheme: urlsplit reads "user" as one
+    "user:LeakPw1@lokihost",
+    "http:/user:LeakPw1@host/x",
+    "https://user:LeakPw1@h:99999/x",
+    "https://user:LeakPw1@h/x",
+    "https://user:LeakPw1@bad host/x",
+])
+def test_url_errors_never_show_a_password(value: str) -> None:
+    with pytest.raises(SinkOptionError) as err:
+        parse_http_url("log-opt 'x-url'", value, allow_path=True)
+    assert "LeakPw1" not in str(err.value) and "log-opt 'x-url'" in str(err.value)
+
+
+def test_url_errors_never_show_text_the_user_did_not_type() -> None:
+    with pytest.raises(SinkOptionError) as err:
+        parse_http_url("x", "not a url", allow_path=True)
+    assert "://" not in str(err.value).replace("http:// or https://", "")
+    assert redact_url("user:pw@h:1/x") == "<unparsable URL>"
+    assert redact_url("http://u:12/pw@h/x") == "<unparsable URL>"
+
+
+def test_a_host_with_a_space_is_refused() -> None:
+    with pytest.raises(SinkOptionError) as err:
+        parse_http_url("x", "http://user:pw@bad host/x", allow_path=True)
+    assert "pw" not in str(err.value)
+    with pytest.raises(SinkOptionError, match="contains a space"):
+        parse_http_url("x", "http://bad host/x", allow_path=True)
