@@ -15,6 +15,7 @@ _frames_c.pyx (the frame kernel's pure and compiled twins: the hot loops of scan
 from .decode import FrameReader, decode_frames, plain_columns, plain_entries, to_entry
 from .render import ReadlogsFilter
 from .scan import (
+    FRAMES,
     HEADER,
     HEADER_BYTES,
     MAX_FRAME_BYTES,
@@ -30,6 +31,7 @@ from .scan import (
 )
 
 __all__ = [
+    "FRAMES",
     "HEADER",
     "HEADER_BYTES",
     "MAX_FRAME_BYTES",

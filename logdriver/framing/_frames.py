@@ -1,10 +1,11 @@
-"""The frame kernels, pure-Python twin: the FIFO's frame-validity run and the block splitter.
+"""The frame kernel, pure-Python twin: the FIFO's valid-frame run, whole frames, block splitter.
 
-Two hot loops, one per frame, in two versions with byte-identical results (``sinks/util/twin.py``):
-this module and ``_frames_c.pyx`` beside it (Cython). ``scan.Scanner.feed`` calls
-``scan_frames`` once per read from the FIFO; ``decode.plain_entries`` calls ``plain_entries``
-once per block the shipper reads. The frame's limits live here because both twins implement them
-(the compiled one repeats them as C constants; a test checks they agree).
+Three hot loops, one step per frame, in two versions with byte-identical results
+(``sinks/util/twin.py``): this module and ``_frames_c.pyx`` beside it (Cython).
+``scan.Scanner.feed`` calls ``scan_frames`` once per read from the FIFO; the store's reader calls
+``whole_frames`` once per read that ends mid-frame, and ``decode.plain_entries`` calls
+``plain_entries`` once per block the shipper reads. The frame's limits live here because both
+twins implement them (the compiled one repeats them as C constants; a test checks they agree).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class FramesKernel(Protocol):
 
     def plain_entries(self, data: bytes, base: int, max_line: int) -> PlainEntries | None: ...
 
+    def whole_frames(self, data: bytes) -> int: ...
+
 
 _unpack_len = HEADER.unpack_from
 
@@ -61,6 +64,21 @@ def scan_frames(data: bytes, pos: int, ends: list[int]) -> int:
         if not (lo <= length <= hi and end <= n and starts(marker, pos + 4)):
             break
         append(end)
+        pos = end
+    return pos
+
+
+def whole_frames(data: bytes) -> int:
+    """Length of the longest prefix of ``data`` made of whole frames (``[uint32 BE length]`` plus
+    that many bytes each; the lengths are not validated: the store's own frames)."""
+    pos = 0
+    n = len(data)
+    unpack = _unpack_len
+    while pos + HEADER_BYTES <= n:
+        (length,) = unpack(data, pos)
+        end = pos + HEADER_BYTES + length
+        if end > n:
+            break
         pos = end
     return pos
 

@@ -1,5 +1,5 @@
 # cython: boundscheck=False, wraparound=False, initializedcheck=False
-"""The frame kernels, compiled twin of ``_frames.py`` (same functions, byte-identical results).
+"""The frame kernel, compiled twin of ``_frames.py`` (same functions, byte-identical results).
 
 Every read from ``data`` is preceded by a check that the bytes are there: a crafted length
 prefix, a truncated frame or a block that ends mid-header makes a function stop or decline,
@@ -62,6 +62,22 @@ def scan_frames(const unsigned char[::1] data, Py_ssize_t pos, list ends not Non
     return pos
 
 
+def whole_frames(const unsigned char[::1] data):
+    """See ``_frames.whole_frames``."""
+    cdef Py_ssize_t n = data.shape[0]
+    cdef Py_ssize_t pos = 0, end
+    cdef const unsigned char *p
+    if n < HEADER_BYTES:
+        return 0
+    p = &data[0]
+    while pos + HEADER_BYTES <= n:
+        end = pos + HEADER_BYTES + <Py_ssize_t>_length(p + pos)
+        if end > n:
+            break
+        pos = end
+    return pos
+
+
 cdef inline bint _is_header(const unsigned char *b) noexcept nogil:
     """Whether the 18 bytes at ``b`` (the caller checked they are there) are a plain entry's
     header as ``_frames._PLAIN_HEADER`` matches it: source field, time tag, 9-byte varint."""
@@ -103,7 +119,7 @@ def plain_entries(const unsigned char[::1] data, base, Py_ssize_t max_line):
     cdef int k
     cdef const unsigned char *p
     cdef const unsigned char *b
-    cdef long long first
+    cdef long long first = 0
     cdef bint small_base
     cdef list times = []
     cdef list sources = []

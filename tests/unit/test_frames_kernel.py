@@ -119,6 +119,17 @@ def test_scan_frames_stops_at_the_same_place(data: bytes, pos: int) -> None:
     assert c_ends == p_ends
 
 
+@DIFF
+@given(data=st.one_of(streams, st.binary(max_size=64)), cut=st.integers(0, 10_000))
+@example(data=b"\xff\xff\xff\xff" + frames(2), cut=10_000)
+@example(data=frames(3), cut=0)
+def test_whole_frames_cuts_at_the_same_place(data: bytes, cut: int) -> None:
+    data = data[:cut]
+    got = compiled().whole_frames(data)
+    assert got == _frames.whole_frames(data)
+    assert 0 <= got <= len(data)
+
+
 def test_scan_frames_refuses_a_negative_offset() -> None:
     for kernel in (compiled(), FRAMES.pure):
         with pytest.raises(ValueError, match="negative offset"):
