@@ -164,7 +164,11 @@ def plain_entries(data: bytes, base: int, max_line: int) -> PlainEntries | None:
     # parts: [length 0, source 0, time 0, line varint 0, line 0 + length 1, source 1, ...]
     chunks = parts[4::4]
     last = chunks.pop()
-    lengths = struct.unpack(f">{n}I", parts[0] + b"".join(map(getitem, chunks, repeat(_LAST4))))
+    try:
+        lengths = struct.unpack(f">{n}I",
+                                parts[0] + b"".join(map(getitem, chunks, repeat(_LAST4))))
+    except struct.error:  # a split under 4 bytes from the last: a line holding a header
+        return None
     lines: list[bytes] = list(map(getitem, chunks, repeat(_BUT_LAST4)))
     lines.append(last)
     varints = parts[3::4]

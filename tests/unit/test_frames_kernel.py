@@ -143,6 +143,9 @@ def test_scan_frames_refuses_a_negative_offset() -> None:
 @example(items=[Entry("stdout", T0, b"")], tail=b"", base=0, max_line=0)
 @example(items=[Entry("stdout", T0, b"a" + _DECOY)], tail=b"", base=0, max_line=2**40)
 @example(items=[Entry("stdout", T0, b"a")] * 3, tail=b"\x00", base=7, max_line=2**40)
+# a header-like end of a line, completed by the next frame's length prefix: the split declines
+@example(items=[Entry("stdout", T0, b"\x0a\x06stdout\x10" + b"\x80" * 8), Entry("stdout", T0, b"")],
+         tail=b"", base=0, max_line=2**40)
 def test_plain_entries_is_the_same_with_either_twin(
     items: list[Entry], tail: bytes, base: int, max_line: int
 ) -> None:

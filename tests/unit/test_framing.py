@@ -186,3 +186,14 @@ def test_plain_columns_takes_a_block_of_docker_lines(kernel_twin: str) -> None:
     got = plain_columns(b"".join(encode_entry(e) for e in items))
     assert got is not None
     assert list(zip(*got[:3], strict=True)) == [(e.time_nano, e.source, e.line) for e in items]
+
+
+def test_a_line_opening_with_a_header_is_declined_not_an_error(kernel_twin: str) -> None:
+    """A container may log any bytes: a line that starts with a plain entry's header (source,
+    time tag, 8 varint bytes, completed by the next frame's length prefix) once made the regex
+    split raise struct.error; now the block declines and is decoded frame by frame."""
+    tricky = b"\x0a\x06stdout\x10" + b"\x80" * 8
+    for after in (b"", b"x", b"line"):
+        data = encode_entry(Entry("stdout", T0, tricky)) + encode_entry(Entry("stdout", T0, after))
+        assert plain_columns(data) is None
+        assert [m.line for _o, _l, m in decode_frames(data)] == [tricky, after]
