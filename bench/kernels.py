@@ -10,7 +10,10 @@ time does):
 - ``scan``: ``Scanner.feed`` over the stream in 1 MiB reads (the plugin's FIFO ingest);
 - ``split``: ``plain_entries`` over the stream cut into the store's 1 MiB blocks of whole frames
   (the shipper's splitter);
-- ``take``: ``RecordReader.take`` over the same blocks (splitter plus records.py's own work).
+- ``take``: ``RecordReader.take`` over the same blocks (splitter plus records.py's own work);
+- ``ingest``: the plugin's path, ``FifoReader``'s chunks into a store in a temporary directory
+  (scan, write, index), and ``ship``: the shipper's, ``StoreView`` reads of that store and
+  ``take`` (the store reader cuts each read at its last whole frame: ``whole_frames``).
 Prints microseconds per line for each twin and the ratio pure / compiled. Needs the package
 installed (``pip install -e .``) with its kernels built for the compiled column.
 """
@@ -18,13 +21,18 @@ installed (``pip install -e .``) with its kernels built for the compiled column.
 from __future__ import annotations
 
 import argparse
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+from logdriver.delivery.messages import state_message
 from logdriver.delivery.records import RecordReader
+from logdriver.fifo import FifoReader
 from logdriver.framing import Entry, Scanner, encode_entry, plain_entries
 from logdriver.framing.scan import FRAMES
-from logdriver.store import READ_BYTES, Position
+from logdriver.store import READ_BYTES, ContainerLog, Position, StoreView
 from sinks import JoinConfig
 from sinks.util import twin
 
@@ -82,13 +90,50 @@ def split(chunks: list[bytes]) -> int:
 
 
 def take(chunks: list[bytes]) -> int:
-    reader = RecordReader(MemoryLog(chunks), (0, 0), JoinConfig())  # type: ignore[arg-type]
+    return take_from(RecordReader(MemoryLog(chunks), (0, 0), JoinConfig()))  # type: ignore[arg-type]
+
+
+def take_from(reader: RecordReader) -> int:
     n = 0
     while True:
         recs, _ends = reader.take(10_000)
         if not len(recs):
             return n
         n += len(recs)
+
+
+class Stored:
+    """The ``ingest`` and ``ship`` steps: one store per round, in a temporary directory."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.root = Path(tempfile.mkdtemp(prefix="kernels-"))
+        self.clog: ContainerLog | None = None
+
+    def ingest(self) -> int:
+        if self.clog is not None:
+            self.clog.close()
+        shutil.rmtree(self.root / "c", ignore_errors=True)
+        clog = self.clog = ContainerLog.open(self.root / "c" / ("c" * 64), "c" * 64)
+        clog.max_size, clog.max_file = 20 << 20, 100  # keep every line
+        reader = FifoReader("fifo", clog)
+        for i in range(0, len(self.data), READ_CHUNK):
+            reader._ingest(self.data[i:i + READ_CHUNK])
+        return clog.received_lines
+
+    def ship(self) -> int:
+        if self.clog is None:
+            self.ingest()
+        assert self.clog is not None
+        view = StoreView(self.clog.id, self.clog.path)
+        state = state_message(self.clog)
+        view.update(state["segments"], state["running"], state["dropped"])
+        return take_from(RecordReader(view, view.start, JoinConfig()))
+
+    def close(self) -> None:
+        if self.clog is not None:
+            self.clog.close()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def best(fn: Callable[[], int], want: int, rounds: int) -> float:
@@ -109,8 +154,10 @@ def main() -> None:
     args = ap.parse_args()
     data = stream(args.lines, args.size)
     chunks = blocks(data)
+    stored = Stored(data)
     steps: dict[str, Callable[[], int]] = {
-        "scan": lambda: scan(data), "split": lambda: split(chunks), "take": lambda: take(chunks)}
+        "scan": lambda: scan(data), "split": lambda: split(chunks), "take": lambda: take(chunks),
+        "ingest": stored.ingest, "ship": stored.ship}
     built = FRAMES.compiled is not None
     print(f"{args.lines} lines of {args.size} B, {len(data) / 1e6:.1f} MB, "
           f"{len(chunks)} blocks; best of {args.rounds}; compiled twin "
@@ -125,6 +172,7 @@ def main() -> None:
         compiled = "-" if c is None else f"{c:.3f}"
         ratio = "-" if c is None else f"{pure / c:.1f}x"
         print(f"{name:6} {pure:13.3f} {compiled:>17} {ratio:>14}")
+    stored.close()
 
 
 if __name__ == "__main__":
