@@ -42,8 +42,8 @@ def test_the_compiled_twin_is_built_and_in_use() -> None:
 
 
 def test_the_compiled_twin_uses_the_same_limits() -> None:
-    limits = importlib.import_module("logdriver.framing._frames_c").LIMITS
     compiled()
+    limits = importlib.import_module("logdriver.framing._frames_c").LIMITS
     assert limits == {name: getattr(_frames, name) for name in limits}
 
 
