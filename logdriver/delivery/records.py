@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Protocol
 
 from sinks import JoinConfig, Record, Records
 
-from ..framing import FrameReader, plain_columns
+from ..framing import FrameReader, plain_entries
 from ..store import Position
 from .messages import ContainerState
 
@@ -119,15 +118,15 @@ class RecordReader:
             if not data:
                 break
             here = packed(start)
-            columns = None
+            block = None
             if join.multiline_pattern is None and not self._partial:
-                columns = plain_columns(data)  # the usual block: whole lines only, fast
-            if columns is not None and max(map(len, columns[2])) <= join.partial_max_size:
-                times, sources, lines, sizes = columns
+                # the usual block: whole lines only, none over partial-max-size, fast
+                block = plain_entries(data, here, join.partial_max_size)
+            if block is not None:
+                times, sources, lines, block_ends = block
                 recs.extend_whole(times, sources, lines)
-                ends += accumulate(sizes, initial=here)
-                del ends[len(ends) - len(sizes) - 1]  # ``initial`` is where the block starts
-                n = len(sizes)
+                ends += block_ends
+                n = len(block_ends)
             else:
                 n = self._frames_from(data, here)
             if self._seg_entries is not None:

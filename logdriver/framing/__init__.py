@@ -8,12 +8,14 @@ length followed by that many bytes of a serialized ``LogEntry``. The same framin
 whole entry, or on the last piece of a line Docker split into partial entries.
 
 Modules: scan.py (the FIFO: ``Scanner``, the frame's shapes), decode.py (the store's frames back
-to entries, one by one or a block at a time), render.py (the ReadLogs answer).
+to entries, one by one or a block at a time), render.py (the ReadLogs answer), _frames.py and
+_frames_c.pyx (the frame kernel's pure and compiled twins: the hot loops of scan and decode).
 """
 
-from .decode import FrameReader, decode_frames, plain_columns, to_entry
+from .decode import FrameReader, decode_frames, plain_columns, plain_entries, to_entry
 from .render import ReadlogsFilter
 from .scan import (
+    FRAMES,
     HEADER,
     HEADER_BYTES,
     MAX_FRAME_BYTES,
@@ -29,6 +31,7 @@ from .scan import (
 )
 
 __all__ = [
+    "FRAMES",
     "HEADER",
     "HEADER_BYTES",
     "MAX_FRAME_BYTES",
@@ -44,6 +47,7 @@ __all__ = [
     "encode_entry",
     "frame_time",
     "plain_columns",
+    "plain_entries",
     "to_entry",
     "unpack_length",
 ]

@@ -6,23 +6,25 @@ Also the wire's shapes every other part uses: the length prefix, ``Entry``, ``en
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 
 from proto.entry_pb2 import LogEntry, PartialLogEntryMetadata
+from sinks.util.twin import Twin, twin
 
-HEADER = struct.Struct(">I")
-HEADER_BYTES = HEADER.size  # 4: uint32 big-endian length prefix
-MAX_FRAME_BYTES = 1_000_000  # Docker's own decoder cap (local driver maxMsgLen); more = corrupt
+from . import _frames
+from ._frames import ENTRY_MARKER, MIN_FRAME, FramesKernel
+from ._frames import HEADER as HEADER  # the frame's shapes, re-exported: everyone imports them here
+from ._frames import HEADER_BYTES as HEADER_BYTES
+from ._frames import MAX_FRAME_BYTES as MAX_FRAME_BYTES
+from ._frames import MIN_ENTRY_BYTES as MIN_ENTRY_BYTES
+
 SOURCES = frozenset({"stdout", "stderr"})  # the only sources the daemon's copier emits
-# Every frame Docker writes starts with field 1 (source, wire type 2) of length 6: a cheap marker
-# for finding the next frame boundary after the stream lost alignment.
-_RESYNC_MARKER = b"\x0a\x06std"
-
-MIN_ENTRY_BYTES = 8  # the smallest body Docker writes: field 1 holding "stdout" or "stderr"
-_MIN_FRAME = HEADER_BYTES + len(_RESYNC_MARKER)  # bytes needed to judge a frame's start
+_RESYNC_MARKER = ENTRY_MARKER
+_MIN_FRAME = MIN_FRAME
+# The frame kernel: the valid-frame run of ``Scanner.feed`` (and the shipper's block splitter).
+FRAMES: Twin[FramesKernel] = twin(_frames, "logdriver.framing._frames_c")
 _unpack_len = unpack_length = HEADER.unpack_from
 _pack_len = HEADER.pack
 
@@ -109,7 +111,6 @@ class Scanner:
         n = len(data)
         runs: list[Run] = []
         ends: list[int] = []
-        append = ends.append
         run_start = pos = 0
         corrupt = 0
         unpack = _unpack_len
@@ -117,15 +118,14 @@ class Scanner:
         marker = _RESYNC_MARKER
         limit = n - _MIN_FRAME
         lo, hi = MIN_ENTRY_BYTES, MAX_FRAME_BYTES
-        while pos <= limit:
+        scan_frames = FRAMES.active.scan_frames
+        while True:
+            pos = scan_frames(data, pos, ends)  # over the valid frames, in one call
+            if pos > limit:
+                break
             (length,) = unpack(data, pos)
-            end = pos + 4 + length
             if lo <= length <= hi and starts(marker, pos + 4):
-                if end > n:
-                    break
-                append(end)
-                pos = end
-                continue
+                break  # a valid start whose body is not all here yet
             if ends and ends[-1] == pos:
                 # The frame just taken ends where no frame starts: it may be a truncated one
                 # whose length swallowed real frames. Take those instead of it.
@@ -137,7 +137,6 @@ class Scanner:
                     if ends:
                         runs.append(Run(run_start, ends))
                         ends = []
-                        append = ends.append
                     self._lost = False
                     run_start = pos = inner
                     continue
@@ -149,7 +148,6 @@ class Scanner:
             if ends:
                 runs.append(Run(run_start, ends))
                 ends = []
-                append = ends.append
             nxt = self._resync(data, pos + 1)
             if nxt < 0:
                 # Keep a tail that might hold the start of the next frame.

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..framing import HEADER, HEADER_BYTES, decode_frames
+from ..framing import FRAMES, decode_frames
 from .ledger import Dropped
 
 log = logging.getLogger(__name__)
@@ -123,17 +123,9 @@ class Kept:
 def whole_frames(data: bytes) -> int:
     """Length of the longest prefix of ``data`` made of whole frames (``[uint32 BE length]`` plus
     that many bytes each; the lengths are not validated: ``data`` comes from a segment, below the
-    size its writer published). A reader cuts a read that ended mid-frame here."""
-    pos = 0
-    n = len(data)
-    unpack = HEADER.unpack_from
-    while pos + HEADER_BYTES <= n:
-        (length,) = unpack(data, pos)
-        end = pos + HEADER_BYTES + length
-        if end > n:
-            break
-        pos = end
-    return pos
+    size its writer published). A reader cuts a read that ended mid-frame here. The frame
+    kernel's loop (``framing/_frames.py``, compiled when built)."""
+    return FRAMES.active.whole_frames(data)
 
 
 def recover(directory: Path, container_id: str) -> tuple[list[Segment], bytes]:

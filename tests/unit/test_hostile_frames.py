@@ -42,7 +42,8 @@ from .test_api import CID, Daemon, daemon, settle  # noqa: F401 - daemon is a fi
 MARKER = b"\x0a\x06std"  # how every Docker entry's body begins; garbage below never holds it
 SEEN = 4 + len(MARKER)  # bytes after a frame the scanner needs to tell whether a frame starts
 FAST = settings(max_examples=120, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                       HealthCheck.function_scoped_fixture])
 
 entries = st.builds(
     Entry,
@@ -126,7 +127,7 @@ def scan(chunks: list[bytes]) -> tuple[list[Entry], Scanner]:
                 b"\x00", Entry("stdout", 1, b""), b"\x00", Entry("stdout", 1, b"")],
          points=[65])
 def test_garbage_between_frames_costs_no_frame_and_counts_one_per_stretch(
-    items: list[Entry | bytes], points: list[int]
+    kernel_twin: str, items: list[Entry | bytes], points: list[int]
 ) -> None:
     data, good, stretches = build(items)
     got, sc = scan(cut(data, points))
@@ -134,10 +135,11 @@ def test_garbage_between_frames_costs_no_frame_and_counts_one_per_stretch(
     assert sc.corrupt == stretches
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=4000), points=st.lists(st.integers(0, 4000), max_size=6))
 def test_random_bytes_never_raise_and_never_hold_more_than_a_frame(
-    data: bytes, points: list[int]
+    kernel_twin: str, data: bytes, points: list[int]
 ) -> None:
     sc = Scanner()
     for chunk in cut(data, points):
@@ -156,7 +158,8 @@ def test_random_bytes_never_raise_and_never_hold_more_than_a_frame(
        keep=st.integers(10, 10_000), after=st.lists(entries, min_size=1, max_size=30),
        points=st.lists(st.integers(0, 10_000), max_size=4))
 def test_a_truncated_frame_costs_itself_only(
-    before: list[Entry], broken: Entry, keep: int, after: list[Entry], points: list[int]
+    kernel_twin: str, before: list[Entry], broken: Entry, keep: int, after: list[Entry],
+    points: list[int],
 ) -> None:
     """A frame cut short (header and the start of its body intact) followed by whole frames: its
     length would swallow the frames after it; they come out all the same, and it is counted."""
@@ -181,7 +184,7 @@ def test_a_truncated_frame_costs_itself_only(
 
 
 @pytest.mark.parametrize("split", [False, True])
-def test_the_limits_of_doubting_a_truncated_frame(split: bool) -> None:
+def test_the_limits_of_doubting_a_truncated_frame(kernel_twin: str, split: bool) -> None:
     """Length-prefixed framing has no checksum. A broken frame whose length ends exactly where a
     real frame starts looks like a real frame; so does one whose end is the end of a read. Each
     costs the frames it covers, stored as one entry, and the stream goes on after it."""
@@ -202,7 +205,7 @@ def test_the_limits_of_doubting_a_truncated_frame(split: bool) -> None:
     assert sc.corrupt == 0
 
 
-def test_a_four_gigabyte_prefix_allocates_nothing_like_its_length() -> None:
+def test_a_four_gigabyte_prefix_allocates_nothing_like_its_length(kernel_twin: str) -> None:
     good = frames(2000)
     data = b"\xff\xff\xff\xff" + b"\x00" * 100 + good
     tracemalloc.start()
@@ -248,7 +251,8 @@ def _ingest_all(tmp: Path, chunks: list[bytes]) -> tuple[list[Entry], int, int]:
                                  HealthCheck.function_scoped_fixture])
 @given(items=pieces, points=st.lists(st.integers(0, 10_000), max_size=6))
 def test_fifo_reader_stores_every_frame_around_garbage_and_counts_it(
-    tmp_path_factory: pytest.TempPathFactory, items: list[Entry | bytes], points: list[int]
+    kernel_twin: str, tmp_path_factory: pytest.TempPathFactory, items: list[Entry | bytes],
+    points: list[int],
 ) -> None:
     data, good, stretches = build(items)
     got, corrupt, bad = _ingest_all(tmp_path_factory.mktemp("s"), cut(data, points))
@@ -256,7 +260,7 @@ def test_fifo_reader_stores_every_frame_around_garbage_and_counts_it(
     assert corrupt == stretches and bad == 0
 
 
-def test_fifo_reader_four_gigabyte_prefix_is_bounded(tmp_path: Path) -> None:
+def test_fifo_reader_four_gigabyte_prefix_is_bounded(kernel_twin: str, tmp_path: Path) -> None:
     data = b"\xff\xff\xff\xff" + frames(1000) + b"\xff\xff\xff\xff" * 3 + frames(1000, start=1000)
     tracemalloc.start()
     try:
@@ -271,7 +275,7 @@ def test_fifo_reader_four_gigabyte_prefix_is_bounded(tmp_path: Path) -> None:
 
 
 async def test_garbage_on_a_real_fifo_is_skipped_counted_and_the_rest_read_back(
-    daemon: Daemon,  # noqa: F811 - the fixture
+    kernel_twin: str, daemon: Daemon,  # noqa: F811 - the fixture
 ) -> None:
     path = daemon.fifo()
     assert await daemon.start(path) == (200, {})

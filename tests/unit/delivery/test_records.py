@@ -44,7 +44,8 @@ def read_all(reader: RecordReader) -> list[bytes]:
         out += recs.lines
 
 
-def test_the_view_reads_what_the_store_holds_across_rotations(tmp_path: Path) -> None:
+def test_the_view_reads_what_the_store_holds_across_rotations(
+        kernel_twin: str, tmp_path: Path) -> None:
     clog = ContainerLog.open(tmp_path / CID, CID)
     clog.max_size, clog.max_file = 20_000, 100
     write(clog, frames(3000), chunk=7000)
@@ -54,7 +55,8 @@ def test_the_view_reads_what_the_store_holds_across_rotations(tmp_path: Path) ->
     assert got == [b"line %06d" % i for i in range(3000)]
 
 
-def test_the_view_never_reads_past_what_it_was_told(tmp_path: Path) -> None:
+def test_the_view_never_reads_past_what_it_was_told(
+        kernel_twin: str, tmp_path: Path) -> None:
     clog = ContainerLog.open(tmp_path / CID, CID)
     write(clog, frames(10))
     view = told(clog)
@@ -65,7 +67,8 @@ def test_the_view_never_reads_past_what_it_was_told(tmp_path: Path) -> None:
     assert read_all(reader) == [b"line %06d" % i for i in range(10, 20)]
 
 
-def test_history_rotated_away_before_it_was_read_is_counted(tmp_path: Path) -> None:
+def test_history_rotated_away_before_it_was_read_is_counted(
+        kernel_twin: str, tmp_path: Path) -> None:
     clog = ContainerLog.open(tmp_path / CID, CID)
     clog.max_size, clog.max_file = 5_000, 2
     view = StoreView(clog.id, clog.path)
@@ -80,7 +83,7 @@ def test_history_rotated_away_before_it_was_read_is_counted(tmp_path: Path) -> N
 
 
 def test_multiline_events_are_cut_by_their_lines_times_however_they_are_read(
-        tmp_path: Path) -> None:
+        kernel_twin: str, tmp_path: Path) -> None:
     # A shipper catching up reads seconds of history at once: the cut must not depend on that.
     # Lines 0.1 s apart, timeout 0.25 s: an event holds the lines logged within 0.25 s of its
     # first line, and the next line starts the next event even though it does not match.
@@ -110,7 +113,7 @@ def test_multiline_events_are_cut_by_their_lines_times_however_they_are_read(
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_a_multiline_event_closed_by_the_next_ones_first_line_never_lets_the_cursor_pass_it(
-    tmp_path: Path, source: str,
+    kernel_twin: str, tmp_path: Path, source: str,
 ) -> None:
     """Delivered up to an event closed by a matching line, a restart must read that line again:
     the event's cursor position is where the closing line starts (it was where it ended, so a

@@ -6,10 +6,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from logdriver.framing import decode_frames, encode_entry
 
 from ..helpers import T0, entry, frames
 from .helpers import lines, open_log, write
+
+# Every test here stores through Scanner.feed and reads through whole_frames: both twins.
+pytestmark = pytest.mark.usefixtures("kernel_twin")
 
 
 def test_tail_reads_only_the_index_and_the_last_blocks(tmp_path: Path) -> None:

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from logdriver.framing import Scanner, encode_entry
 from logdriver.store import IDX, ContainerLog
 
 from ..helpers import entry, frames
 from .helpers import CID, lines, open_log, write
+
+# Every test here stores through Scanner.feed and reads through whole_frames: both twins.
+pytestmark = pytest.mark.usefixtures("kernel_twin")
 
 
 def test_reopen_keeps_history_and_index(tmp_path: Path) -> None:

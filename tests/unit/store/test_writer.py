@@ -13,6 +13,9 @@ from logdriver.store import BLOCK_BYTES, LOCAL_RECORD_EXTRA, ContainerLog
 from ..helpers import entry, frames
 from .helpers import CID, lines, open_log, write
 
+# Every test here stores through Scanner.feed and reads through whole_frames: both twins.
+pytestmark = pytest.mark.usefixtures("kernel_twin")
+
 
 def test_appended_entries_read_back_in_order(tmp_path: Path) -> None:
     clog = open_log(tmp_path)

@@ -1,0 +1,177 @@
+# cython: boundscheck=False, wraparound=False, initializedcheck=False
+"""The frame kernel, compiled twin of ``_frames.py`` (same functions, byte-identical results).
+
+Every read from ``data`` is preceded by a check that the bytes are there: a crafted length
+prefix, a truncated frame or a block that ends mid-header makes a function stop or decline,
+never read past the buffer.
+"""
+
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.list cimport PyList_AsTuple
+from libc.stdint cimport uint32_t, uint64_t
+from libc.string cimport memchr, memcmp
+
+# The limits of _frames.py, as C constants (tests/unit/test_frames_kernel.py checks they agree).
+cdef enum:
+    HEADER_BYTES = 4
+    MIN_ENTRY_BYTES = 8
+    MAX_FRAME_BYTES = 1000000
+    MARKER_BYTES = 5  # "\x0a\x06std"
+    MIN_FRAME = HEADER_BYTES + MARKER_BYTES
+    HEAD_BYTES = 18  # source field, time tag and its 9-byte varint
+    MAX_PLAIN_LINE = 32767
+
+LIMITS = {
+    "HEADER_BYTES": HEADER_BYTES,
+    "MIN_ENTRY_BYTES": MIN_ENTRY_BYTES,
+    "MAX_FRAME_BYTES": MAX_FRAME_BYTES,
+    "MIN_FRAME": MIN_FRAME,
+    "MAX_PLAIN_LINE": MAX_PLAIN_LINE,
+    "ENTRY_MARKER": b"\x0a\x06std",
+}
+
+cdef const char *MARKER = b"\x0a\x06std"
+cdef str STDOUT = "stdout"
+cdef str STDERR = "stderr"
+
+
+cdef inline uint32_t _length(const unsigned char *p) noexcept nogil:
+    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
+
+
+def scan_frames(const unsigned char[::1] data, Py_ssize_t pos, list ends not None):
+    """See ``_frames.scan_frames``."""
+    cdef Py_ssize_t n = data.shape[0]
+    cdef Py_ssize_t end
+    cdef uint32_t length
+    cdef const unsigned char *p
+    if pos < 0:
+        raise ValueError(f"negative offset {pos}")
+    if n < MIN_FRAME:
+        return pos
+    p = &data[0]
+    while pos <= n - MIN_FRAME:  # the length and the marker are there
+        length = _length(p + pos)
+        if length < MIN_ENTRY_BYTES or length > MAX_FRAME_BYTES:
+            break
+        end = pos + HEADER_BYTES + length
+        if end > n or memcmp(p + pos + HEADER_BYTES, MARKER, MARKER_BYTES) != 0:
+            break
+        ends.append(end)
+        pos = end
+    return pos
+
+
+def whole_frames(const unsigned char[::1] data):
+    """See ``_frames.whole_frames``."""
+    cdef Py_ssize_t n = data.shape[0]
+    cdef Py_ssize_t pos = 0, end
+    cdef const unsigned char *p
+    if n < HEADER_BYTES:
+        return 0
+    p = &data[0]
+    while pos + HEADER_BYTES <= n:
+        end = pos + HEADER_BYTES + <Py_ssize_t>_length(p + pos)
+        if end > n:
+            break
+        pos = end
+    return pos
+
+
+cdef inline bint _is_header(const unsigned char *b) noexcept nogil:
+    """Whether the 18 bytes at ``b`` (the caller checked they are there) are a plain entry's
+    header as ``_frames._PLAIN_HEADER`` matches it: source field, time tag, 9-byte varint."""
+    cdef int k
+    if b[0] != 0x0a or b[1] != 0x06 or memcmp(b + 2, b"std", 3) != 0:
+        return False
+    if memcmp(b + 5, b"out", 3) != 0 and memcmp(b + 5, b"err", 3) != 0:
+        return False
+    if b[8] != 0x10:
+        return False
+    for k in range(8):
+        if b[9 + k] < 0x80:
+            return False
+    return b[17] < 0x80
+
+
+cdef inline bint _header_inside(const unsigned char *p, Py_ssize_t start, Py_ssize_t stop,
+                                Py_ssize_t n) noexcept nogil:
+    """Whether a plain header (whole within ``p[:n]``) starts anywhere in ``p[start:stop]``:
+    the pure twin's regex split would cut a line there, and decline the block."""
+    cdef const unsigned char *hit
+    while start < stop and start + HEAD_BYTES <= n:
+        hit = <const unsigned char *>memchr(p + start, 0x0a, stop - start)
+        if hit == NULL:
+            return False
+        start = hit - p
+        if start + HEAD_BYTES <= n and _is_header(hit):
+            return True
+        start += 1
+    return False
+
+
+def plain_entries(const unsigned char[::1] data, base, Py_ssize_t max_line):
+    """See ``_frames.plain_entries``."""
+    cdef Py_ssize_t n = data.shape[0]
+    cdef Py_ssize_t pos = 0, body, end, line_at, line_len, field
+    cdef uint32_t length
+    cdef uint64_t t
+    cdef int k
+    cdef const unsigned char *p
+    cdef const unsigned char *b
+    cdef long long first = 0
+    cdef bint small_base
+    cdef list times = []
+    cdef list sources = []
+    cdef list lines = []
+    cdef list ends = []
+    if n == 0:
+        return None
+    p = &data[0]
+    try:
+        first = base
+        small_base = 0 <= first <= (1 << 62)
+    except OverflowError:
+        small_base = False
+    while pos < n:
+        if n - pos < HEADER_BYTES:
+            return None
+        length = _length(p + pos)
+        body = pos + HEADER_BYTES
+        if length < HEAD_BYTES or length > n - body:
+            return None
+        end = body + length
+        b = p + body
+        if not _is_header(b):
+            return None
+        t = 0
+        for k in range(9):
+            t |= <uint64_t>(b[9 + k] & 0x7f) << (7 * k)
+        line_at = body + HEAD_BYTES
+        line_len = 0
+        if length > HEAD_BYTES:
+            # field 3 (line): tag 0x1a, then a minimal varint of 1 to 3 bytes, under 32 KiB
+            if b[HEAD_BYTES] != 0x1a:
+                return None
+            field = HEAD_BYTES + 1
+            k = 0
+            while True:
+                if field + k >= length or k == 3:
+                    return None
+                line_len |= <Py_ssize_t>(b[field + k] & 0x7f) << (7 * k)
+                if b[field + k] < 0x80:
+                    break
+                k += 1
+            if (k > 0 and b[field + k] == 0) or line_len > MAX_PLAIN_LINE:
+                return None
+            line_at = body + field + k + 1
+            if line_at + line_len != end:
+                return None
+        if line_len > max_line or _header_inside(p, line_at, end, n):
+            return None
+        times.append(t)
+        sources.append(STDOUT if b[5] == 0x6f else STDERR)  # b[5]: "o" of "stdout"
+        lines.append(PyBytes_FromStringAndSize(<const char *>p + line_at, line_len))
+        ends.append(first + end if small_base else base + end)
+        pos = end
+    return PyList_AsTuple(times), sources, lines, ends
