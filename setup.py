@@ -48,11 +48,15 @@ def _extensions() -> list[object]:
     except ImportError:
         _warn("Cython is not installed")
         return []
-    return list(cythonize(
-        sources,
-        compiler_directives={"language_level": 3, "embedsignature": True},
-        quiet=True,
-    ))
+    try:
+        return list(cythonize(
+            sources,
+            compiler_directives={"language_level": 3, "embedsignature": True},
+            quiet=True,
+        ))
+    except Exception as exc:  # a .pyx Cython cannot translate: its pure twin stays in charge
+        _warn(f"Cython failed ({exc})")
+        return []
 
 
 setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt})
