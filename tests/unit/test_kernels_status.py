@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import socket
 import sys
 import types
 from pathlib import Path
@@ -14,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from logdriver.app import Plugin, Settings
 from logdriver.status_cli import render
 from sinks.util import twin
+
+from .helpers import metrics_plugin
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE = "tests_kernels_status_fake._echo_c"  # a test-only kernel, registered in the plugin
@@ -26,12 +26,6 @@ def package_kernels() -> set[str]:
     """The compiled modules of the package: every ``*.pyx`` under logdriver/ and sinks/."""
     return {".".join(p.relative_to(REPO).with_suffix("").parts)
             for pkg in ("logdriver", "sinks") for p in (REPO / pkg).rglob("*.pyx")}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _shipper_report(c: httpx.AsyncClient) -> dict[str, Any]:
@@ -52,18 +46,10 @@ async def test_status_and_metrics_show_each_process_kernels(
     monkeypatch.setitem(sys.modules, FAKE, types.ModuleType(FAKE))
     monkeypatch.setattr(twin, "_TWINS", dict(twin._TWINS))  # the fake leaves with the test
     fake = twin.twin(types.ModuleType("pure"), FAKE)  # built; chosen unless disabled
-    port = _free_port()
-    fifos = tmp_path / "logging"
-    fifos.mkdir()
-    plugin = Plugin(Settings(state_dir=tmp_path / "state", socket=tmp_path / "p.sock",
-                             fifo_root=str(fifos), metrics_port=port))
-    await plugin.startup()
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as c:
-            kernels = await _shipper_report(c)
-            metrics = (await c.get("/metrics")).text
-    finally:
-        await plugin.shutdown()
+    async with metrics_plugin(tmp_path) as port, httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", trust_env=False) as c:
+        kernels = await _shipper_report(c)
+        metrics = (await c.get("/metrics")).text
 
     plugin_rep, shipper_rep = kernels["plugin"], kernels["shipper"]
     assert plugin_rep == twin.report() and plugin_rep["kernels"][FAKE] == fake.which
