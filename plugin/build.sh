@@ -93,7 +93,8 @@ if [ "$OFFLINE" = 1 ]; then
     mkdir -p "$ROOTFS/var/lib/logdriver" "$ROOTFS/run/docker/plugins" "$ROOTFS/run/docker/logging"
 else
     tag="logdriver-rootfs:build"
-    "$DOCKER" build -q -t "$tag" -f plugin/Dockerfile .
+    "$DOCKER" build -q -t "$tag" -f plugin/Dockerfile \
+        ${LOGDRIVER_NO_EXTENSIONS:+--build-arg "LOGDRIVER_NO_EXTENSIONS=$LOGDRIVER_NO_EXTENSIONS"} .
     cid=$("$DOCKER" create "$tag" true)
     "$DOCKER" export "$cid" | tar -x -C "$ROOTFS"
     "$DOCKER" rm "$cid" >/dev/null

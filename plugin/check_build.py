@@ -56,9 +56,9 @@ def missing_when_installed() -> tuple[list[str], dict[str, object]]:
     return [k for k in kernels_in(site) if kernels.get(k) != "compiled"], report
 
 
-def _verdict(what: str, missing: list[str], detail: str = "") -> int:
+def _verdict(what: str, kernels: list[str], missing: list[str], detail: str = "") -> int:
     if not missing:
-        print(f"check_build: {what}: every compiled kernel is there")
+        print(f"check_build: {what}: {len(kernels)} compiled kernels, every one there")
         return 0
     if _disabled():
         print(f"check_build: {what}: LOGDRIVER_NO_EXTENSIONS is set: pure-Python twins only "
@@ -74,10 +74,12 @@ def _verdict(what: str, missing: list[str], detail: str = "") -> int:
 def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "wheel":
         wheel, src = Path(argv[1]), Path(argv[2])
-        return _verdict(wheel.name, missing_from_wheel(wheel, src))
+        return _verdict(wheel.name, kernels_in(src), missing_from_wheel(wheel, src))
     if argv == ["installed"]:
         missing, report = missing_when_installed()
-        return _verdict(f"installed in {sys.prefix}", missing,
+        kernels = report["kernels"]
+        assert isinstance(kernels, dict)
+        return _verdict(f"installed in {sys.prefix}", list(kernels), missing,
                         f" (report: {json.dumps(report)})")
     print(__doc__, file=sys.stderr)
     return 2
