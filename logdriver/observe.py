@@ -22,8 +22,11 @@ from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
+    InfoMetricFamily,
     Metric,
 )
+
+from sinks import kernel_report, load_kernels
 
 from .apitimes import histogram_buckets
 from .delivery import LATENCY_BUCKETS
@@ -136,7 +139,17 @@ def status(driver: Driver) -> dict[str, Any]:
                     (snapshot.get("dropped") or {}).items()},
         "containers": containers,
         "warnings": warnings,
+        "kernels": kernels(driver),
     }
+
+
+def kernels(driver: Driver) -> dict[str, dict[str, Any] | None]:
+    """Which twin of each compiled kernel runs (sinks/util/twin.py), per process: ``plugin``
+    (this one: the FIFO readers) and ``shipper`` (the delivery workers; None until its first
+    message). Each is ``{"twin": "compiled" | "pure" | "mixed", "kernels": {module: twin},
+    "why": {module: reason}}``."""
+    load_kernels()  # every kernel of the package, used in this process yet or not
+    return {"plugin": kernel_report(), "shipper": driver.delivery.kernel_report()}
 
 
 def _round(x: float | None) -> float | None:
@@ -285,10 +298,26 @@ class _Collector:
         yield driver.request_times.family()
         yield GaugeMetricFamily("logdriver_tasks", "asyncio tasks in the plugin process",
                                 value=len(asyncio.all_tasks()))
+        yield from _kernel_families(kernels(driver))
         tasks = snapshot.get("tasks")
         if tasks is not None:
             yield GaugeMetricFamily("logdriver_shipper_tasks",
                                     "asyncio tasks in the shipper process", value=tasks)
+
+
+def _kernel_families(reports: dict[str, dict[str, Any] | None]) -> Iterator[Metric]:
+    overall = InfoMetricFamily("logdriver_kernels",
+                               "Which twin of the compiled kernels a process runs: compiled, "
+                               "pure (Python) or mixed", labels=["process"])
+    each = InfoMetricFamily("logdriver_kernel", "Which twin of one compiled kernel a process "
+                            "runs: compiled or pure", labels=["process", "kernel"])
+    for process, rep in reports.items():
+        if rep is None:
+            continue  # the shipper has not told yet
+        overall.add_metric([process], {"twin": str(rep["twin"])})
+        for name, which in sorted((rep.get("kernels") or {}).items()):
+            each.add_metric([process, name], {"twin": str(which)})
+    yield from (overall, each)
 
 
 def metrics_text(driver: Driver) -> bytes:

@@ -81,6 +81,22 @@ def _dropped(sink: dict[str, Any]) -> str:
     return _size(sink["dropped_bytes"]) if sink.get("dropped_bytes") else "0"
 
 
+def _kernels_line(reports: dict[str, Any]) -> str:
+    """``kernels: plugin compiled (2), shipper pure (5; LOGDRIVER_NO_EXTENSIONS is set)``:
+    which twin of the compiled kernels each process runs, and why one runs pure Python."""
+    parts = []
+    for process, rep in reports.items():
+        if not rep:
+            parts.append(f"{process} ?")
+            continue
+        kernels = rep.get("kernels") or {}
+        why = sorted(set((rep.get("why") or {}).values()))
+        detail = "; ".join([str(len(kernels)), *why]) if rep.get("twin") != "compiled" \
+            else str(len(kernels))
+        parts.append(f"{process} {rep.get('twin')} ({detail})")
+    return f"kernels: {', '.join(parts)}" if parts else ""
+
+
 def render(doc: dict[str, Any], out: TextIO) -> None:
     """The table: one row per (container, sink), the container by short ID and name (names are
     reused by later containers, IDs are not), then the store line and the warnings."""
@@ -110,6 +126,9 @@ def render(doc: dict[str, Any], out: TextIO) -> None:
               + (f", full in {_duration(left)} at {_size(store.get('growth_bytes_per_second', 0))}"
                  "/s" if left is not None else "")
               + f", shipper {doc.get('shipper', '?')}\n")
+    line = _kernels_line(doc.get("kernels") or {})
+    if line:
+        out.write(line + "\n")
     for w in doc.get("warnings") or []:
         out.write(f"WARNING: {w}\n")
     if doc.get("shipper") == "down":

@@ -18,7 +18,8 @@ Entry points for the plugin: ``SINK_OPTION_KEYS`` (log-opts the sinks own), ``se
 template and attribute selectors, no I/O; ``configure`` is its configs alone), ``context_for``
 (StartLogging Info -> Context), then per config ``create(config)`` (``registry``) -> a Sink with
 ``encode``, ``send``, ``verify`` and ``close``; ``send`` answers an ``Answer`` (``outcome``, and
-``fault`` to tell a setting from bad data).
+``fault`` to tell a setting from bad data). ``load_kernels`` and ``kernel_report``
+(util/twin.py): which twin of each compiled kernel this process runs, for status and /metrics.
 """
 from __future__ import annotations
 
@@ -50,6 +51,8 @@ from .util.parse import check_unicode, opt, parse_bool, parse_size
 from .util.record import Context, Record, Records, TagInfo
 from .util.retry import backoff, classify_http
 from .util.tls import with_tls_files_read
+from .util.twin import load_kernels
+from .util.twin import report as kernel_report
 from .util.units import go_atoi
 
 SINK_OPTION_KEYS: frozenset[str] = (SPLUNK_KEYS | DATADOG_KEYS | HTTP_KEYS | LOKI_KEYS
@@ -61,7 +64,8 @@ __all__ = [
     "JoinConfig", "LokiConfig", "OtlpConfig", "Outcome", "Record", "Records", "Sink",
     "SinkConfig", "SinkOptionError", "SinkSetup", "SinkVerifyError", "SplunkConfig", "TagInfo",
     "TagTemplate", "backoff", "batch_cost", "check_unicode", "classify_http", "configure",
-    "context_for", "create", "go_atoi", "join_config", "opt", "parse_bool", "parse_size",
+    "context_for", "create", "go_atoi", "join_config", "kernel_report", "load_kernels",
+    "opt", "parse_bool", "parse_size",
     "plan_batches", "render_tag", "setup", "with_tls_files_read",
 ]
 

@@ -5,8 +5,11 @@
 #     certificates with it) and debootstrap (plugin/build.sh --offline builds the managed plugin's
 #     rootfs with it, and the end-to-end tests build it that way) and docker-registry (the managed
 #     plugin's upgrade test pushes and pulls through a private registry it starts on loopback; the
-#     package's own service is left disabled), installed only if missing;
-#   - a virtualenv at .venv in the repo root, with the project installed editable with its test extra.
+#     package's own service is left disabled) and gcc and python3-dev (the compiled kernels: the
+#     editable install builds every *.pyx in place with Cython), installed only if missing;
+#   - a virtualenv at .venv in the repo root, with the project installed editable with its test
+#     extra; a kernel that did not compile is named (the unit tests' compiled runs then fail),
+#     unless LOGDRIVER_NO_EXTENSIONS=1 asks for the pure-Python twins only.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,7 +20,7 @@ installed() { # installed PKG: true if dpkg has PKG fully installed
 }
 
 missing=()
-for pkg in docker.io busybox-static openssl debootstrap docker-registry; do
+for pkg in docker.io busybox-static openssl debootstrap docker-registry gcc python3-dev; do
     installed "$pkg" || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -51,3 +54,5 @@ if ! [ -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys' >/dev/null 2>
     python3 -m venv .venv
 fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python plugin/check_build.py installed >/dev/null \
+    || log "the compiled kernels are missing (above); logdriver runs the pure-Python twins"

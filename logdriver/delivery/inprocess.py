@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from sinks import Context, JoinConfig, SinkConfig, create
+from sinks import Context, JoinConfig, SinkConfig, create, kernel_report, load_kernels
 
 from ..delegate import Delegate
 from .records import StoredLog
@@ -75,6 +75,11 @@ class InProcessDelivery:
             workers.append({"id": w.clog.id, "sink": w.name, "cursor": list(w.cursor),
                             **w.stats.to_json()})
         return {**self.totals.to_json(), "workers": workers}
+
+    def kernel_report(self) -> dict[str, Any]:
+        """This process's twin report (the workers run here), every kernel loaded."""
+        load_kernels()
+        return kernel_report()
 
     def _worker_done(self, worker: SinkWorker) -> None:
         """A worker whose work is over leaves the registry."""

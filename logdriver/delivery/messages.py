@@ -14,8 +14,10 @@ plugin -> shipper (its stdin):
   in ``dropped``.
 - ``{"op": "close"}``: flush and exit.
 
-shipper -> plugin (its stdout): ``{"op": "stats", ...InProcessDelivery.snapshot(), "tasks"}``
-every ``STATS_EVERY_SECONDS``.
+shipper -> plugin (its stdout):
+- ``{"op": "kernels", "twin", "kernels", "why"}`` once, at start: which twin of each compiled
+  kernel the shipper runs (``sinks.kernel_report()``, after ``sinks.load_kernels()``).
+- ``{"op": "stats", ...InProcessDelivery.snapshot(), "tasks"}`` every ``STATS_EVERY_SECONDS``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sinks import Context, JoinConfig, SinkConfig
+from sinks import Context, JoinConfig, SinkConfig, kernel_report, load_kernels
 
 STATS_EVERY_SECONDS = 1.0
 NICE = 10  # the shipper's niceness: the container's own path gets the CPU first
@@ -103,6 +105,20 @@ def shipment_of(msg: Mapping[str, Any]) -> Shipment:
     if not isinstance(shipment, Shipment):
         raise ValueError("unreadable attach message")
     return shipment
+
+
+KERNEL_REPORT_KEYS = ("twin", "kernels", "why")  # sinks.kernel_report()'s
+
+
+def kernels_message() -> dict[str, Any]:
+    """The ``kernels`` message: this process's twin report, every kernel of the package loaded."""
+    load_kernels()
+    return {"op": "kernels", **kernel_report()}
+
+
+def kernels_of(msg: Mapping[str, Any]) -> dict[str, Any]:
+    """The twin report a ``kernels`` message carries (``{"twin", "kernels", "why"}``)."""
+    return {k: msg.get(k) for k in KERNEL_REPORT_KEYS}
 
 
 def state_message(clog: StoreState, *, ledger: bool = True) -> dict[str, Any]:

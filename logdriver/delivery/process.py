@@ -24,7 +24,7 @@ import httpx
 
 from ..store import StoreView
 from .inprocess import SHUTDOWN_FLUSH_SECONDS, InProcessDelivery
-from .messages import NICE, STATS_EVERY_SECONDS, encode, shipment_of
+from .messages import NICE, STATS_EVERY_SECONDS, encode, kernels_message, shipment_of
 
 log = logging.getLogger("logdriver.shipper")  # the name its lines always had
 
@@ -68,7 +68,11 @@ class ShipperProcess:
 
 
 def _report(shipper: ShipperProcess) -> None:
-    sys.stdout.write(encode(shipper.stats()).decode())
+    _write(shipper.stats())
+
+
+def _write(msg: Mapping[str, Any]) -> None:
+    sys.stdout.write(encode(msg).decode())
     sys.stdout.flush()
 
 
@@ -77,6 +81,7 @@ async def _serve() -> None:
     reader = asyncio.StreamReader(limit=MESSAGE_LIMIT)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     shipper = ShipperProcess()
+    _write(kernels_message())  # once: which twin of each kernel this process runs
     stopping = asyncio.Event()
 
     async def report() -> None:

@@ -43,6 +43,12 @@ class Delivery(Protocol):
         bytes]) and ``workers`` (one row per (container, sink), with its ``cursor``)."""
         ...
 
+    def kernel_report(self) -> dict[str, Any] | None:
+        """Which twin of each compiled kernel the process running the workers uses
+        (``sinks.kernel_report()``: ``{"twin", "kernels", "why"}``); None while unknown (a
+        shipper that has not told yet)."""
+        ...
+
     async def start(self) -> None: ...
 
     async def close(self, timeout: float = ...) -> None:

@@ -22,6 +22,7 @@ from .messages import (
     Shipment,
     attach_message,
     encode,
+    kernels_of,
     state_message,
 )
 
@@ -55,6 +56,7 @@ class ShipperLink:
         self.nice = nice
         self.log_level = log_level
         self.stats: dict[str, Any] = {}
+        self._kernels: dict[str, Any] | None = None  # the running shipper's ``kernels`` message
         self._stats_at = -1e9
         self._spawned_at = 0.0
         self._restarts = 0
@@ -70,6 +72,10 @@ class ShipperLink:
         """The shipper's latest counters (``InProcessDelivery.snapshot``), about a second old."""
         return self.stats
 
+    def kernel_report(self) -> dict[str, Any] | None:
+        """The running shipper's twin report (``messages.kernels_of``), None until it told."""
+        return self._kernels
+
     @property
     def live(self) -> bool:
         """The shipper reported lately (its counters are current)."""
@@ -83,6 +89,7 @@ class ShipperLink:
 
     # ----------------------------------------------------------------- process
     async def _spawn(self) -> None:
+        self._kernels = None  # a new process tells its own
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", PROCESS_MODULE, str(self.nice), self.log_level,
             str(os.getpid()),
@@ -114,6 +121,8 @@ class ShipperLink:
                 if isinstance(msg, dict) and msg.get("op") == "stats":
                     self.stats = msg
                     self._stats_at = time.monotonic()
+                elif isinstance(msg, dict) and msg.get("op") == "kernels":
+                    self._kernels = kernels_of(msg)
         code = await proc.wait()
         if not self._closing:
             # Quick deaths in a row back off (1, 2, 4 ... 30 s); a long run resets the pace.

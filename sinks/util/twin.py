@@ -8,14 +8,16 @@ set (to anything but "" or "0") when the kernel is first imported. The caller re
 one through ``Twin.active`` at each call, so a test can switch every kernel with ``use``.
 
 ``report`` is what ``logdriver status`` and ``/metrics`` show: which twin each kernel runs and
-why a compiled one is not running.
+why a compiled one is not running. A kernel is registered when the module that uses it is first
+imported; ``load_kernels`` imports every such module (``KERNEL_USERS``) so that a process's
+report names them all.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar, cast
 
@@ -48,6 +50,20 @@ class Twin(Generic[K]):
 
 
 _TWINS: dict[str, Twin[Any]] = {}
+
+# Every module that registers a kernel (calls ``twin``), by name: imported by ``load_kernels``
+# only when called, so this module imports none of them (no import cycle; sinks/ keeps importing
+# nothing of logdriver/ at import time). tests/unit/sinks/util/test_twin_layout.py checks that,
+# once these are imported, every ``*_c.pyx`` under logdriver/ and sinks/ is registered.
+KERNEL_USERS: tuple[str, ...] = ()
+
+
+def load_kernels(modules: Iterable[str] | None = None) -> None:
+    """Import each of ``modules`` (default ``KERNEL_USERS``), registering their kernels, so that
+    ``report`` names every kernel of the package, used in this process yet or not. Raises
+    ImportError if one of them cannot be imported."""
+    for name in KERNEL_USERS if modules is None else modules:
+        importlib.import_module(name)
 
 
 def twin(pure: K, compiled: str) -> Twin[K]:

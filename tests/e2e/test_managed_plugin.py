@@ -15,13 +15,14 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.fakes import FakeHec
 
 from . import report
-from .corpus import Seq, script
+from .corpus import MAIN, Long, Seq, Text, script
 from .daemon import Daemon, HarnessError
 from .helpers import Docker, parse_ts, plugin_command
 from .registry import Registry
@@ -46,7 +47,8 @@ BUNDLE_ENV = "LOGDRIVER_E2E_PLUGIN_BUNDLE"
 
 def _stale_files(bundle: Path) -> list[str]:
     """The files of this tree that `bundle` holds in another version: plugin/config.json and every
-    module of logdriver/, sinks/ and proto/ (pip copies them into the rootfs's venv unchanged).
+    module of logdriver/, sinks/ and proto/, and the kernels' .pyx sources (the wheel carries
+    them beside their compiled modules; pip copies them into the rootfs's venv unchanged).
     Dependencies are not compared: rebuild after changing pyproject.toml."""
     sites = sorted((bundle / "rootfs" / "opt" / "logdriver" / "lib").glob("python3*/site-packages"))
     if not sites or not (bundle / "config.json").is_file():
@@ -55,7 +57,7 @@ def _stale_files(bundle: Path) -> list[str]:
     if (bundle / "config.json").read_bytes() != (REPO / "plugin" / "config.json").read_bytes():
         stale.append("plugin/config.json")
     for pkg in ("logdriver", "sinks", "proto"):
-        for src in sorted((REPO / pkg).rglob("*.py")):
+        for src in sorted([*(REPO / pkg).rglob("*.py"), *(REPO / pkg).rglob("*.pyx")]):
             copy = sites[-1] / src.relative_to(REPO)
             if not copy.is_file() or copy.read_bytes() != src.read_bytes():
                 stale.append(str(src.relative_to(REPO)))
@@ -129,16 +131,24 @@ def test_managed_plugin_lifecycle(docker: Docker, dockerd: Daemon, managed: str,
         assert status.returncode == 0, status.stderr
         (row,) = [r for r in json.loads(status.stdout)["containers"] if r["id"] == cid]
         assert row["received_lines"] == n
+        # The managed plugin carries the compiled build: both processes run every kernel
+        # compiled (plugin/build.sh --offline built the wheel on the host).
+        _assert_kernels(_kernels(docker, name), "compiled")
+        compiled = _corpus_through(docker, name, hec)
 
         # docker plugin set of an environment value: disable, set, enable; the plugin's own log
         # (dockerd's log, tagged with the plugin's id) shows the new level at work.
         pid = _plugin_id(docker, name)
         assert "DEBUG logdriver" not in _plugin_log(dockerd, pid)
         docker("plugin", "disable", name, timeout=120)
-        docker("plugin", "set", name, "LOG_LEVEL=debug")
+        docker("plugin", "set", name, "LOG_LEVEL=debug", "LOGDRIVER_NO_EXTENSIONS=1")
         docker("plugin", "enable", "--timeout", "0", name, timeout=120)
         env = docker("plugin", "inspect", "-f", "{{json .Settings.Env}}", name).stdout.decode()
         assert "LOG_LEVEL=debug" in env
+        # LOGDRIVER_NO_EXTENSIONS=1: the pure-Python twins, in both processes, deliver and
+        # store the same bytes as the compiled ones did.
+        _assert_kernels(_kernels(docker, name), "pure")
+        assert _corpus_through(docker, name, hec) == compiled
         assert "DEBUG logdriver.app: settings" in _plugin_log(dockerd, pid)
         # History kept in the host folder is still served after the plugin restarted.
         out, _ = docker.logs(c, "--tail", "2")
@@ -151,6 +161,59 @@ def test_managed_plugin_lifecycle(docker: Docker, dockerd: Daemon, managed: str,
     listed = docker("plugin", "ls", "-q", "--no-trunc").stdout.decode().split()
     assert pid not in listed
     assert not Path(f"/run/docker/plugins/{pid}").exists()
+
+
+def _kernels(docker: Docker, name: str) -> dict[str, Any]:
+    """`logdriver status --json`'s kernels, once the shipper has sent its report (it does when
+    it starts, a moment after the plugin; within 30 s)."""
+    deadline = time.monotonic() + 30
+    while True:
+        cp = subprocess.run([*plugin_command(), "status", "--name", name, "--json"],
+                            env=docker.env, capture_output=True, text=True, timeout=60)
+        assert cp.returncode == 0, cp.stderr
+        kernels: dict[str, Any] = json.loads(cp.stdout)["kernels"]
+        if kernels["shipper"] is not None or time.monotonic() > deadline:
+            return kernels
+        time.sleep(0.5)
+
+
+def _assert_kernels(kernels: dict[str, Any], twin: str) -> None:
+    """Both processes report every kernel of this tree (one per .pyx) running ``twin``."""
+    expected = {".".join(p.relative_to(REPO).with_suffix("").parts)
+                for pkg in ("logdriver", "sinks") for p in (REPO / pkg).rglob("*.pyx")}
+    for process in ("plugin", "shipper"):
+        rep = kernels[process]
+        assert rep is not None, f"the {process} process reported no kernels"
+        assert set(rep["kernels"]) == expected, process
+        assert set(rep["kernels"].values()) <= {twin}, (process, rep)
+        if twin == "compiled":
+            assert rep["why"] == {}, (process, rep["why"])
+        else:
+            assert set(rep["why"].values()) <= {"LOGDRIVER_NO_EXTENSIONS is set"}, rep["why"]
+
+
+# stdout only (one stream keeps its order): odd bytes, CRLF, long lines joined from Docker's
+# partial entries, plain lines.
+KERNEL_CORPUS = [s for s in MAIN if isinstance(s, Text | Long | Seq) and s.stream == "stdout"]
+
+
+def _corpus_through(docker: Docker, plugin: str, hec: FakeHec) -> tuple[bytes, list[Any]]:
+    """KERNEL_CORPUS logged through the plugin: `docker logs`, and the events the HEC received
+    (less their time, Docker's timestamp of each line)."""
+    before = len(hec.events)
+    c = docker.run_container(plugin, script(KERNEL_CORPUS),
+                             {"splunk-url": hec.url, "splunk-verify-connection": "false",
+                              "batch-wait": "100ms", "tag": "kernels"})
+    assert docker.wait(c) == 0
+    out, err = docker.logs(c)
+    assert out == b"".join(s.output() for s in KERNEL_CORPUS) and err == b""
+    last = out.splitlines()[-1].decode()
+    hec.wait_for(lambda: last in hec.lines()[before:], 60, what="the corpus at the HEC")
+    time.sleep(0.5)
+    events = [{k: v for k, v in e.items() if k != "time"} for e in hec.events[before:]]
+    assert events[-1]["event"]["line"] == last and len(events) > 10000
+    docker.remove(c)
+    return out, events
 
 
 # -- the lifecycle with containers logging -------------------------------------------------------

@@ -11,6 +11,8 @@ import pytest
 
 from logdriver.app import Plugin, Settings
 
+from .helpers import metrics_plugin
+
 
 def test_settings_read_the_environment_and_refuse_bad_values() -> None:
     s = Settings.from_env({"LOG_LEVEL": "DEBUG", "LOGDRIVER_METRICS_PORT": "9323"})
@@ -28,20 +30,8 @@ def test_settings_read_the_environment_and_refuse_bad_values() -> None:
             Settings.from_env({"LOGDRIVER_DISK_BUDGET": bad})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_the_metrics_listener_serves_metrics_only_on_loopback(tmp_path: Path) -> None:
-    port = _free_port()
-    fifos = tmp_path / "logging"
-    fifos.mkdir()
-    plugin = Plugin(Settings(state_dir=tmp_path / "state", socket=tmp_path / "p.sock",
-                             fifo_root=str(fifos), metrics_port=port))
-    await plugin.startup()
-    try:
+    async with metrics_plugin(tmp_path) as port:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as c:
             resp = await c.get("/metrics")
             assert resp.status_code == 200 and "logdriver_store_bytes_total" in resp.text
@@ -50,8 +40,6 @@ async def test_the_metrics_listener_serves_metrics_only_on_loopback(tmp_path: Pa
             assert (await c.post("/LogDriver.StartLogging", content=b"{}")).status_code == 404
         listening = _tcp_listeners()
         assert ("127.0.0.1", port) in listening and ("0.0.0.0", port) not in listening
-    finally:
-        await plugin.shutdown()
 
 
 def _tcp_listeners() -> set[tuple[str, int]]:
