@@ -1,0 +1,156 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Loki push events, compiled (twin of ``_push.py``, same results byte for byte): the blank
+check and the protobuf or JSON framing of each record in C. A record it does not handle (a line
+over ``max_line_size`` to cut, a time outside 0 to 2**64-1, a source that is not ASCII text)
+goes to the pure ``_push.event``."""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from libc.stdint cimport uint64_t
+
+from ..util._wire cimport (
+    decimal_size,
+    json_string_size,
+    utf8_sequence,
+    varint_size,
+    write_decimal,
+    write_fixed64_be,
+    write_json_string,
+    write_varint,
+)
+
+from sinks.loki import _push
+
+cdef Py_ssize_t MAX_LINE = _push.MAX_LINE_SIZE
+cdef Py_ssize_t BLANK_CHECK = _push.BLANK_CHECK_BYTES
+cdef uint64_t NS = 1_000_000_000
+_event = _push.event
+
+
+cdef inline bint _ascii_space(unsigned char b) noexcept nogil:
+    return b == 32 or (9 <= b <= 13)  # " \t\n\v\f\r"
+
+
+cdef inline bint _go_space(unsigned int c) noexcept nogil:
+    """Go's unicode.IsSpace beyond ASCII (``_push._GO_SPACE``)."""
+    return (c == 0x85 or c == 0xA0 or c == 0x1680 or 0x2000 <= c <= 0x200A or c == 0x2028
+            or c == 0x2029 or c == 0x202F or c == 0x205F or c == 0x3000)
+
+
+cdef bint _blank(const unsigned char* p, Py_ssize_t n) noexcept nogil:
+    """``_push.blank``: only ASCII white space, or (up to BLANK_CHECK bytes) only Go's
+    Unicode spaces in valid UTF-8."""
+    cdef Py_ssize_t i = 0, k
+    cdef unsigned int c
+    while i < n and _ascii_space(p[i]):
+        i += 1
+    if i == n:
+        return True
+    if p[i] < 0x80 or n > BLANK_CHECK:
+        return False
+    while i < n:
+        if p[i] < 0x80:
+            if not _ascii_space(p[i]):
+                return False
+            i += 1
+            continue
+        k = utf8_sequence(p, i, n)  # 0: invalid, which .decode() refuses: not blank
+        if k == 2:
+            c = (p[i] & 0x1F) << 6 | (p[i + 1] & 0x3F)
+        elif k == 3:
+            c = (p[i] & 0x0F) << 12 | (p[i + 1] & 0x3F) << 6 | (p[i + 2] & 0x3F)
+        else:
+            return False  # invalid, or a 4-byte character: no space is one
+        if not _go_space(c):
+            return False
+        i += k
+    return True
+
+
+cdef object _protobuf_event(bytes head, uint64_t t, const unsigned char* p, Py_ssize_t n):
+    cdef uint64_t seconds = t // NS, nanos = t % NS
+    cdef Py_ssize_t ts = (1 + varint_size(seconds) if seconds else 0) + \
+        (1 + varint_size(nanos) if nanos else 0)
+    cdef Py_ssize_t inner = 2 + ts + 1 + varint_size(<uint64_t>n) + n
+    cdef Py_ssize_t h = PyBytes_GET_SIZE(head)
+    cdef Py_ssize_t total = h + 8 + 1 + varint_size(<uint64_t>inner) + inner
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, total)
+    cdef unsigned char* w = <unsigned char*>PyBytes_AS_STRING(out)
+    cdef Py_ssize_t k
+    for k in range(h):
+        w[k] = <unsigned char>PyBytes_AS_STRING(head)[k]
+    w = write_fixed64_be(w + h, t)
+    w[0] = 0x12  # PushRequest... StreamAdapter.entries = 2
+    w = write_varint(w + 1, <uint64_t>inner)
+    w[0] = 0x0A  # EntryAdapter.timestamp = 1
+    w[1] = <unsigned char>ts
+    w += 2
+    if seconds:
+        w[0] = 0x08  # Timestamp.seconds = 1
+        w = write_varint(w + 1, seconds)
+    if nanos:
+        w[0] = 0x10  # Timestamp.nanos = 2
+        w = write_varint(w + 1, nanos)
+    w[0] = 0x12  # EntryAdapter.line = 2
+    w = write_varint(w + 1, <uint64_t>n)
+    for k in range(n):
+        w[k] = p[k]
+    return out
+
+
+cdef object _json_event(bytes head, uint64_t t, const unsigned char* p, Py_ssize_t n):
+    cdef Py_ssize_t invalid = 0
+    cdef Py_ssize_t literal = json_string_size(p, n, &invalid)
+    if n + 2 * invalid > MAX_LINE:  # to cut after U+FFFD replaced the invalid bytes
+        return None
+    cdef Py_ssize_t h = PyBytes_GET_SIZE(head)
+    cdef Py_ssize_t total = h + 8 + 2 + decimal_size(t) + 2 + literal + 1
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, total)
+    cdef unsigned char* w = <unsigned char*>PyBytes_AS_STRING(out)
+    cdef Py_ssize_t k
+    for k in range(h):
+        w[k] = <unsigned char>PyBytes_AS_STRING(head)[k]
+    w = write_fixed64_be(w + h, t)
+    w[0] = 91  # ["
+    w[1] = 34
+    w = write_decimal(w + 2, t)
+    w[0] = 34  # ",
+    w[1] = 44
+    w = write_json_string(w + 2, p, n)
+    w[0] = 93  # ]
+    return out
+
+
+def events(times, sources, lines, bint protobuf):
+    """``[_push.event(t, s, l, protobuf) for t, s, l in zip(times, sources, lines)]``."""
+    if not (type(times) is list and type(sources) is list and type(lines) is list) or \
+            not len(times) == len(sources) == len(lines):
+        return _push.events(times, sources, lines, protobuf)
+    cdef list ts = times, ss = sources, ls = lines
+    cdef list out = []
+    cdef dict heads = {}
+    cdef Py_ssize_t i, n
+    cdef uint64_t t
+    cdef const unsigned char* p
+    cdef object line, source, head, result, time_ns
+    for i in range(len(ls)):
+        line, source, time_ns = ls[i], ss[i], ts[i]
+        result = None
+        if type(line) is bytes and type(time_ns) is int and 0 <= time_ns < 2 ** 64:
+            p = <const unsigned char*>PyBytes_AS_STRING(line)
+            n = PyBytes_GET_SIZE(line)
+            if _blank(p, n):
+                result = b""
+            else:
+                head = heads.get(source)
+                if head is None and type(source) is str and (<str>source).isascii():
+                    head = heads[source] = (<str>source).encode() + b"\0"
+                if head is not None:
+                    t = time_ns
+                    if not protobuf:
+                        result = _json_event(head, t, p, n)
+                    elif n <= MAX_LINE:
+                        result = _protobuf_event(head, t, p, n)
+        if result is None:
+            result = _event(time_ns, source, line, protobuf)
+        out.append(result)
+    return out
