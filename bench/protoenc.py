@@ -162,4 +162,7 @@ if __name__ == "__main__":
     sys.path.insert(0, str(REPO))
     if os.environ.get("PROTOENC_SINKS"):  # the "before" run: another revision's sinks package
         sys.path.insert(0, os.environ["PROTOENC_SINKS"])
+        import sinks
+        if not sinks.__file__ or not sinks.__file__.startswith(os.environ["PROTOENC_SINKS"]):
+            raise SystemExit(f"the base run imported {sinks.__file__}, not the base revision's")
     main()

@@ -6,17 +6,9 @@ goes to the pure ``_push.event``."""
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
 
-from ..util._wire cimport (
-    decimal_size,
-    json_string_size,
-    utf8_sequence,
-    varint_size,
-    write_decimal,
-    write_fixed64_be,
-    write_json_string,
-    write_varint,
-)
+from ..util cimport _wire
 
 from sinks.loki import _push
 
@@ -53,7 +45,7 @@ cdef bint _blank(const unsigned char* p, Py_ssize_t n) noexcept nogil:
                 return False
             i += 1
             continue
-        k = utf8_sequence(p, i, n)  # 0: invalid, which .decode() refuses: not blank
+        k = _wire.utf8_sequence(p, i, n)  # 0: invalid, which .decode() refuses: not blank
         if k == 2:
             c = (p[i] & 0x1F) << 6 | (p[i + 1] & 0x3F)
         elif k == 3:
@@ -66,56 +58,54 @@ cdef bint _blank(const unsigned char* p, Py_ssize_t n) noexcept nogil:
     return True
 
 
+cdef inline unsigned char* _write_head(unsigned char* w, bytes head, uint64_t t):
+    """The event's source, separator and big-endian time."""
+    cdef Py_ssize_t h = PyBytes_GET_SIZE(head)
+    memcpy(w, PyBytes_AS_STRING(head), h)
+    return _wire.write_fixed64_be(w + h, t)
+
+
 cdef object _protobuf_event(bytes head, uint64_t t, const unsigned char* p, Py_ssize_t n):
     cdef uint64_t seconds = t // NS, nanos = t % NS
-    cdef Py_ssize_t ts = (1 + varint_size(seconds) if seconds else 0) + \
-        (1 + varint_size(nanos) if nanos else 0)
-    cdef Py_ssize_t inner = 2 + ts + 1 + varint_size(<uint64_t>n) + n
+    cdef Py_ssize_t ts = (1 + _wire.varint_size(seconds) if seconds else 0) + \
+        (1 + _wire.varint_size(nanos) if nanos else 0)
+    cdef Py_ssize_t inner = 2 + ts + 1 + _wire.varint_size(<uint64_t>n) + n
     cdef Py_ssize_t h = PyBytes_GET_SIZE(head)
-    cdef Py_ssize_t total = h + 8 + 1 + varint_size(<uint64_t>inner) + inner
+    cdef Py_ssize_t total = h + 8 + 1 + _wire.varint_size(<uint64_t>inner) + inner
     cdef bytes out = PyBytes_FromStringAndSize(NULL, total)
-    cdef unsigned char* w = <unsigned char*>PyBytes_AS_STRING(out)
-    cdef Py_ssize_t k
-    for k in range(h):
-        w[k] = <unsigned char>PyBytes_AS_STRING(head)[k]
-    w = write_fixed64_be(w + h, t)
-    w[0] = 0x12  # PushRequest... StreamAdapter.entries = 2
-    w = write_varint(w + 1, <uint64_t>inner)
+    cdef unsigned char* w = _write_head(<unsigned char*>PyBytes_AS_STRING(out), head, t)
+    w[0] = 0x12  # StreamAdapter.entries = 2
+    w = _wire.write_varint(w + 1, <uint64_t>inner)
     w[0] = 0x0A  # EntryAdapter.timestamp = 1
     w[1] = <unsigned char>ts
     w += 2
     if seconds:
         w[0] = 0x08  # Timestamp.seconds = 1
-        w = write_varint(w + 1, seconds)
+        w = _wire.write_varint(w + 1, seconds)
     if nanos:
         w[0] = 0x10  # Timestamp.nanos = 2
-        w = write_varint(w + 1, nanos)
+        w = _wire.write_varint(w + 1, nanos)
     w[0] = 0x12  # EntryAdapter.line = 2
-    w = write_varint(w + 1, <uint64_t>n)
-    for k in range(n):
-        w[k] = p[k]
+    w = _wire.write_varint(w + 1, <uint64_t>n)
+    memcpy(w, p, n)
     return out
 
 
 cdef object _json_event(bytes head, uint64_t t, const unsigned char* p, Py_ssize_t n):
     cdef Py_ssize_t invalid = 0
-    cdef Py_ssize_t literal = json_string_size(p, n, &invalid)
+    cdef Py_ssize_t literal = _wire.json_string_size(p, n, &invalid)
     if n + 2 * invalid > MAX_LINE:  # to cut after U+FFFD replaced the invalid bytes
         return None
     cdef Py_ssize_t h = PyBytes_GET_SIZE(head)
-    cdef Py_ssize_t total = h + 8 + 2 + decimal_size(t) + 2 + literal + 1
+    cdef Py_ssize_t total = h + 8 + 2 + _wire.decimal_size(t) + 2 + literal + 1
     cdef bytes out = PyBytes_FromStringAndSize(NULL, total)
-    cdef unsigned char* w = <unsigned char*>PyBytes_AS_STRING(out)
-    cdef Py_ssize_t k
-    for k in range(h):
-        w[k] = <unsigned char>PyBytes_AS_STRING(head)[k]
-    w = write_fixed64_be(w + h, t)
+    cdef unsigned char* w = _write_head(<unsigned char*>PyBytes_AS_STRING(out), head, t)
     w[0] = 91  # ["
     w[1] = 34
-    w = write_decimal(w + 2, t)
+    w = _wire.write_decimal(w + 2, t)
     w[0] = 34  # ",
     w[1] = 44
-    w = write_json_string(w + 2, p, n)
+    w = _wire.write_json_string(w + 2, p, n)
     w[0] = 93  # ]
     return out
 

@@ -8,16 +8,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
-from ..util._wire cimport (
-    decimal_size,
-    json_string_size,
-    utf8_valid,
-    varint_size,
-    write_decimal,
-    write_fixed64_le,
-    write_json_string,
-    write_varint,
-)
+from ..util cimport _wire
 
 from sinks.otlp import _records
 
@@ -39,43 +30,45 @@ cdef inline unsigned char* _copy(unsigned char* w, bytes data):
 
 cdef object _protobuf(uint64_t t, const unsigned char* p, Py_ssize_t n, bytes attrs,
                       uint64_t observed):
-    cdef Py_ssize_t value = 1 + varint_size(<uint64_t>n) + n
+    cdef Py_ssize_t value = 1 + _wire.varint_size(<uint64_t>n) + n
     cdef Py_ssize_t a = PyBytes_GET_SIZE(attrs)
-    cdef Py_ssize_t record = (9 if t else 0) + 1 + varint_size(<uint64_t>value) + value + a + \
-        (9 if observed else 0)
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, 1 + varint_size(<uint64_t>record) + record)
+    cdef Py_ssize_t record = ((9 if t else 0) + 1 + _wire.varint_size(<uint64_t>value) + value
+                              + a + (9 if observed else 0))
+    cdef bytes out = PyBytes_FromStringAndSize(
+        NULL, 1 + _wire.varint_size(<uint64_t>record) + record)
     cdef unsigned char* w = <unsigned char*>PyBytes_AS_STRING(out)
     w[0] = 0x12  # ScopeLogs.log_records = 2
-    w = write_varint(w + 1, <uint64_t>record)
+    w = _wire.write_varint(w + 1, <uint64_t>record)
     if t:
         w[0] = 0x09  # LogRecord.time_unix_nano = 1, fixed64
-        w = write_fixed64_le(w + 1, t)
+        w = _wire.write_fixed64_le(w + 1, t)
     w[0] = 0x2A  # LogRecord.body = 5
-    w = write_varint(w + 1, <uint64_t>value)
-    w[0] = 0x0A if utf8_valid(p, n) else 0x3A  # AnyValue.string_value = 1, bytes_value = 7
-    w = write_varint(w + 1, <uint64_t>n)
+    w = _wire.write_varint(w + 1, <uint64_t>value)
+    # AnyValue.string_value = 1 (valid UTF-8), else bytes_value = 7
+    w[0] = 0x0A if _wire.utf8_valid(p, n) else 0x3A
+    w = _wire.write_varint(w + 1, <uint64_t>n)
     memcpy(w, p, n)
     w = _copy(w + n, attrs)
     if observed:
         w[0] = 0x59  # LogRecord.observed_time_unix_nano = 11, fixed64
-        write_fixed64_le(w + 1, observed)
+        _wire.write_fixed64_le(w + 1, observed)
     return out
 
 
 cdef object _json(uint64_t t, const unsigned char* p, Py_ssize_t n, bytes attrs,
                   uint64_t observed):
-    if not utf8_valid(p, n):
+    if not _wire.utf8_valid(p, n):
         return None  # a bytesValue, base64: the pure twin's
     cdef Py_ssize_t invalid = 0
-    cdef Py_ssize_t literal = json_string_size(p, n, &invalid)
-    cdef Py_ssize_t total = (len(_JSON_TIME) + decimal_size(t) + len(_JSON_OBSERVED)
-                             + decimal_size(observed) + len(_JSON_BODY) + literal
+    cdef Py_ssize_t literal = _wire.json_string_size(p, n, &invalid)
+    cdef Py_ssize_t total = (len(_JSON_TIME) + _wire.decimal_size(t) + len(_JSON_OBSERVED)
+                             + _wire.decimal_size(observed) + len(_JSON_BODY) + literal
                              + len(_JSON_ATTRIBUTES) + PyBytes_GET_SIZE(attrs) + len(_JSON_END))
     cdef bytes out = PyBytes_FromStringAndSize(NULL, total)
     cdef unsigned char* w = <unsigned char*>PyBytes_AS_STRING(out)
-    w = write_decimal(_copy(w, _JSON_TIME), t)
-    w = write_decimal(_copy(w, _JSON_OBSERVED), observed)
-    w = write_json_string(_copy(w, _JSON_BODY), p, n)
+    w = _wire.write_decimal(_copy(w, _JSON_TIME), t)
+    w = _wire.write_decimal(_copy(w, _JSON_OBSERVED), observed)
+    w = _wire.write_json_string(_copy(w, _JSON_BODY), p, n)
     w = _copy(_copy(w, _JSON_ATTRIBUTES), attrs)
     _copy(w, _JSON_END)
     return out

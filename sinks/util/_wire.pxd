@@ -63,7 +63,7 @@ cdef inline Py_ssize_t utf8_sequence(const unsigned char* p, Py_ssize_t i,
     Python's strict UTF-8 decoder accepts (no overlongs, no surrogates, nothing over
     U+10FFFF)."""
     cdef unsigned char b = p[i]
-    cdef unsigned char lo = 0x80, hi = 0xBF
+    cdef unsigned char lo = 0x80, hi = 0xBF  # the second byte's range
     cdef Py_ssize_t need, k
     if b < 0x80:
         return 1
@@ -71,18 +71,14 @@ cdef inline Py_ssize_t utf8_sequence(const unsigned char* p, Py_ssize_t i,
         return 0
     if b < 0xE0:
         need = 1
-    elif b < 0xF0:
+    elif b < 0xF0:  # E0: no overlong; ED: no surrogate
         need = 2
-        if b == 0xE0:
-            lo = 0xA0
-        elif b == 0xED:
-            hi = 0x9F
-    elif b < 0xF5:
+        lo = 0xA0 if b == 0xE0 else 0x80
+        hi = 0x9F if b == 0xED else 0xBF
+    elif b < 0xF5:  # F0: no overlong; F4: nothing over U+10FFFF
         need = 3
-        if b == 0xF0:
-            lo = 0x90
-        elif b == 0xF4:
-            hi = 0x8F
+        lo = 0x90 if b == 0xF0 else 0x80
+        hi = 0x8F if b == 0xF4 else 0xBF
     else:
         return 0
     if n - i <= need:
