@@ -33,6 +33,11 @@ class PushKernel(Protocol):
         """``[event(t, s, l, protobuf) for t, s, l in zip(times, sources, lines)]``."""
         ...
 
+    def streams(self, events: Sequence[bytes], protobuf: bool
+                ) -> list[tuple[str, tuple[int, ...], bytes]]:
+        """The events grouped by source, see ``streams`` below."""
+        ...
+
 
 def varint(n: int) -> bytes:
     """Protobuf base-128 varint of a non-negative int."""
@@ -167,4 +172,28 @@ def events(times: Sequence[int], sources: Sequence[str], lines: Sequence[bytes],
         if head is None:
             head = heads[source] = source.encode() + SEP
         append(b"".join((head, t.to_bytes(HEAD, "big"), b"\x12", small[len(inner)], inner)))
+    return out
+
+
+def split(event: bytes) -> tuple[str, bytes, bytes]:
+    """(source, 8-byte time, entry) of one event."""
+    i = event.index(SEP)
+    return event[:i].decode(), event[i + 1:i + 1 + HEAD], event[i + 1 + HEAD:]
+
+
+def streams(events: Sequence[bytes], protobuf: bool) -> list[tuple[str, tuple[int, ...], bytes]]:
+    """``(source, indices, entries)`` per source, in the order of each source's first event:
+    the indices of its events sorted by time (stable: equal times keep their order) and their
+    entries in that order, joined (protobuf: one after the other; JSON: with commas)."""
+    by_source: dict[str, list[tuple[bytes, int, bytes]]] = {}
+    for i, one in enumerate(events):
+        source, ts, entry = split(one)
+        by_source.setdefault(source, []).append((ts, i, entry))
+    out = []
+    glue = b"" if protobuf else b","
+    for source, items in by_source.items():
+        if any(items[k][0] > items[k + 1][0] for k in range(len(items) - 1)):
+            items.sort(key=lambda item: item[0])
+        out.append((source, tuple(item[1] for item in items),
+                    glue.join(item[2] for item in items)))
     return out

@@ -32,8 +32,6 @@ from ..util.record import Record, Records
 from ..util.twin import Twin, twin
 from . import _push
 from ._push import (
-    HEAD,
-    SEP,
     PushKernel,
     blank,
     dumps,
@@ -41,6 +39,7 @@ from ._push import (
     entry_protobuf,
     length_delimited,
     pieces,
+    split,
     varint,
 )
 from .labels import label_string
@@ -66,12 +65,6 @@ def encode_many(recs: Records, *, protobuf: bool) -> list[bytes]:
     return KERNEL.active.events(recs.times, recs.sources, recs.lines, protobuf)
 
 
-def split(event: bytes) -> tuple[str, bytes, bytes]:
-    """(source, 8-byte time, entry) of one event."""
-    i = event.index(SEP)
-    return event[:i].decode(), event[i + 1:i + 1 + HEAD], event[i + 1 + HEAD:]
-
-
 @dataclass(frozen=True, slots=True)
 class Stream:
     """One stream of a request: its label string and the events' indices, in the order sent."""
@@ -88,24 +81,19 @@ def build_body(events: Sequence[bytes], labels_for: Callable[[str], Mapping[str,
     event; entries in a stream are sorted by time (stable: equal times keep their order). The
     protobuf body is snappy block-compressed.
     """
-    by_source: dict[str, list[tuple[bytes, int, bytes]]] = {}
-    for i, event in enumerate(events):
-        source, ts, entry = split(event)
-        by_source.setdefault(source, []).append((ts, i, entry))
     streams: list[Stream] = []
     parts: list[bytes] = []
-    for source, items in by_source.items():
-        if any(items[k][0] > items[k + 1][0] for k in range(len(items) - 1)):
-            items.sort(key=lambda item: item[0])
+    for source, indices, entries in KERNEL.active.streams(events, protobuf):
         labels = labels_for(source)
         text = label_string(labels)
-        streams.append(Stream(text, tuple(item[1] for item in items)))
+        streams.append(Stream(text, indices))
         if protobuf:
-            body = length_delimited(0x0A, text.encode()) + b"".join(item[2] for item in items)
-            parts.append(length_delimited(0x0A, body))
+            label_field = length_delimited(0x0A, text.encode())  # StreamAdapter.labels = 1
+            # PushRequest.streams = 1, one StreamAdapter: its labels and entries
+            parts += (b"\x0a", varint(len(label_field) + len(entries)), label_field, entries)
         else:
             parts.append(b'{"stream":' + dumps(dict(labels)).encode() + b',"values":['
-                         + b",".join(item[2] for item in items) + b"]}")
+                         + entries + b"]}")
     if protobuf:
         return bytes(cramjam.snappy.compress_raw(b"".join(parts))), streams
     return b'{"streams":[' + b",".join(parts) + b"]}", streams

@@ -39,6 +39,15 @@ cdef inline unsigned char* write_fixed64_be(unsigned char* out, uint64_t n) noex
     return out + 8
 
 
+cdef inline uint64_t read_fixed64_be(const unsigned char* p) noexcept nogil:
+    """The 8 bytes at ``p`` (the caller checked there are 8) as a big-endian uint64."""
+    cdef uint64_t n = 0
+    cdef int k
+    for k in range(8):
+        n = n << 8 | p[k]
+    return n
+
+
 cdef inline Py_ssize_t decimal_size(uint64_t n) noexcept nogil:
     """Digits of ``str(n)``."""
     cdef Py_ssize_t size = 1

@@ -75,3 +75,39 @@ def test_columns_that_are_not_lists_or_differ_in_length() -> None:
     uneven = ([1, 2], ["stdout"], [b"a", b"b"])
     assert outcome(compiled.events, *uneven, True) == outcome(pure.events, *uneven, True)
     assert isinstance(outcome(pure.events, *uneven, True), tuple)  # zip(strict=True) refuses
+
+
+hostile_events = st.one_of(
+    st.binary(max_size=30),  # no separator, or a time cut short
+    st.builds(lambda source, t, entry: source + b"\0" + t + entry,
+              st.sampled_from([b"stdout", b"stderr", b"\xff", b"", b"s\x00"]),
+              st.binary(min_size=6, max_size=9), st.binary(max_size=20)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(recs=records, protobuf=st.booleans(), extra=st.lists(hostile_events, max_size=3),
+       many_sources=st.booleans())
+def test_compiled_streams_are_the_pure_ones(recs: list[tuple[int, str, bytes]], protobuf: bool,
+                                            extra: list[bytes], many_sources: bool) -> None:
+    pure, compiled = pure_and_compiled(KERNEL)
+    events = [e for e in pure.events(*_columns(recs), protobuf) if e]
+    if many_sources:  # more sources in a request than the compiled twin takes
+        events += pure.events([1] * 20, [f"s{i}" for i in range(20)], [b"x"] * 20, protobuf)
+    for good in (events, events + extra):
+        assert outcome(compiled.streams, good, protobuf) == outcome(pure.streams, good, protobuf)
+
+
+def test_streams_in_order_out_of_order_and_empty_entries() -> None:
+    pure, compiled = pure_and_compiled(KERNEL)
+    head = b"stdout\0"
+    events = [head + (5).to_bytes(8, "big"), head + (5).to_bytes(8, "big") + b"a",
+              b"stderr\0" + (1).to_bytes(8, "big") + b"e", head + (3).to_bytes(8, "big") + b"b"]
+    for protobuf in (True, False):
+        got = compiled.streams(events, protobuf)
+        assert got == pure.streams(events, protobuf)
+        assert compiled.streams(events[:2], protobuf) == pure.streams(events[:2], protobuf)
+    assert compiled.streams(events[:2], False) == [("stdout", (0, 1), b",a")]
+    assert compiled.streams(events, True)[0] == ("stdout", (3, 0, 1), b"ba")
+    assert compiled.streams([], True) == pure.streams([], True) == []
+    assert compiled.streams(tuple(events), True) == pure.streams(tuple(events), True)
