@@ -100,6 +100,7 @@ def log_records(times: Sequence[int], sources: Sequence[str], lines: Sequence[by
         return [log_record(t, line, attributes[s][p], observed_ns)
                 for t, s, line, p in zip(times, sources, lines, partial, strict=True)]
     observed = _OBSERVED + _fixed64(observed_ns)
+    whole = {source: pair[0] for source, pair in attributes.items()}
     small = _SMALL_VARINTS
     out: list[bytes] = []
     append = out.append
@@ -111,7 +112,7 @@ def log_records(times: Sequence[int], sources: Sequence[str], lines: Sequence[by
             continue
         body_size = size + len(small[size]) + 1
         record = b"".join((_TIME, _fixed64(time_ns), _BODY, small[body_size], _STRING_VALUE,
-                           small[size], line, attributes[source][0], observed))
+                           small[size], line, whole[source], observed))
         append(LOG_RECORDS + small[len(record)] + record)
     return out
 

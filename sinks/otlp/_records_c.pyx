@@ -57,10 +57,10 @@ cdef object _protobuf(uint64_t t, const unsigned char* p, Py_ssize_t n, bytes at
 
 cdef object _json(uint64_t t, const unsigned char* p, Py_ssize_t n, bytes attrs,
                   uint64_t observed):
-    if not _wire.utf8_valid(p, n):
-        return None  # a bytesValue, base64: the pure twin's
     cdef Py_ssize_t invalid = 0
     cdef Py_ssize_t literal = _wire.json_string_size(p, n, &invalid)
+    if invalid:
+        return None  # not UTF-8: a bytesValue in base64, the pure twin's
     cdef Py_ssize_t total = (len(_JSON_TIME) + _wire.decimal_size(t) + len(_JSON_OBSERVED)
                              + _wire.decimal_size(observed) + len(_JSON_BODY) + literal
                              + len(_JSON_ATTRIBUTES) + PyBytes_GET_SIZE(attrs) + len(_JSON_END))
