@@ -1,12 +1,13 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Loki push events, compiled (twin of ``_push.py``, same results byte for byte): the blank
-check and the protobuf or JSON framing of each record in C. A record it does not handle (a line
-over ``max_line_size`` to cut, a time outside 0 to 2**64-1, a source that is not ASCII text)
-goes to the pure ``_push.event``."""
+check and the protobuf or JSON framing of each record, and the grouping of a request's events
+into streams, in C. A record it does not handle (a line over ``max_line_size`` to cut, a time
+outside 0 to 2**64-1, a source that is not ASCII text) goes to the pure ``_push.event``; a
+request ``streams`` does not handle goes to the pure ``_push.streams``."""
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from libc.stdint cimport uint64_t
 from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport uint64_t
 from libc.string cimport memchr, memcmp, memcpy
 
 from ..util cimport _wire
