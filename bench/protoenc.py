@@ -98,30 +98,36 @@ def measure(lines: int, rounds: int) -> dict[str, dict[str, float]]:
     return out
 
 
-def _twins() -> list[tuple[str, dict[str, dict[str, float]] | None]]:
-    """(label, None) per twin to measure: both when kernels are registered, else "today"."""
+def _twins() -> list[str]:
+    """The twins to measure: both when the Loki and OTLP kernels are registered (compiled only
+    if built), else "no kernels" (a revision before them)."""
     import sinks.loki.sink  # noqa: F401  (registers the kernels the sinks use)
     import sinks.otlp.sink  # noqa: F401
     from sinks.util import twin
 
-    names = [t.name for t in twin.twins() if t.name.startswith(("sinks.loki", "sinks.otlp"))]
-    if not names:
-        return [("no kernels", None)]
-    rows: list[tuple[str, dict[str, dict[str, float]] | None]] = [("pure", None)]
-    if all(t.compiled is not None for t in twin.twins() if t.name in names):
-        rows.insert(0, ("compiled", None))
-    return rows
+    ours = [t for t in twin.twins() if t.name.startswith(("sinks.loki", "sinks.otlp"))]
+    if not ours:
+        return ["no kernels"]
+    return (["compiled"] if all(t.compiled is not None for t in ours) else []) + ["pure"]
 
 
-def _run_here(lines: int, rounds: int) -> dict[str, dict[str, dict[str, float]]]:
-    from sinks.util import twin
+def _measure_one(which: str, lines: int, rounds: int) -> dict[str, dict[str, float]]:
+    if which != "no kernels":
+        from sinks.util import twin
+        _twins()
+        twin.use(which)  # type: ignore[arg-type]
+    return measure(lines, rounds)
 
-    results = {}
-    for label, _ in _twins():
-        if label != "no kernels":
-            twin.use(label)  # type: ignore[arg-type]
-        results[label] = measure(lines, rounds)
-    return results
+
+def _in_subprocess(which: str, lines: int, rounds: int, sinks_dir: str = ""
+                   ) -> dict[str, dict[str, float]]:
+    """One twin measured in a fresh process, as every row is (one row's garbage and caches
+    do not weigh on the next)."""
+    env = {**os.environ, "PROTOENC_TWIN": which, "PROTOENC_SINKS": sinks_dir}
+    proc = subprocess.run([sys.executable, __file__, "--lines", str(lines), "--rounds",
+                           str(rounds), "--json"], check=True, capture_output=True, env=env,
+                          cwd=REPO)
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
 
 def _run_base(rev: str, lines: int, rounds: int) -> dict[str, dict[str, dict[str, float]]]:
@@ -130,12 +136,7 @@ def _run_base(rev: str, lines: int, rounds: int) -> dict[str, dict[str, dict[str
     with tempfile.TemporaryDirectory(prefix="protoenc-base-") as tmp:
         with tarfile.open(fileobj=BytesIO(archive)) as tar:
             tar.extractall(tmp, filter="data")
-        env = {**os.environ, "PROTOENC_SINKS": tmp}
-        proc = subprocess.run([sys.executable, __file__, "--lines", str(lines), "--rounds",
-                               str(rounds), "--json"], check=True, capture_output=True,
-                              env=env, cwd=REPO)
-    found = json.loads(proc.stdout)
-    return {f"{rev} ({label})": row for label, row in found.items()}
+        return {f"{rev} (no kernels)": _in_subprocess("no kernels", lines, rounds, tmp)}
 
 
 def main() -> None:
@@ -145,10 +146,15 @@ def main() -> None:
     parser.add_argument("--base", help="also measure the sinks package of this git revision")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
+    which = os.environ.get("PROTOENC_TWIN")
+    if which:  # one row, in this process, for the parent (``_in_subprocess``)
+        print(json.dumps(_measure_one(which, args.lines, args.rounds)))
+        return
     results = {}
     if args.base:
         results.update(_run_base(args.base, args.lines, args.rounds))
-    results.update(_run_here(args.lines, args.rounds))
+    for which in _twins():
+        results[which] = _in_subprocess(which, args.lines, args.rounds)
     if args.json:
         print(json.dumps(results))
         return
