@@ -107,7 +107,7 @@ cdef object _json_event(bytes head, uint64_t t, const unsigned char* p, Py_ssize
     w = _wire.write_decimal(w + 2, t)
     w[0] = 34  # ",
     w[1] = 44
-    w = _wire.write_json_string(w + 2, p, n)
+    w = _wire.write_json_string(w + 2, p, n, literal)
     w[0] = 93  # ]
     return out
 

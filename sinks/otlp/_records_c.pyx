@@ -68,7 +68,7 @@ cdef object _json(uint64_t t, const unsigned char* p, Py_ssize_t n, bytes attrs,
     cdef unsigned char* w = <unsigned char*>PyBytes_AS_STRING(out)
     w = _wire.write_decimal(_copy(w, _JSON_TIME), t)
     w = _wire.write_decimal(_copy(w, _JSON_OBSERVED), observed)
-    w = _wire.write_json_string(_copy(w, _JSON_BODY), p, n)
+    w = _wire.write_json_string(_copy(w, _JSON_BODY), p, n, literal)
     w = _copy(_copy(w, _JSON_ATTRIBUTES), attrs)
     _copy(w, _JSON_END)
     return out

@@ -5,6 +5,7 @@ Python's ``json`` module writes them with ``ensure_ascii=False``. Every reader t
 buffer's length and never reads past it; every writer writes what its ``*_size`` measured."""
 
 from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
 
 
 cdef inline Py_ssize_t varint_size(uint64_t n) noexcept nogil:
@@ -115,11 +116,11 @@ cdef inline bint utf8_valid(const unsigned char* p, Py_ssize_t n) noexcept nogil
 
 
 cdef inline Py_ssize_t _escaped_ascii_size(unsigned char b) noexcept nogil:
-    if b >= 0x20:
-        return 2 if b == 34 or b == 92 else 1  # '"' and '\\' get a backslash
-    if b == 8 or b == 9 or b == 10 or b == 12 or b == 13:
-        return 2  # \b \t \n \f \r
-    return 6  # \u00XX
+    """Bytes of ASCII ``b`` (< 0x80) in a JSON string: 1, or 2 for '"' '\\' and \\b \\t \\n \\f
+    \\r, or 6 for another control character (\\u00XX)."""
+    cdef const char* sizes = (b"6666666622262266666666666666666611211111111111111111111111111111"
+                              b"1111111111111111111111111111211111111111111111111111111111111111")
+    return sizes[b] - 48
 
 
 cdef inline Py_ssize_t json_string_size(const unsigned char* p, Py_ssize_t n,
@@ -149,13 +150,17 @@ cdef inline Py_ssize_t json_string_size(const unsigned char* p, Py_ssize_t n,
 
 
 cdef inline unsigned char* write_json_string(unsigned char* out, const unsigned char* p,
-                                             Py_ssize_t n) noexcept nogil:
-    """Write what ``json_string_size`` measured."""
+                                             Py_ssize_t n, Py_ssize_t literal) noexcept nogil:
+    """Write what ``json_string_size`` measured (``literal`` bytes)."""
     cdef const char* hexdigits = b"0123456789abcdef"
     cdef Py_ssize_t i = 0, k, j
     cdef unsigned char b
     out[0] = 34
     out += 1
+    if literal == n + 2:  # nothing escaped, nothing replaced: the bytes as they are
+        memcpy(out, p, n)
+        out[n] = 34
+        return out + n + 1
     while i < n:
         b = p[i]
         if b < 0x80:
