@@ -16,6 +16,8 @@ labels plus ``source``), each in time order.
 Lines go to Loki as they are: the protobuf ``line`` carries the raw bytes, invalid UTF-8
 included, as Loki's driver sends a Go string of the raw bytes and Loki stores it unchecked. JSON
 cannot carry invalid UTF-8: there each invalid byte becomes U+FFFD, as Go's JSON encoder does.
+
+Events are made record by record in ``_push`` (pure Python) or its compiled twin ``_push_c``.
 """
 
 from __future__ import annotations
@@ -26,87 +28,26 @@ from dataclasses import dataclass
 
 import cramjam
 
-from ..util.gojson import decode_line
-from ..util.record import Record
-from .config import MAX_LINE_SIZE
+from ..util.record import Record, Records
+from ..util.twin import Twin, twin
+from . import _push
+from ._push import (
+    PushKernel,
+    blank,
+    dumps,
+    entries_json,
+    entry_protobuf,
+    length_delimited,
+    pieces,
+    split,
+    varint,
+)
 from .labels import label_string
 
-_SEP = b"\0"
-_HEAD = 8  # bytes of big-endian time after the separator
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-# Go's unicode.IsSpace beyond ASCII: Loki's driver skips a line of nothing but these
-# (``len(bytes.Fields(line)) == 0`` in loki.go)
-_GO_SPACE = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
-                      "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
-_ASCII_SPACE = b" \t\n\v\f\r"
-_BLANK_CHECK_BYTES = 64  # a longer line of Unicode spaces is not worth the decode
+__all__ = ["KERNEL", "Stream", "blank", "build_body", "encode", "encode_many", "entries_json",
+           "entry_line", "entry_protobuf", "pieces", "read_varint", "split", "varint"]
 
-
-def varint(n: int) -> bytes:
-    """Protobuf base-128 varint of a non-negative int."""
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def _field(tag: int, payload: bytes) -> bytes:
-    return bytes((tag,)) + varint(len(payload)) + payload
-
-
-def blank(line: bytes) -> bool:
-    """A line Loki's driver does not send: empty or only white space (Go's ``IsSpace``)."""
-    if not line.strip(_ASCII_SPACE):
-        return True
-    if line.isascii() or len(line) > _BLANK_CHECK_BYTES:
-        return False
-    try:
-        text = line.decode()
-    except UnicodeDecodeError:
-        return False
-    return all(c in _GO_SPACE for c in text)
-
-
-def entry_protobuf(time_ns: int, line: bytes) -> bytes:
-    """The ``entries`` field (tag 2) holding one EntryAdapter."""
-    seconds, nanos = divmod(time_ns, 1_000_000_000)
-    ts = (b"\x08" + varint(seconds) if seconds else b"") + (b"\x10" + varint(nanos)
-                                                            if nanos else b"")
-    return _field(0x12, _field(0x0A, ts) + _field(0x12, line))
-
-
-def _entry_json_text(time_ns: int, text: str) -> bytes:
-    return ('["' + str(time_ns) + '",' + _dumps(text) + "]").encode()
-
-
-def entries_json(time_ns: int, line: bytes) -> bytes:
-    """The value pairs of one line, cut (if need be) after its invalid bytes became U+FFFD
-    (3 bytes each): every piece is at most MAX_LINE_SIZE bytes of UTF-8, as Loki counts a line,
-    and no cut splits a character."""
-    text = decode_line(line)
-    data = text.encode()
-    if len(data) <= MAX_LINE_SIZE:
-        return _entry_json_text(time_ns, text)
-    return b",".join(_entry_json_text(time_ns, piece.decode()) for piece in pieces(data))
-
-
-def pieces(line: bytes, size: int = MAX_LINE_SIZE) -> list[bytes]:
-    """``line`` cut into pieces of at most ``size`` bytes, each cut moved back (by up to 3
-    bytes) so that it does not split a UTF-8 character."""
-    out = []
-    start = 0
-    while len(line) - start > size:
-        cut = start + size
-        back = cut
-        while back > cut - 3 and line[back] & 0xC0 == 0x80:  # a continuation byte
-            back -= 1
-        cut = back if line[back] & 0xC0 == 0xC0 else cut
-        out.append(line[start:cut])
-        start = cut
-    out.append(line[start:])
-    return out
+KERNEL: Twin[PushKernel] = twin(_push, "sinks.loki._push_c")
 
 
 def encode(rec: Record, *, protobuf: bool) -> bytes:
@@ -116,23 +57,12 @@ def encode(rec: Record, *, protobuf: bool) -> bytes:
     JSON, counted after invalid bytes became U+FFFD) is sent as several entries of the same
     time, in order, as Loki's driver sends Docker's 16 KiB pieces: one event holds them all.
     """
-    line = rec.line
-    if blank(line):
-        return b""
-    t = rec.time_ns
-    if not protobuf:
-        entry = entries_json(t, line)
-    elif len(line) <= MAX_LINE_SIZE:
-        entry = entry_protobuf(t, line)
-    else:
-        entry = b"".join(entry_protobuf(t, piece) for piece in pieces(line))
-    return rec.source.encode() + _SEP + t.to_bytes(_HEAD, "big") + entry
+    return _push.event(rec.time_ns, rec.source, rec.line, protobuf)
 
 
-def split(event: bytes) -> tuple[str, bytes, bytes]:
-    """(source, 8-byte time, entry) of one event."""
-    i = event.index(_SEP)
-    return event[:i].decode(), event[i + 1:i + 1 + _HEAD], event[i + 1 + _HEAD:]
+def encode_many(recs: Records, *, protobuf: bool) -> list[bytes]:
+    """``[encode(r, protobuf=protobuf) for r in recs]``, by the active twin of the kernel."""
+    return KERNEL.active.events(recs.times, recs.sources, recs.lines, protobuf)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,24 +81,19 @@ def build_body(events: Sequence[bytes], labels_for: Callable[[str], Mapping[str,
     event; entries in a stream are sorted by time (stable: equal times keep their order). The
     protobuf body is snappy block-compressed.
     """
-    by_source: dict[str, list[tuple[bytes, int, bytes]]] = {}
-    for i, event in enumerate(events):
-        source, ts, entry = split(event)
-        by_source.setdefault(source, []).append((ts, i, entry))
     streams: list[Stream] = []
     parts: list[bytes] = []
-    for source, items in by_source.items():
-        if any(items[k][0] > items[k + 1][0] for k in range(len(items) - 1)):
-            items.sort(key=lambda item: item[0])
+    for source, indices, entries in KERNEL.active.streams(events, protobuf):
         labels = labels_for(source)
         text = label_string(labels)
-        streams.append(Stream(text, tuple(item[1] for item in items)))
+        streams.append(Stream(text, indices))
         if protobuf:
-            body = _field(0x0A, text.encode()) + b"".join(item[2] for item in items)
-            parts.append(_field(0x0A, body))
+            label_field = length_delimited(0x0A, text.encode())  # StreamAdapter.labels = 1
+            # PushRequest.streams = 1, one StreamAdapter: its labels and entries
+            parts += (b"\x0a", varint(len(label_field) + len(entries)), label_field, entries)
         else:
-            parts.append(b'{"stream":' + _dumps(dict(labels)).encode() + b',"values":['
-                         + b",".join(item[2] for item in items) + b"]}")
+            parts.append(b'{"stream":' + dumps(dict(labels)).encode() + b',"values":['
+                         + entries + b"]}")
     if protobuf:
         return bytes(cramjam.snappy.compress_raw(b"".join(parts))), streams
     return b'{"streams":[' + b",".join(parts) + b"]}", streams

@@ -24,7 +24,7 @@ from .config import (
     Endpoint,
     LokiConfig,
 )
-from .encoder import Stream, build_body, encode, entry_line, split
+from .encoder import Stream, build_body, encode, encode_many, entry_line, split
 from .labels import container_labels
 
 log = logging.getLogger(__name__)
@@ -98,8 +98,7 @@ class LokiSink(SinkBase):
 
     def encode_many(self, ctx: Context, recs: Records) -> list[bytes]:
         self._use(ctx)
-        protobuf = self._protobuf
-        return [encode(rec, protobuf=protobuf) for rec in recs]
+        return encode_many(recs, protobuf=self._protobuf)
 
     # ----------------------------------------------------------------- sending
     async def _post_events(self, events: list[bytes]) -> Answer:

@@ -12,6 +12,7 @@ from proto import loki_push_pb2
 from sinks.loki.config import LokiConfig
 from sinks.loki.sink import LokiSink
 from sinks.util.answer import Fault, Outcome
+from sinks.util.record import Records
 
 from ..fakes import T0, Server, context, record
 
@@ -30,12 +31,14 @@ def pushed(request: httpx.Request) -> dict[str, list[bytes]]:
     return {s.labels: [e.line for e in s.entries] for s in msg.streams}
 
 
-async def test_posts_snappy_protobuf_with_lokis_headers() -> None:
+async def test_posts_snappy_protobuf_with_lokis_headers(kernel_twin: str) -> None:
     server = Server([httpx.Response(204)])
     s = sink(server, **{"loki-tenant-id": "team-a"})
     ctx = context()
-    answer = await s.send([s.encode(ctx, record(b"one")), s.encode(ctx, record(b"")),
-                           s.encode(ctx, record(b"two", source="stderr"))])
+    events = s.encode_many(ctx, Records.of([record(b"one"), record(b""),
+                                            record(b"two", source="stderr")]))
+    assert events[1] == b"" and events[0] == s.encode(ctx, record(b"one"))
+    answer = await s.send(events)
     assert answer.ok
     request = server.requests[0]
     assert str(request.url) == URL
@@ -48,10 +51,10 @@ async def test_posts_snappy_protobuf_with_lokis_headers() -> None:
     }
 
 
-async def test_json_format() -> None:
+async def test_json_format(kernel_twin: str) -> None:
     server = Server([httpx.Response(204)])
     s = sink(server, **{"loki-format": "json"})
-    assert (await s.send([s.encode(context(), record(b"x", t=T0))])).ok
+    assert (await s.send(s.encode_many(context(), Records.of([record(b"x", t=T0)])))).ok
     request = server.requests[0]
     assert request.headers["Content-Type"] == "application/json"
     assert request.content.startswith(b'{"streams":[{"stream":{"container_name":"web_app-1"')
@@ -67,15 +70,16 @@ async def test_failover_to_the_next_url_and_basic_auth_from_the_url() -> None:
     assert second.headers["Authorization"] == "Basic " + base64.b64encode(b"user:pa55").decode()
 
 
-async def test_a_400_naming_entries_refuses_only_those() -> None:
+async def test_a_400_naming_entries_refuses_only_those(kernel_twin: str) -> None:
     stream = '{container_name="web_app-1", host="host1", source="stdout"}'
     body = (f"2 errors like: max entry size '4' bytes exceeded for stream '{stream}' while "
             f"adding an entry with length '5' bytes")
     server = Server([httpx.Response(400, text=body)])
     s = sink(server)
     ctx = context()
-    encoded = [s.encode(ctx, record(line, t=T0 + i))
-               for i, line in enumerate([b"ok", b"", b"long1", b"ok2", b"long2"])]
+    lines = [b"ok", b"", b"long1", b"ok2", b"long2"]
+    encoded = s.encode_many(ctx, Records.of([record(line, t=T0 + i)
+                                             for i, line in enumerate(lines)]))
     answer = await s.send(encoded)
     assert answer.outcome is Outcome.DROP and answer.status == 400
     assert answer.refused_events == (2, 4)  # indices into what the caller passed

@@ -1,5 +1,6 @@
 """OTLP encoding: resource attributes, body str vs bytes, iostream, times; byte for byte what the
-official messages serialise, and JSON that the official JSON parser reads back the same."""
+official messages serialise, and JSON that the official JSON parser reads back the same. Tests
+that encode through ``encode_many`` run over both twins of the kernel (``kernel_twin``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 
 import pytest
 from google.protobuf import json_format
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -73,7 +74,7 @@ def test_split_image(image: str, split: tuple[str, str, str]) -> None:
 
 
 @pytest.mark.parametrize("protocol", ["http/protobuf", "http/json"])
-def test_records_body_iostream_times_and_partial(protocol: str) -> None:
+def test_records_body_iostream_times_and_partial(protocol: str, kernel_twin: str) -> None:
     enc = OtlpEncoder(protocol, context())
     recs = Records.of([record(b"caf\xc3\xa9 \x00\t\"q\""), record(b"\xff\xfe\x00 bin",
                        source="stderr", t=T0 + 1), record(b"", t=T0 + 2),
@@ -89,13 +90,16 @@ def test_records_body_iostream_times_and_partial(protocol: str) -> None:
     assert {i["severity_number"] for i in items} == {0}  # unset
 
 
-def test_json_follows_otlp_json_rules() -> None:
+def test_json_follows_otlp_json_rules(kernel_twin: str) -> None:
     enc = OtlpEncoder("http/json", context())
-    body = json.loads(enc.request([enc.encode(record(b"\xff"), OBSERVED)]))
-    rec = body["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
-    assert rec == {"timeUnixNano": str(T0), "observedTimeUnixNano": str(OBSERVED),
-                   "body": {"bytesValue": "/w=="},
-                   "attributes": [{"key": "log.iostream", "value": {"stringValue": "stdout"}}]}
+    recs = Records.of([record(b"\xff"), record('\x01"\\ é'.encode(), partial=True)])
+    body = json.loads(enc.request(enc.encode_many(recs, OBSERVED)))
+    first, second = body["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+    assert first == {"timeUnixNano": str(T0), "observedTimeUnixNano": str(OBSERVED),
+                     "body": {"bytesValue": "/w=="},
+                     "attributes": [{"key": "log.iostream", "value": {"stringValue": "stdout"}}]}
+    assert second["body"] == {"stringValue": '\x01"\\ é'}
+    assert second["attributes"][1] == {"key": "logdriver.partial", "value": {"boolValue": True}}
     resource = body["resourceLogs"][0]["resource"]["attributes"]
     assert {"key": "container.image.tags",
             "value": {"arrayValue": {"values": [{"stringValue": "1.25"}]}}} in resource
@@ -126,10 +130,10 @@ def test_varint() -> None:
         b"\x00", b"\x01", b"\x7f", b"\x80\x01", b"\xac\x02", b"\x80\x80\x80\x80\x10"]
 
 
-def test_a_large_request_round_trips() -> None:
+def test_a_large_request_round_trips(kernel_twin: str) -> None:
     enc = OtlpEncoder("http/protobuf", context(attrs={f"k{i}": "v" * 50 for i in range(100)}))
     lines = [f"{i:07d} ".encode() + b"x" * 20_000 for i in range(50)]
-    request = decode(enc, [enc.encode(record(line), OBSERVED) for line in lines])
+    request = decode(enc, enc.encode_many(Records.of([record(line) for line in lines]), OBSERVED))
     got = [r.body.string_value.encode() for r in request.resource_logs[0].scope_logs[0].log_records]
     assert got == lines
 
@@ -146,7 +150,10 @@ _records = st.lists(st.builds(
     partial=st.booleans()), max_size=8)
 
 
-@given(recs=_records, observed=st.integers(min_value=0, max_value=2**64 - 1))
-def test_encode_many_is_encode_for_each(recs: list, observed: int) -> None:  # type: ignore[type-arg]
-    enc = OtlpEncoder("http/protobuf", context())
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # kernel_twin: no state
+@given(recs=_records, observed=st.integers(min_value=0, max_value=2**64 - 1),
+       protocol=st.sampled_from(["http/protobuf", "http/json"]))
+def test_encode_many_is_encode_for_each(recs: list, observed: int,  # type: ignore[type-arg]
+                                        protocol: str, kernel_twin: str) -> None:
+    enc = OtlpEncoder(protocol, context())
     assert enc.encode_many(Records.of(recs), observed) == [enc.encode(r, observed) for r in recs]
