@@ -142,7 +142,7 @@ async def _read_capped(content: aiohttp.StreamReader) -> bytes:
     """The answer body, at most MAX_ANSWER_BYTES of it (the rest is never read: the connection
     is then closed, not reused)."""
     body = await content.read(MAX_ANSWER_BYTES)
-    if not body:
+    if not body or content.at_eof():  # the usual small answer: all of it came at once
         return body
     parts = [body]
     size = len(body)

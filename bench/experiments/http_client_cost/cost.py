@@ -6,6 +6,11 @@ divided by the requests. The receiver runs in its own process and is not counted
 
     .venv/bin/python bench/experiments/http_client_cost/cost.py --requests 1000 --rounds 5 \
         --variants exchange,aiohttp --sizes 100,250000
+
+``exchange``/``exchange_events`` use this tree's sinks.util.client; ``exchange_main``/
+``exchange_events_main`` the one in $HTTPCOST_MAIN, e.g. after
+``git archive 5faf2a2 sinks | tar -x -C /tmp/before`` (main's, on httpx) HTTPCOST_MAIN=/tmp/before.
+``httpx_thin`` is httpx over a minimal aiohttp transport of our own (the option not taken).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+HERE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__)))))
 PATH = "/services/collector/event/1.0"
 HEADERS = {"Authorization": "Splunk 00000000-0000-0000-0000-000000000000",
@@ -39,7 +44,10 @@ Send = Callable[[bytes], Awaitable[Any]]
 
 async def make(variant: str, url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
     """(send one body, close) for a variant."""
-    sys.path.insert(0, ROOT)
+    root = HERE
+    if variant.endswith("_main"):
+        root, variant = os.environ["HTTPCOST_MAIN"], variant.removesuffix("_main")
+    sys.path.insert(0, root)
     if variant in ("exchange", "exchange_events"):
         from sinks.util.client import Exchange, build_client
         from sinks.util.tls import TLSKeys, TLSOptions
@@ -65,9 +73,7 @@ async def make(variant: str, url: str) -> tuple[Send, Callable[[], Awaitable[Non
         if variant == "httpx_model":
             transport = httpx.MockTransport(lambda r: httpx.Response(200, content=b"{}"))
         elif variant == "httpx_thin":
-            sys.path.insert(0, "/tmp/httpclient")
-            from thin import ThinTransport
-            transport = ThinTransport()
+            transport = _thin_transport()
         elif variant == "httpx_aiohttp":
             from httpx_aiohttp import AiohttpTransport
             transport = AiohttpTransport()
@@ -99,6 +105,36 @@ async def make(variant: str, url: str) -> tuple[Send, Callable[[], Awaitable[Non
     raise SystemExit(f"unknown variant {variant}")
 
 
+def _thin_transport() -> Any:
+    import aiohttp
+    import httpx
+
+    class ThinTransport(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.session: aiohttp.ClientSession | None = None
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if self.session is None:
+                self.session = aiohttp.ClientSession(
+                    auto_decompress=False,
+                    skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"))
+            t = request.extensions.get("timeout", {})
+            async with self.session.request(
+                request.method, str(request.url), data=request.content,
+                headers=request.headers.multi_items(), allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=t.get("read"),
+                                              sock_connect=t.get("connect")),
+            ) as r:
+                body = await r.content.read(65536)
+                return httpx.Response(r.status, headers=r.raw_headers, content=body)
+
+        async def aclose(self) -> None:
+            if self.session is not None:
+                await self.session.close()
+
+    return ThinTransport()
+
+
 async def one(variant: str, size: int, n: int, port: int) -> dict[str, float]:
     url = f"http://127.0.0.1:{port}{PATH}"
     send, close = await make(variant, url)
@@ -126,9 +162,9 @@ def main() -> None:
         v, s, p = args.child
         print(json.dumps(asyncio.run(one(v, int(s), args.requests, int(p)))))
         return
-    recv = subprocess.Popen([sys.executable, os.path.join(ROOT, "bench", "hec_receiver.py")],
-                            stdout=subprocess.PIPE, text=True, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": ROOT})
+    recv = subprocess.Popen([sys.executable, os.path.join(HERE, "bench", "hec_receiver.py")],
+                            stdout=subprocess.PIPE, text=True, cwd=HERE,
+                            env={**os.environ, "PYTHONPATH": HERE})
     assert recv.stdout is not None
     port = recv.stdout.readline().strip()
     variants = args.variants.split(",")
