@@ -55,6 +55,7 @@ class HttpClient(abc.ABC):
     """One sink's connections. ``send`` returns the Reply or raises one of TRANSPORT_ERRORS."""
 
     timeout: float  # seconds a request may take, connecting included (per-request override)
+    secrets: tuple[str, ...] = ()  # its own (a proxy's password), scrubbed as the sink's are
 
     @abc.abstractmethod
     async def send(self, method: str, url: str, content: bytes | None,
@@ -91,6 +92,7 @@ class AiohttpClient(HttpClient):
     def __init__(self, context: ssl.SSLContext, timeout: float, proxies: Proxies) -> None:
         self.timeout = timeout
         self.proxies = proxies
+        self.secrets = proxies.secrets()
         self._context = context
         self._session: aiohttp.ClientSession | None = None  # made in the running loop
         self._targets: dict[str, tuple[URL, URL | None]] = {}
@@ -162,6 +164,8 @@ class HttpxClient(HttpClient):
     def __init__(self, context: ssl.SSLContext, timeout: float,
                  transport: httpx.AsyncBaseTransport, proxy: str | None) -> None:
         self.timeout = timeout
+        if proxy is not None:
+            self.secrets = Proxies.fixed(proxy, "proxy URL").secrets()
         self.client = httpx.AsyncClient(
             proxy=proxy, verify=context, transport=transport, trust_env=True,
             timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
@@ -190,7 +194,7 @@ class Exchange:
 
     def __init__(self, client: HttpClient, secrets: Iterable[str]) -> None:
         self.client = client
-        self._secrets = tuple(s for s in secrets if s)
+        self._secrets = tuple(s for s in (*secrets, *client.secrets) if s)
         self._closed = False
 
     def scrub(self, text: str) -> str:

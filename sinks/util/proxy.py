@@ -98,6 +98,12 @@ class Proxies:
         """Every request through ``value`` (a sink's own proxy option, named ``name``)."""
         return cls({"all": proxy_url(value, name)})
 
+    def secrets(self) -> tuple[str, ...]:
+        """The proxies' passwords, as given and percent-decoded: an error quoting a proxy URL
+        must not show them."""
+        return tuple(p for url in self.by_scheme.values()
+                     for p in (url.raw_password, url.password) if p)
+
     def for_url(self, url: URL) -> URL | None:
         if self.bypass_all or not self.by_scheme:
             return None

@@ -248,3 +248,23 @@ async def test_explicit_proxy_tunnels_https(monkeypatch: pytest.MonkeyPatch, tmp
         await ex.aclose()
         server.close()
         await runner.cleanup()
+
+
+async def test_a_proxys_password_never_reaches_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(refuse, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("HTTPS_PROXY", f"http://bob:pa%40ss-{SECRET}@127.0.0.1:{port}")
+    ex = Exchange(build_client(TLSOptions.from_options({}, KEYS)), [])  # the sink has none
+    try:
+        answer = await ex.request("POST", "https://hec.example/in", content=b"x")
+        assert isinstance(answer, Answer) and answer.outcome is Outcome.RETRY
+        assert "407" in answer.reason and SECRET not in answer.reason, answer.reason
+    finally:
+        await ex.aclose()
+        server.close()
