@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from ..util.answer import Answer
-from ..util.client import Exchange, build_client, gzip_body
+from ..util.client import Exchange, HttpClient, build_client, gzip_body
 from ..util.record import Context, Record, Records
 from ..util.send import SinkBase
 from .config import DD_GZIP_LEVEL, DD_MAX_BATCH_COST, DD_MAX_BATCH_EVENTS, DatadogConfig
@@ -29,7 +29,7 @@ class DatadogSink(SinkBase):
         raises SinkOptionError); ``transport`` replaces the network (tests)."""
         return cls(config, build_client(config.tls, transport=transport))
 
-    def __init__(self, config: DatadogConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: DatadogConfig, client: HttpClient) -> None:
         super().__init__(Exchange(client, [config.api_key]))
         self.config = config
         self._headers = {"DD-API-KEY": config.api_key, "Content-Type": "application/json"}

@@ -8,7 +8,7 @@ import urllib.parse
 import httpx
 
 from ..util.answer import Answer
-from ..util.client import Exchange, build_client, gzip_body
+from ..util.client import Exchange, HttpClient, build_client, gzip_body
 from ..util.record import Context, Record, Records
 from ..util.send import SinkBase
 from .config import FORMAT_JSON, HTTP_MAX_BATCH_BYTES, HTTP_MAX_BATCH_EVENTS, HttpConfig
@@ -33,7 +33,7 @@ class HttpSink(SinkBase):
         raises SinkOptionError); ``transport`` replaces the network (tests)."""
         return cls(config, build_client(config.tls, transport=transport))
 
-    def __init__(self, config: HttpConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: HttpConfig, client: HttpClient) -> None:
         self.config = config
         secrets = [v for k, v in config.headers.items() if k != "Content-Type"]
         secrets += [v.split(" ", 1)[1] for v in secrets if v.startswith(("Basic ", "Bearer "))]

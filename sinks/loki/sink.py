@@ -10,7 +10,7 @@ from dataclasses import replace
 import httpx
 
 from ..util.answer import Answer, Outcome
-from ..util.client import Exchange, Reply, build_client
+from ..util.client import Exchange, HttpClient, Reply, build_client
 from ..util.errors import SinkOptionError
 from ..util.record import Context, Record, Records
 from ..util.send import InTurn, SinkBase
@@ -41,7 +41,7 @@ class LokiSink(SinkBase):
     max_batch_events = LOKI_DEFAULT_BATCH_EVENTS
     max_batch_bytes = INGESTION_BURST_SIZE_BYTES
 
-    def __init__(self, config: LokiConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: LokiConfig, client: HttpClient) -> None:
         self.config = config
         secrets: list[str] = []
         for endpoint in config.endpoints:

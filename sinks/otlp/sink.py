@@ -9,7 +9,7 @@ import urllib.parse
 import httpx
 
 from ..util.answer import Answer, Outcome
-from ..util.client import Exchange, Reply, build_client, gzip_body
+from ..util.client import Exchange, HttpClient, Reply, build_client, gzip_body
 from ..util.record import Context, Record, Records
 from ..util.send import SinkBase
 from .answer import classify, partial_success
@@ -36,7 +36,7 @@ class OtlpSink(SinkBase):
         raises SinkOptionError); ``transport`` replaces the network (tests)."""
         return cls(config, build_client(config.tls, timeout=config.timeout, transport=transport))
 
-    def __init__(self, config: OtlpConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: OtlpConfig, client: HttpClient) -> None:
         self.config = config
         secrets = list(config.headers.values())
         # "Bearer <token>", "Basic <b64>", "ApiKey <key>": a server may quote the bare credential

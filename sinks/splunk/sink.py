@@ -11,7 +11,7 @@ from dataclasses import replace
 import httpx
 
 from ..util.answer import Answer, Outcome
-from ..util.client import Exchange, Reply, build_client, gzip_body
+from ..util.client import Exchange, HttpClient, Reply, build_client, gzip_body
 from ..util.errors import SinkVerifyError
 from ..util.parse import redact_url
 from ..util.record import Context, Record, Records
@@ -48,7 +48,7 @@ class SplunkSink(SinkBase):
         raises SinkOptionError); ``transport`` replaces the network (tests)."""
         return cls(config, build_client(config.tls, transport=transport))
 
-    def __init__(self, config: SplunkConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: SplunkConfig, client: HttpClient) -> None:
         super().__init__(Exchange(client, [config.token]))
         self.config = config
         self._auth = {"Authorization": f"Splunk {config.token}"}

@@ -1,22 +1,30 @@
-"""The HTTP edge shared by all sinks: one httpx client each, gzip, and the single place where
-transport exceptions become an Answer(RETRY). Reasons are scrubbed of every secret."""
+"""The HTTP edge shared by all sinks: one client each (aiohttp; an httpx transport for tests),
+gzip, and the single place where transport exceptions become an Answer(RETRY). Reasons are
+scrubbed of every secret."""
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import ssl
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+import aiohttp
 import httpx
+from yarl import URL
 
 from .answer import CONFIG_ERROR, Answer, Fault, Outcome
+from .proxy import Proxies
 from .retry import classify_http
 from .tls import TLSOptions
 
 REQUEST_TIMEOUT_SECONDS = 30.0  # Docker's splunk driver gives one flush 30 s (batchSendTimeout)
 CONNECT_TIMEOUT_SECONDS = 10.0  # a peer that cannot take a TCP+TLS handshake in 10 s is down
+# An idle connection is closed after this long, before a server's own idle timeout (nginx 75 s,
+# most load balancers 60 s) can close it under a request; httpx's default, which we had.
+KEEPALIVE_SECONDS = 5.0
 MAX_ANSWER_BYTES = 64 * 1024  # we need status codes and small JSON; never buffer a huge answer
 USER_AGENT = "logdriver"
 GZIP_WBITS = 31  # zlib window bits for a gzip container (16 + 15)
@@ -24,11 +32,37 @@ REDACTED = "[redacted]"
 # A reason quotes at most REASON_BODY_CHARS of an answer, so a secret the server echoed may be cut
 # part-way: a run of a secret's first this-many characters is redacted as (part of) it.
 SECRET_HEAD_CHARS = 8
+_MAX_TARGETS = 64  # URLs whose parsed form and proxy a client remembers (a sink uses a few)
+# No answer came: the connection, TLS, proxy, a timeout or the HTTP framing failed (aiohttp's,
+# or httpx's under a test transport). TimeoutError and ssl.SSLError are OSErrors.
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
+    aiohttp.ClientError, OSError, httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 
 
 def gzip_body(data: bytes, level: int) -> bytes:
     """A gzip member (mtime 0, so equal input gives equal bytes); ``level`` -1..9 as Go's."""
     return zlib.compress(data, level, GZIP_WBITS)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    headers: Mapping[str, str]  # case-insensitive
+    body: bytes  # at most MAX_ANSWER_BYTES, decoded (gzip/deflate)
+
+
+class HttpClient(abc.ABC):
+    """One sink's connections. ``send`` returns the Reply or raises one of TRANSPORT_ERRORS."""
+
+    timeout: float  # seconds a request may take, connecting included (per-request override)
+    secrets: tuple[str, ...] = ()  # its own (a proxy's password), scrubbed as the sink's are
+
+    @abc.abstractmethod
+    async def send(self, method: str, url: str, content: bytes | None,
+                   headers: Mapping[str, str] | None, timeout: float | None) -> Reply: ...
+
+    @abc.abstractmethod
+    async def aclose(self) -> None: ...
 
 
 def build_client(
@@ -37,33 +71,130 @@ def build_client(
     timeout: float = REQUEST_TIMEOUT_SECONDS,
     transport: httpx.AsyncBaseTransport | None = None,
     proxy: str | None = None,
-) -> httpx.AsyncClient:
-    """An AsyncClient honouring HTTPS_PROXY/NO_PROXY (trust_env) unless ``proxy`` names one;
-    ``transport`` for tests."""
-    return httpx.AsyncClient(
-        proxy=proxy,
-        verify=tls.ssl_context(),  # built (files read) even under a test transport
-        timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
-        transport=transport,
-        trust_env=True,
-        follow_redirects=False,
-        headers={"User-Agent": USER_AGENT},
-    )
+) -> HttpClient:
+    """A client honouring HTTPS_PROXY/HTTP_PROXY/NO_PROXY unless ``proxy`` names one; the TLS
+    files are read now (SinkOptionError naming the key). ``transport``: tests' httpx transport
+    (httpx.MockTransport) instead of the network."""
+    context = tls.ssl_context()  # built (files read) even under a test transport
+    if transport is not None:
+        return HttpxClient(context, timeout, transport, proxy)
+    proxies = (Proxies.from_environment() if proxy is None
+               else Proxies.fixed(proxy, "proxy URL"))
+    return AiohttpClient(context, timeout, proxies)
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
-    status: int
-    headers: httpx.Headers
-    body: bytes  # at most MAX_ANSWER_BYTES
+class AiohttpClient(HttpClient):
+    """aiohttp's client: about a third of httpx's CPU per request (its parser is compiled, a
+    request is one write; bench/experiments/http_client_cost). Keep-alive, no redirects, no
+    cookies (Docker's drivers keep none), proxies chosen here once per URL (aiohttp's own
+    ``trust_env`` reads the environment and ~/.netrc in a thread on every request)."""
+
+    def __init__(self, context: ssl.SSLContext, timeout: float, proxies: Proxies) -> None:
+        self.timeout = timeout
+        self.proxies = proxies
+        self.secrets = proxies.secrets()
+        self._context = context
+        self._session: aiohttp.ClientSession | None = None  # made in the running loop
+        self._targets: dict[str, tuple[URL, URL | None]] = {}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+
+    def target(self, url: str) -> tuple[URL, URL | None]:
+        """(the parsed URL, the proxy it goes through or None), remembered."""
+        found = self._targets.get(url)
+        if found is None:
+            if len(self._targets) >= _MAX_TARGETS:
+                self._targets.clear()
+            parsed = URL(url)
+            found = self._targets[url] = (parsed, self.proxies.for_url(parsed))
+        return found
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        found = self._timeouts.get(seconds)
+        if found is None:  # the whole request, as Go's http.Client.Timeout and Docker's drivers
+            found = self._timeouts[seconds] = aiohttp.ClientTimeout(
+                total=seconds, sock_connect=min(seconds, CONNECT_TIMEOUT_SECONDS))
+        return found
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(ssl=self._context, keepalive_timeout=KEEPALIVE_SECONDS)
+        # No Content-Type unless the sink gives one (aiohttp would say application/octet-stream)
+        return aiohttp.ClientSession(
+            connector=connector, headers={"User-Agent": USER_AGENT},
+            skip_auto_headers=("Content-Type",), cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=False)
+
+    async def send(self, method: str, url: str, content: bytes | None,
+                   headers: Mapping[str, str] | None, timeout: float | None) -> Reply:
+        session = self._session
+        if session is None:
+            session = self._session = self._open()
+        parsed, proxy = self.target(url)
+        async with session.request(
+            method, parsed, data=content, headers=headers, proxy=proxy, allow_redirects=False,
+            timeout=self._timeout(self.timeout if timeout is None else timeout),
+        ) as response:
+            return Reply(response.status, response.headers, await _read_capped(response.content))
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+async def _read_capped(content: aiohttp.StreamReader) -> bytes:
+    """The answer body, at most MAX_ANSWER_BYTES of it (the rest is never read: the connection
+    is then closed, not reused)."""
+    body = await content.read(MAX_ANSWER_BYTES)
+    if not body or content.at_eof():  # the usual small answer: all of it came at once
+        return body
+    parts = [body]
+    size = len(body)
+    while size < MAX_ANSWER_BYTES:
+        chunk = await content.read(MAX_ANSWER_BYTES - size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
+
+
+class HttpxClient(HttpClient):
+    """An httpx client over a given transport: the sinks' tests swap the network for
+    ``httpx.MockTransport``."""
+
+    def __init__(self, context: ssl.SSLContext, timeout: float,
+                 transport: httpx.AsyncBaseTransport, proxy: str | None) -> None:
+        self.timeout = timeout
+        if proxy is not None:
+            self.secrets = Proxies.fixed(proxy, "proxy URL").secrets()
+        self.client = httpx.AsyncClient(
+            proxy=proxy, verify=context, transport=transport, trust_env=True,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
+            follow_redirects=False, headers={"User-Agent": USER_AGENT})
+
+    async def send(self, method: str, url: str, content: bytes | None,
+                   headers: Mapping[str, str] | None, timeout: float | None) -> Reply:
+        async with self.client.stream(
+            method, url, content=content, headers=headers,
+            timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+        ) as response:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) >= MAX_ANSWER_BYTES:
+                    del body[MAX_ANSWER_BYTES:]
+                    break
+            return Reply(response.status_code, response.headers, bytes(body))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
 
 class Exchange:
     """Sends one request and returns a Reply, or an Answer(RETRY) when no answer came."""
 
-    def __init__(self, client: httpx.AsyncClient, secrets: Iterable[str]) -> None:
+    def __init__(self, client: HttpClient, secrets: Iterable[str]) -> None:
         self.client = client
-        self._secrets = tuple(s for s in secrets if s)
+        self._secrets = tuple(s for s in (*secrets, *client.secrets) if s)
         self._closed = False
 
     def scrub(self, text: str) -> str:
@@ -89,19 +220,8 @@ class Exchange:
         timeout: float | None = None,
     ) -> Reply | Answer:
         try:
-            async with self.client.stream(
-                method, url, content=content, headers=headers,
-                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
-            ) as response:
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) >= MAX_ANSWER_BYTES:
-                        del body[MAX_ANSWER_BYTES:]
-                        break
-                return Reply(response.status_code, response.headers, bytes(body))
-        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError,
-                ssl.SSLError) as exc:
+            return await self.client.send(method, url, content, headers, timeout)
+        except TRANSPORT_ERRORS as exc:
             return transport_answer(exc, self.scrub)
 
     async def post_events(

@@ -2,7 +2,7 @@
 
 Trust without a CA option is the system store (as Go, and so Docker's splunk driver, uses; it
 honours ``SSL_CERT_FILE``/``SSL_CERT_DIR``), or httpx's bundled store when the system has none.
-Proxies come from ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` through httpx's ``trust_env``.
+Proxies come from ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` (proxy.py).
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ class TLSKeys:
 
 class _ServerNameContext(ssl.SSLContext):
     """Presents and verifies a fixed server name whatever host was dialled (Go's
-    ``tls.Config.ServerName``); works through CONNECT proxies too, unlike httpcore's
-    ``sni_hostname`` extension."""
+    ``tls.Config.ServerName``); asyncio's TLS (aiohttp) calls ``wrap_bio``, httpx's
+    ``wrap_socket`` or ``wrap_bio``, through CONNECT proxies too."""
 
     server_name: str | None = None
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from yarl import URL
 
 from sinks.splunk.config import SPLUNK_TLS_KEYS
-from sinks.util.client import build_client
+from sinks.util.client import AiohttpClient, build_client
 from sinks.util.errors import SinkOptionError
 from sinks.util.tls import TLSKeys, TLSOptions
 
@@ -139,10 +140,11 @@ async def test_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("NO_PROXY", "hec.local")
     client = build_client(TLSOptions.from_options({}, KEYS))
     try:
-        proxied = client._transport_for_url(httpx.URL("https://http-intake.logs.datadoghq.com/"))
-        direct = client._transport_for_url(httpx.URL("https://hec.local:8088/"))
-        assert type(proxied._pool).__name__ == "AsyncHTTPProxy"  # type: ignore[attr-defined]
-        assert direct is client._transport
+        assert isinstance(client, AiohttpClient)
+        _, proxied = client.target("https://http-intake.logs.datadoghq.com/api/v2/logs")
+        assert proxied == URL("http://proxy.internal:3128")
+        assert client.target("https://hec.local:8088/services/collector")[1] is None
+        assert client.target("http://plain.example/")[1] is None  # no HTTP_PROXY set
     finally:
         await client.aclose()
 
@@ -188,3 +190,39 @@ def test_files_read_once_are_all_a_client_needs(pki: Path, tmp_path: Path) -> No
                      "hec.internal") == "hec.internal"
     with pytest.raises(SinkOptionError, match="'http-tls-ca'"):
         TLSOptions.from_options(opts, KEYS).read_files()  # gone: named as at create
+
+
+async def test_a_real_request_uses_ca_server_name_and_client_certificate(pki: Path) -> None:
+    # The network client (aiohttp) dials 127.0.0.1, verifies the certificate as hec.internal
+    # and presents the client certificate the server requires.
+    from aiohttp import web
+
+    from sinks.util.answer import Answer
+    from sinks.util.client import Exchange, Reply
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/in", ok)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0,
+                       ssl_context=server_context(pki, require_client=True))
+    await site.start()
+    url = f"https://127.0.0.1:{runner.addresses[0][1]}/in"
+    base = {"http-tls-ca": str(pki / "ca.pem"), "http-tls-cert": str(pki / "client.pem"),
+            "http-tls-key": str(pki / "client.key")}
+    try:
+        for opts, good in ((base, False), ({**base, "http-tls-server-name": "hec.internal"}, True)):
+            ex = Exchange(build_client(TLSOptions.from_options(opts, KEYS)), [])
+            try:
+                reply = await ex.request("POST", url, content=b"x")
+            finally:
+                await ex.aclose()
+            if good:
+                assert isinstance(reply, Reply) and reply.body == b"ok"
+            else:  # 127.0.0.1 is not in the certificate
+                assert isinstance(reply, Answer) and "certificate" in reply.reason.lower()
+    finally:
+        await runner.cleanup()
