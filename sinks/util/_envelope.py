@@ -1,0 +1,80 @@
+"""Envelope kernel, pure-Python twin (see ``envelope.py``): a batch whose lines are all plain
+is one bytes ``%`` format of per-source templates; any other batch is declined as a whole."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import repeat
+from operator import floordiv, truediv
+from typing import TYPE_CHECKING
+
+from .gojson import PLAIN_CHARS
+from .timefmt import NS_PER_MS, rfc3339nano
+
+if TYPE_CHECKING:
+    from .envelope import Events, Layout
+
+ESCAPE_GO = 0  # gojson.go_string over gojson.go_text (HEC)
+ESCAPE_JSON = 1  # json.dumps(decode_line(line), ensure_ascii=False) (Datadog, HTTP)
+TIME_HEC = 0  # timefmt.hec_time: Go's "%f" of ns / 1e9
+TIME_MS = 1  # timefmt.epoch_ms, as a JSON number
+TIME_RFC3339 = 2  # timefmt.rfc3339nano
+
+_TIME_SPEC = {TIME_HEC: b"%f", TIME_MS: b"%d", TIME_RFC3339: b"%s"}
+# What can open a JSON value in gojson.raw_json: such a line may not stay a string.
+_JSON_START = frozenset(bytes([c]) for c in b' \t\n\r{["-0123456789tfn')
+_SEPARATOR = b"\0"  # plain lines and escaped pieces cannot hold a NUL
+
+
+def _template(layout: Layout, source: str) -> bytes:
+    head, middle = (piece.replace(b"%", b"%%") for piece in layout.heads[source])
+    time = _TIME_SPEC[layout.time]
+    first, second = (time, b"%s") if layout.time_first else (b"%s", time)
+    tail = layout.tails[0].replace(b"%", b"%%")
+    return head + first + middle + second + tail + _SEPARATOR
+
+
+def envelopes(layout: Layout, times: list[int], sources: list[str], lines: list[bytes],
+              partial: list[bool]) -> Events | None:
+    """See ``envelope.EnvelopeKernel.envelopes``. Plain lines (``gojson.PLAIN_CHARS``) escape
+    the same in Go and Python and need no decoding, and Python's "%f" is Go's: the whole batch
+    is ``b"".join(templates) % (line, time, ...)``, cut apart at NULs. None (all declined) if a
+    line is not plain, a record is partial (and the tails differ), a source has no pieces, or a
+    line is one ``json_lines``, ``skip_blank`` or ``max_line`` would treat apart."""
+    n = len(lines)
+    if len(times) != n or len(sources) != n or len(partial) != n:
+        raise ValueError("envelopes: the record columns differ in length")
+    if not n:
+        return []
+    if b"".join(lines).translate(None, PLAIN_CHARS):
+        return None  # something to escape (or a NUL) somewhere
+    if layout.tails[0] != layout.tails[1] and any(partial):
+        return None
+    if layout.max_line and max(map(len, lines)) > layout.max_line:  # plain: 1 byte a char
+        return None
+    if layout.json_lines and not _JSON_START.isdisjoint([line[:1] for line in lines]):
+        return None
+    if layout.skip_blank and b"" in map(bytes.strip, lines, repeat(b" ", n)):
+        return None  # a blank plain line: spaces only
+    templates = layout.templates
+    if len(templates) < len(layout.heads):
+        for source in layout.heads:
+            templates[source] = _template(layout, source)
+    try:
+        body = b"".join(map(templates.__getitem__, sources))
+    except (KeyError, TypeError):  # a source without pieces
+        return None
+    if layout.time == TIME_HEC:
+        stamps: Iterable[object] = map(truediv, times, repeat(1e9))
+    elif layout.time == TIME_MS:
+        stamps = map(floordiv, times, repeat(NS_PER_MS))
+    else:
+        stamps = "\0".join(map(rfc3339nano, times)).encode().split(b"\0")
+    args: list[object] = [None] * (2 * n)
+    args[0::2], args[1::2] = (stamps, lines) if layout.time_first else (lines, stamps)
+    return (body % tuple(args)).split(_SEPARATOR)[:-1]  # type: ignore[return-value]
+
+
+def text_lines(lines: list[bytes]) -> list[bytes]:
+    """See ``envelope.EnvelopeKernel.text_lines``."""
+    return [line + b"\n" for line in lines]

@@ -1,0 +1,379 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True
+"""Envelope kernel, compiled twin of ``_envelope.py`` (see ``envelope.py``): the line escaping
+(Go's encoding/json or Python's json) and the time formatting in C, one scratch buffer per batch.
+
+Bounds: each record's output is written after reserving its worst case (every line byte as a
+6-byte escape, plus the pieces and 48 bytes of time), list indexes are checked against the lists'
+current sizes, and a line is read only below ``PyBytes_GET_SIZE``. A record it does not handle
+(not exact bytes/str/int/bool columns, a time outside int64, a source without pieces, a line for
+``json_lines``, a blank-looking non-ASCII line for ``skip_blank``, a line over ``max_line // 3``
+bytes) comes back as None for the per-record encoder.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.long cimport PyLong_CheckExact
+from cpython.pyport cimport PY_SSIZE_T_MAX
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from libc.math cimport ldexp
+from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.stdio cimport snprintf
+from libc.string cimport memcpy
+
+
+cdef extern from "Python.h":
+    long long PyLong_AsLongLongAndOverflow(object obj, int* overflow) except? -1
+
+
+# Same values as _envelope.py (the pure twin's constants).
+cdef enum:
+    ESCAPE_GO = 0
+    TIME_HEC = 0
+    TIME_MS = 1
+    TIME_RFC3339 = 2
+    TIME_ROOM = 48  # bytes reserved for any time format
+    FRACTION_BITS = 44  # every double >= 256 is a multiple of 2**-44
+
+cdef object NO_SOURCE = object()  # no source seen yet, or the last one had no pieces
+
+cdef const char* HEX = b"0123456789abcdef"
+# 1 for an ASCII byte copied as it is: printable ASCII and DEL, but for '"' and '\'; Go also
+# escapes '<', '>' and '&'.
+cdef uint8_t SAFE_JSON[128]
+cdef uint8_t SAFE_GO[128]
+# 1 for what can open a JSON value in gojson.raw_json (it declines the rest at once).
+cdef uint8_t JSON_START[128]
+# Go's unicode.IsSpace below 0x80.
+cdef uint8_t ASCII_SPACE[128]
+
+cdef int _c
+for _c in range(128):
+    SAFE_JSON[_c] = 0x20 <= _c and _c != 0x22 and _c != 0x5c
+    SAFE_GO[_c] = SAFE_JSON[_c] and _c not in (0x3c, 0x3e, 0x26)
+    JSON_START[_c] = _c in b' \t\n\r{["-0123456789tfn'
+    ASCII_SPACE[_c] = _c in b"\t\n\v\f\r "
+
+
+cdef inline Py_ssize_t utf8_length(const uint8_t* s, Py_ssize_t avail) noexcept nogil:
+    """Bytes of the well-formed UTF-8 sequence (Unicode table 3-7) at s[0] (>= 0x80), 0 if none:
+    what Python's strict decoder accepts, and Go's utf8.DecodeRune."""
+    cdef uint8_t c = s[0], lo = 0x80, hi = 0xBF
+    if c < 0xC2:
+        return 0
+    if c < 0xE0:
+        return 2 if avail >= 2 and (s[1] & 0xC0) == 0x80 else 0
+    if c < 0xF0:
+        if avail < 3:
+            return 0
+        if c == 0xE0:
+            lo = 0xA0
+        elif c == 0xED:
+            hi = 0x9F
+        if s[1] < lo or s[1] > hi or (s[2] & 0xC0) != 0x80:
+            return 0
+        return 3
+    if c < 0xF5:
+        if avail < 4:
+            return 0
+        if c == 0xF0:
+            lo = 0x90
+        elif c == 0xF4:
+            hi = 0x8F
+        if s[1] < lo or s[1] > hi or (s[2] & 0xC0) != 0x80 or (s[3] & 0xC0) != 0x80:
+            return 0
+        return 4
+    return 0
+
+
+cdef inline char* put_ascii_escape(char* o, uint8_t c) noexcept nogil:
+    """The JSON escape of one ASCII byte, as Python's json writes it (lower-case hex)."""
+    o[0] = c'\\'
+    if c == 0x22 or c == 0x5c:
+        o[1] = c
+    elif c == 0x0a:
+        o[1] = c'n'
+    elif c == 0x0d:
+        o[1] = c'r'
+    elif c == 0x09:
+        o[1] = c't'
+    elif c == 0x08:
+        o[1] = c'b'
+    elif c == 0x0c:
+        o[1] = c'f'
+    else:
+        o[1] = c'u'
+        o[2] = c'0'
+        o[3] = c'0'
+        o[4] = HEX[c >> 4]
+        o[5] = HEX[c & 15]
+        return o + 6
+    return o + 2
+
+
+cdef char* put_escaped(char* o, const uint8_t* s, Py_ssize_t n, bint go) noexcept nogil:
+    """The body of the JSON string of line ``s[:n]`` (at most 6 bytes out per byte in)."""
+    cdef const uint8_t* safe = SAFE_JSON
+    if go:
+        safe = SAFE_GO
+    cdef Py_ssize_t i = 0, k
+    cdef uint8_t c
+    while i < n:
+        c = s[i]
+        if c < 0x80:
+            if safe[c]:
+                o[0] = <char>c
+                o += 1
+            else:
+                o = put_ascii_escape(o, c)
+            i += 1
+            continue
+        k = utf8_length(s + i, n - i)
+        if k == 0:  # one byte of invalid UTF-8
+            if go:
+                memcpy(o, b"\\ufffd", 6)
+                o += 6
+            else:  # decode_line's U+FFFD, raw
+                memcpy(o, b"\xef\xbf\xbd", 3)
+                o += 3
+            i += 1
+        elif go and k == 3 and c == 0xE2 and s[i + 1] == 0x80 and (s[i + 2] & 0xFE) == 0xA8:
+            memcpy(o, b"\\u2028", 6)  # U+2028 or U+2029, escaped by Go
+            if s[i + 2] == 0xA9:
+                o[5] = c'9'
+            o += 6
+            i += 3
+        else:
+            memcpy(o, s + i, k)
+            o += k
+            i += k
+    return o
+
+
+cdef inline char* put_digits(char* o, uint64_t v, int width) noexcept nogil:
+    """``v`` in decimal, zero-padded to ``width`` digits (more if it needs them)."""
+    cdef char tmp[24]
+    cdef int n = 0
+    while v or n < width:
+        tmp[n] = <char>(c'0' + v % 10)
+        v //= 10
+        n += 1
+    while n:
+        n -= 1
+        o[0] = tmp[n]
+        o += 1
+    return o
+
+
+cdef char* put_hec_time(char* o, int64_t t) noexcept nogil:
+    """timefmt.hec_time: "%f" of float64(t) / 1e9, rounded half-even from the exact double, as
+    Go's and Python's formatting do. Exact integer steps for q >= 256 (the double's fraction is
+    a multiple of 2**-44 there); snprintf for the rest."""
+    cdef double q = <double>t / 1e9
+    cdef uint64_t s, fraction, num, micros, rem
+    cdef uint64_t half = (<uint64_t>1) << (FRACTION_BITS - 1)
+    if q < 256.0:
+        return o + snprintf(o, TIME_ROOM, b"%f", q)
+    s = <uint64_t>q
+    fraction = <uint64_t>ldexp(q - <double>s, FRACTION_BITS)
+    num = fraction * 1000000
+    micros = num >> FRACTION_BITS
+    rem = num & ((half << 1) - 1)
+    if rem > half or (rem == half and (micros & 1)):
+        micros += 1
+        if micros == 1000000:
+            micros = 0
+            s += 1
+    o = put_digits(o, s, 1)
+    o[0] = c'.'
+    return put_digits(o + 1, micros, 6)
+
+
+cdef char* put_epoch_ms(char* o, int64_t t) noexcept nogil:
+    """timefmt.epoch_ms: t // 1_000_000 (floor, as Python divides), in decimal."""
+    cdef int64_t ms = t // 1000000  # C truncates toward zero
+    if t % 1000000 < 0:
+        ms -= 1
+    if ms < 0:
+        o[0] = c'-'
+        return put_digits(o + 1, <uint64_t>(-ms), 1)
+    return put_digits(o, <uint64_t>ms, 1)
+
+
+cdef char* put_rfc3339nano(char* o, int64_t t) noexcept nogil:
+    """timefmt.rfc3339nano: "YYYY-MM-DDTHH:MM:SS[.fraction]Z" in UTC, the fraction's trailing
+    zeros dropped. Days to a civil date: H. Hinnant's ``civil_from_days``. An int64 of ns is
+    always within the years 1677-2262."""
+    cdef int64_t secs = t // 1000000000, nanos, days, sod, z, era, doe, yoe, y, doy, mp, d, m
+    if t % 1000000000 < 0:
+        secs -= 1
+    nanos = t - secs * 1000000000
+    days = secs // 86400
+    if secs % 86400 < 0:
+        days -= 1
+    sod = secs - days * 86400
+    z = days + 719468
+    era = (z if z >= 0 else z - 146096) // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    y = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    if m <= 2:
+        y += 1
+    o = put_digits(o, <uint64_t>y, 4)
+    o[0] = c'-'
+    o = put_digits(o + 1, <uint64_t>m, 2)
+    o[0] = c'-'
+    o = put_digits(o + 1, <uint64_t>d, 2)
+    o[0] = c'T'
+    o = put_digits(o + 1, <uint64_t>(sod // 3600), 2)
+    o[0] = c':'
+    o = put_digits(o + 1, <uint64_t>(sod // 60 % 60), 2)
+    o[0] = c':'
+    o = put_digits(o + 1, <uint64_t>(sod % 60), 2)
+    if nanos:
+        o[0] = c'.'
+        o = put_digits(o + 1, <uint64_t>nanos, 9)
+        while (o - 1)[0] == c'0':
+            o -= 1
+    o[0] = c'Z'
+    return o + 1
+
+
+cdef inline char* put_time(char* o, int64_t t, int kind) noexcept nogil:
+    if kind == TIME_HEC:
+        return put_hec_time(o, t)
+    if kind == TIME_MS:
+        return put_epoch_ms(o, t)
+    return put_rfc3339nano(o, t)
+
+
+cdef inline char* put_piece(char* o, bytes piece) noexcept:
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(piece)
+    memcpy(o, PyBytes_AS_STRING(piece), n)
+    return o + n
+
+
+cdef int blank_line(const uint8_t* s, Py_ssize_t n) noexcept nogil:
+    """1 if the line is Go-blank (ASCII white space only, or empty), 0 if it has an ASCII byte
+    that is not, -1 if only non-ASCII bytes could tell (the caller declines it)."""
+    cdef Py_ssize_t i
+    cdef int unsure = 0
+    for i in range(n):
+        if s[i] >= 0x80:
+            unsure = 1
+        elif not ASCII_SPACE[s[i]]:
+            return 0
+    return -1 if unsure else 1
+
+
+def envelopes(layout, list times, list sources, list lines, list partial):
+    """See ``envelope.EnvelopeKernel.envelopes``; never answers None for the whole batch."""
+    cdef Py_ssize_t n = len(lines), i, size, need, fixed, cap = 0
+    cdef Py_ssize_t max_line = layout.max_line
+    cdef int escape = layout.escape, time_kind = layout.time, overflow, blank
+    cdef bint time_first = layout.time_first, json_lines = layout.json_lines
+    cdef bint skip_blank = layout.skip_blank, go = escape == ESCAPE_GO
+    cdef dict heads = layout.heads
+    cdef tuple tails = layout.tails
+    cdef bytes whole = tails[0], cut = tails[1], head = None, middle = None, tail
+    cdef object line, src, last_src = NO_SOURCE, pair, flag, t_obj
+    cdef const uint8_t* s
+    cdef int64_t t
+    cdef char* buf = NULL
+    cdef char* o
+    cdef list out
+    if len(times) != n or len(sources) != n or len(partial) != n:
+        raise ValueError("envelopes: the record columns differ in length")
+    if not PyBytes_CheckExact(whole) or not PyBytes_CheckExact(cut):
+        raise TypeError("envelopes: a layout's pieces must be bytes")
+    out = [None] * n
+    fixed = max(PyBytes_GET_SIZE(whole), PyBytes_GET_SIZE(cut)) + TIME_ROOM
+    try:
+        for i in range(n):
+            # The lists are only read; still, check each index against their sizes now.
+            if i >= len(lines) or i >= len(times) or i >= len(sources) or i >= len(partial):
+                raise ValueError("envelopes: a record column changed during the call")
+            line = lines[i]
+            src = sources[i]
+            t_obj = times[i]
+            flag = partial[i]
+            if not PyBytes_CheckExact(line) or not PyLong_CheckExact(t_obj):
+                continue
+            if flag is True:
+                tail = cut
+            elif flag is False:
+                tail = whole
+            else:
+                continue
+            t = PyLong_AsLongLongAndOverflow(t_obj, &overflow)
+            if overflow:
+                continue
+            if src is not last_src:
+                pair = heads.get(src) if type(src) is str else None
+                if pair is None:
+                    last_src = NO_SOURCE
+                    continue
+                head, middle = pair
+                if not PyBytes_CheckExact(head) or not PyBytes_CheckExact(middle):
+                    raise TypeError("envelopes: a layout's pieces must be bytes")
+                last_src = src
+            size = PyBytes_GET_SIZE(line)
+            s = <const uint8_t*>PyBytes_AS_STRING(line)
+            if max_line and size > max_line // 3:
+                continue
+            if json_lines and size and s[0] < 0x80 and JSON_START[s[0]]:
+                continue
+            if skip_blank:
+                blank = blank_line(s, size)
+                if blank:
+                    if blank > 0:
+                        out[i] = b""
+                    continue
+            if size > (PY_SSIZE_T_MAX - fixed) // 8:
+                continue  # no room to reserve (not a line that fits in memory anyway)
+            need = PyBytes_GET_SIZE(head) + PyBytes_GET_SIZE(middle) + fixed + 6 * size
+            if need > cap:
+                cap = need * 2
+                o = <char*>PyMem_Realloc(buf, cap)
+                if o == NULL:
+                    raise MemoryError()
+                buf = o
+            o = put_piece(buf, head)
+            if time_first:
+                o = put_time(o, t, time_kind)
+                o = put_piece(o, middle)
+                o = put_escaped(o, s, size, go)
+            else:
+                o = put_escaped(o, s, size, go)
+                o = put_piece(o, middle)
+                o = put_time(o, t, time_kind)
+            o = put_piece(o, tail)
+            out[i] = PyBytes_FromStringAndSize(buf, o - buf)
+    finally:
+        PyMem_Free(buf)
+    return out
+
+
+def text_lines(list lines):
+    """See ``envelope.EnvelopeKernel.text_lines``."""
+    cdef Py_ssize_t n = len(lines), i, size
+    cdef list out = [None] * n
+    cdef object line
+    cdef bytes event
+    cdef char* o
+    for i in range(n):
+        if i >= len(lines):
+            raise ValueError("text_lines: the list changed during the call")
+        line = lines[i]
+        if not PyBytes_CheckExact(line):
+            out[i] = line + b"\n"
+            continue
+        size = PyBytes_GET_SIZE(line)
+        event = PyBytes_FromStringAndSize(NULL, size + 1)
+        o = PyBytes_AS_STRING(event)
+        memcpy(o, PyBytes_AS_STRING(line), size)
+        o[size] = b'\n'
+        out[i] = event
+    return out

@@ -1,0 +1,87 @@
+"""Batch envelope encoding for the JSON sinks (HEC, Datadog, HTTP): a container's ``Layout`` and
+the kernel (``_envelope`` / ``_envelope_c``, see ``twin``) that fills it with a batch's records.
+
+Every event of a layout is five pieces: ``head`` and ``middle`` (both chosen by the record's
+source), the escaped line and the formatted time (in the order ``time_first`` says), and the tail
+(one for whole records, one for ``partial`` ones):
+
+    head + line + middle + time + tail      or      head + time + middle + line + tail
+
+The line is escaped into a JSON string body (no quotes: the pieces carry them) as Go's
+encoding/json writes it (``ESCAPE_GO``, see ``gojson.go_string``) or as Python's json with
+``ensure_ascii=False`` writes ``gojson.decode_line``'s text (``ESCAPE_JSON``). The kernel may
+decline a record (``None`` in its answer, or ``None`` for the whole batch); ``encode_batch`` has
+the sink's per-record encoder take those, so the bytes are always the per-record encoder's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, cast
+
+from . import _envelope
+from ._envelope import ESCAPE_GO, ESCAPE_JSON, TIME_HEC, TIME_MS, TIME_RFC3339
+from .record import Record, Records
+from .twin import Twin, twin
+
+__all__ = ["ESCAPE_GO", "ESCAPE_JSON", "KERNEL", "TIME_HEC", "TIME_MS", "TIME_RFC3339",
+           "EnvelopeKernel", "Events", "Layout", "encode_batch"]
+
+
+@dataclass(slots=True)
+class Layout:
+    """One container's envelope in one format: the fixed byte pieces and how to fill them.
+
+    ``heads`` maps a source ("stdout", "stderr") to its (head, middle) pieces; a record with
+    another source is declined. ``json_lines`` declines lines HEC's json format could embed as
+    JSON (``gojson.raw_json``); ``skip_blank`` makes a blank line (Go's ``strings.TrimSpace``
+    empty) an empty event, as HEC's raw format does; ``max_line`` declines lines whose text
+    could exceed that many UTF-8 bytes (0: no limit; Datadog truncates past 1 MB).
+    """
+
+    heads: dict[str, tuple[bytes, bytes]]
+    tails: tuple[bytes, bytes]  # (whole record, partial record)
+    escape: int = ESCAPE_GO
+    time: int = TIME_HEC
+    time_first: bool = False
+    json_lines: bool = False
+    skip_blank: bool = False
+    max_line: int = 0
+    # The pure twin's bytes-% templates, made on first use (see _envelope.envelopes).
+    templates: dict[str, bytes] = field(default_factory=dict)
+
+
+Events = list[bytes | None]
+
+
+class EnvelopeKernel(Protocol):
+    """The kernel's functions (both twins)."""
+
+    def envelopes(self, layout: Layout, times: list[int], sources: list[str],
+                  lines: list[bytes], partial: list[bool]) -> Events | None:
+        """One event per record, ``None`` for a record declined, or ``None`` when the whole
+        batch is declined. The columns have one entry per record (ValueError if not)."""
+        ...
+
+    def text_lines(self, lines: list[bytes]) -> list[bytes]:
+        """Each line with a newline after it (the HTTP sink's text format)."""
+        ...
+
+
+KERNEL: Twin[EnvelopeKernel] = twin(_envelope, "sinks.util._envelope_c")
+
+
+def encode_batch(layout: Layout | None, recs: Records,
+                 encode: Callable[[Record], bytes]) -> list[bytes]:
+    """``[encode(r) for r in recs]``, the records the kernel handles encoded by it (none if
+    ``layout`` is None)."""
+    if layout is None:
+        return [encode(rec) for rec in recs]
+    events = KERNEL.active.envelopes(layout, recs.times, recs.sources, recs.lines, recs.partial)
+    if events is None:
+        return [encode(rec) for rec in recs]
+    if None in events:
+        return [encode(rec) if event is None else event
+                for event, rec in zip(events, recs, strict=True)]
+    return cast(list[bytes], events)  # no None in it
