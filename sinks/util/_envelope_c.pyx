@@ -6,8 +6,7 @@ Bounds: each record's output is written after reserving its worst case (every li
 6-byte escape, plus the pieces and 48 bytes of time), list indexes are checked against the lists'
 current sizes, and a line is read only below ``PyBytes_GET_SIZE``. A record it does not handle
 (not exact bytes/str/int/bool columns, a time outside int64, a source without pieces, a line for
-``json_lines``, a blank-looking non-ASCII line for ``skip_blank``, a line over ``max_line // 3``
-bytes) comes back as None for the per-record encoder.
+``json_lines``, a line over ``max_line // 3`` bytes) comes back as None for the per-record encoder.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
@@ -255,24 +254,41 @@ cdef inline char* put_piece(char* o, bytes piece) noexcept:
     return o + n
 
 
-cdef int blank_line(const uint8_t* s, Py_ssize_t n) noexcept nogil:
-    """1 if the line is Go-blank (ASCII white space only, or empty), 0 if it has an ASCII byte
-    that is not, -1 if only non-ASCII bytes could tell (the caller declines it)."""
-    cdef Py_ssize_t i
-    cdef int unsure = 0
-    for i in range(n):
-        if s[i] >= 0x80:
-            unsure = 1
-        elif not ASCII_SPACE[s[i]]:
-            return 0
-    return -1 if unsure else 1
+cdef bint go_space(const uint8_t* s, Py_ssize_t k) noexcept nogil:
+    """Whether the k-byte UTF-8 sequence at s (k >= 2) is a white space to Go's unicode.IsSpace:
+    U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000."""
+    if k == 2:
+        return s[0] == 0xC2 and (s[1] == 0x85 or s[1] == 0xA0)
+    if k != 3:
+        return False
+    if s[0] == 0xE2 and s[1] == 0x80:
+        return s[2] <= 0x8A or s[2] == 0xA8 or s[2] == 0xA9 or s[2] == 0xAF
+    return ((s[0] == 0xE1 and s[1] == 0x9A and s[2] == 0x80)
+            or (s[0] == 0xE2 and s[1] == 0x81 and s[2] == 0x9F)
+            or (s[0] == 0xE3 and s[1] == 0x80 and s[2] == 0x80))
+
+
+cdef bint blank_line(const uint8_t* s, Py_ssize_t n) noexcept nogil:
+    """Whether ``go_text(line).strip(GO_SPACE)`` is empty (an invalid byte is not a space)."""
+    cdef Py_ssize_t i = 0, k
+    while i < n:
+        if s[i] < 0x80:
+            if not ASCII_SPACE[s[i]]:
+                return False
+            i += 1
+            continue
+        k = utf8_length(s + i, n - i)
+        if k == 0 or not go_space(s + i, k):
+            return False
+        i += k
+    return True
 
 
 def envelopes(layout, list times, list sources, list lines, list partial):
     """See ``envelope.EnvelopeKernel.envelopes``; never answers None for the whole batch."""
     cdef Py_ssize_t n = len(lines), i, size, need, fixed, cap = 0
     cdef Py_ssize_t max_line = layout.max_line
-    cdef int escape = layout.escape, time_kind = layout.time, overflow, blank
+    cdef int escape = layout.escape, time_kind = layout.time, overflow
     cdef bint time_first = layout.time_first, json_lines = layout.json_lines
     cdef bint skip_blank = layout.skip_blank, go = escape == ESCAPE_GO
     cdef dict heads = layout.heads
@@ -325,12 +341,9 @@ def envelopes(layout, list times, list sources, list lines, list partial):
                 continue
             if json_lines and size and s[0] < 0x80 and JSON_START[s[0]]:
                 continue
-            if skip_blank:
-                blank = blank_line(s, size)
-                if blank:
-                    if blank > 0:
-                        out[i] = b""
-                    continue
+            if skip_blank and blank_line(s, size):
+                out[i] = b""
+                continue
             if size > (PY_SSIZE_T_MAX - fixed) // 8:
                 continue  # no room to reserve (not a line that fits in memory anyway)
             need = PyBytes_GET_SIZE(head) + PyBytes_GET_SIZE(middle) + fixed + 6 * size
