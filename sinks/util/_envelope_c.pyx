@@ -16,7 +16,7 @@ from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.math cimport ldexp
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.stdio cimport snprintf
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 
 
 cdef extern from "Python.h":
@@ -284,6 +284,57 @@ cdef bint blank_line(const uint8_t* s, Py_ssize_t n) noexcept nogil:
     return True
 
 
+cdef inline bint ascii_digit(uint8_t c) noexcept nogil:
+    return 0x30 <= c <= 0x39
+
+
+cdef bint may_be_json(const uint8_t* s, Py_ssize_t n) noexcept nogil:
+    """False if ``gojson.raw_json`` surely answers None for this line (it then stays a string);
+    True if it may embed it as JSON (the line is declined, Python decides). Sure cases: a first
+    byte that opens no JSON value; "t"/"f"/"n" not opening true/false/null; "-" or a digit
+    whose longest JSON number (json's NUMBER_RE) is followed by an ASCII byte that is not white
+    space ("Extra data"). A "-Infinity" is refused by raw_json's parse_constant, so a string."""
+    cdef Py_ssize_t i = 0, j
+    cdef uint8_t c
+    if n == 0:
+        return False
+    c = s[0]
+    if c >= 0x80 or not JSON_START[c]:
+        return False
+    if c == c't':
+        return n >= 4 and memcmp(s, b"true", 4) == 0
+    if c == c'f':
+        return n >= 5 and memcmp(s, b"false", 5) == 0
+    if c == c'n':
+        return n >= 4 and memcmp(s, b"null", 4) == 0
+    if c != c'-' and not ascii_digit(c):
+        return True  # an object, array, string or white space first: parse it in Python
+    if c == c'-':
+        i = 1
+    if i < n and s[i] == c'0':
+        i += 1
+    elif i < n and ascii_digit(s[i]):
+        while i < n and ascii_digit(s[i]):
+            i += 1
+    else:
+        return False  # no number: "-" then something else
+    if i + 1 < n and s[i] == c'.' and ascii_digit(s[i + 1]):
+        i += 2
+        while i < n and ascii_digit(s[i]):
+            i += 1
+    if i < n and (s[i] == c'e' or s[i] == c'E'):
+        j = i + 1
+        if j < n and (s[j] == c'+' or s[j] == c'-'):
+            j += 1
+        if j < n and ascii_digit(s[j]):
+            i = j + 1
+            while i < n and ascii_digit(s[i]):
+                i += 1
+    while i < n and (s[i] == 0x20 or s[i] == 0x09 or s[i] == 0x0a or s[i] == 0x0d):
+        i += 1
+    return i == n or s[i] >= 0x80  # all of it a number, or a code point Python might read on
+
+
 def envelopes(layout, list times, list sources, list lines, list partial):
     """See ``envelope.EnvelopeKernel.envelopes``; never answers None for the whole batch."""
     cdef Py_ssize_t n = len(lines), i, size, need, fixed, cap = 0
@@ -339,7 +390,7 @@ def envelopes(layout, list times, list sources, list lines, list partial):
             s = <const uint8_t*>PyBytes_AS_STRING(line)
             if max_line and size > max_line // 3:
                 continue
-            if json_lines and size and s[0] < 0x80 and JSON_START[s[0]]:
+            if json_lines and may_be_json(s, size):
                 continue
             if skip_blank and blank_line(s, size):
                 out[i] = b""

@@ -154,7 +154,8 @@ def test_the_compiled_twin_takes_escapes_invalid_utf8_and_edge_times(name: str) 
 
 
 @pytest.mark.parametrize(("name", "line"), [
-    ("json", b"{}"), ("json", b"123"), ("json", b" x"), ("json", b"null"),
+    ("json", b"{}"), ("json", b"123"), ("json", b" x"), ("json", b"null"), ("json", b"truex"),
+    ("json", b"-0.5e+7 \t"), ("json", b'"s" x'), ("json", b"[1"), ("json", b"12\xd9\xa3"),
     ("datadog", b"y" * (DD_MAX_MESSAGE_BYTES // 3 + 1)),
 ])
 def test_the_compiled_twin_declines_what_only_python_decides(name: str, line: bytes) -> None:
@@ -163,6 +164,18 @@ def test_the_compiled_twin_declines_what_only_python_decides(name: str, line: by
     events = kernel.envelopes(layouts()[name], recs.times, recs.sources, recs.lines, recs.partial)
     assert events is not None and events[0] is None and events[1] is not None
     assert events[2] is None  # a source the layout has no pieces for
+
+
+@pytest.mark.parametrize("line", [b"000123 xxxx", b"1x", b"-", b"-Infinity", b"1.", b"1e", b"01",
+                                  b"tru", b"fals", b"nul", b"nope", b"y", b""])
+def test_the_compiled_twin_keeps_lines_that_are_no_json_as_strings(line: bytes) -> None:
+    [kernel] = kernels()[:-1] or pytest.skip(f"{twin.NO_EXTENSIONS_ENV} is set")
+    envelope = Envelope("json", context(), HecFields())
+    recs = Records.of([record(line)])
+    assert envelope._layout is not None
+    events = kernel.envelopes(envelope._layout, recs.times, recs.sources, recs.lines,
+                              recs.partial)
+    assert events == [envelope.encode(record(line))]
 
 
 @pytest.mark.parametrize("line", [b"", b" \t\v", b" \xc2\xa0\xc2\x85\xe2\x80\x8a\xe3\x80\x80 "])
