@@ -1,10 +1,10 @@
-"""Envelope kernel, pure-Python twin (see ``envelope.py``): a batch whose lines are all plain
-is one bytes ``%`` format of per-source templates; any other batch is declined as a whole."""
+"""Envelope kernel, pure-Python twin (see ``envelope.py``): the records whose lines are plain
+are one bytes ``%`` format of per-source templates; the others are declined."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import repeat
+from itertools import compress, repeat
 from operator import floordiv, truediv
 from typing import TYPE_CHECKING
 
@@ -35,27 +35,64 @@ def _template(layout: Layout, source: str) -> bytes:
 
 
 def envelopes(layout: Layout, times: list[int], sources: list[str], lines: list[bytes],
-              partial: list[bool]) -> Events | None:
+              partial: list[bool]) -> tuple[Events, int] | None:
     """See ``envelope.EnvelopeKernel.envelopes``. Plain lines (``gojson.PLAIN_CHARS``) escape
-    the same in Go and Python and need no decoding, and Python's "%f" is Go's: the whole batch
-    is ``b"".join(templates) % (line, time, ...)``, cut apart at NULs. None (all declined) if a
-    line is not plain, a record is partial (and the tails differ), a source has no pieces, or a
-    line is one ``json_lines``, ``skip_blank`` or ``max_line`` would treat apart."""
+    the same in Go and Python and need no decoding, and Python's "%f" is Go's: the records are
+    ``b"".join(templates) % (line, time, ...)``, cut apart at NULs. Declined (None): a line that
+    is not plain, a partial record (if the tails differ), a source without pieces, a line that
+    ``json_lines``, ``skip_blank`` or ``max_line`` treat apart; the whole batch (None) when more
+    than half of it is declined."""
     n = len(lines)
     if len(times) != n or len(sources) != n or len(partial) != n:
         raise ValueError("envelopes: the record columns differ in length")
     if not n:
-        return []
-    if b"".join(lines).translate(None, PLAIN_CHARS):
-        return None  # something to escape (or a NUL) somewhere
+        return [], 0
+    if not b"".join(lines).translate(None, PLAIN_CHARS) and not _apart(layout, lines, partial):
+        events = _format(layout, times, sources, lines)
+        return None if events is None else (events, 0)
+    keep = _simple(layout, lines, partial)
+    taken = list(compress(range(n), keep))
+    if len(taken) * 2 < n:
+        return None
+    events = _format(layout, [times[i] for i in taken], [sources[i] for i in taken],
+                     [lines[i] for i in taken])
+    if events is None:
+        return None
+    out: Events = [None] * n
+    for i, event in zip(taken, events, strict=True):
+        out[i] = event
+    return out, n - len(taken)
+
+
+def _apart(layout: Layout, lines: list[bytes], partial: list[bool]) -> bool:
+    """Whether any record of a batch of plain lines needs the per-record path."""
     if layout.tails[0] != layout.tails[1] and any(partial):
-        return None
+        return True
     if layout.max_line and max(map(len, lines)) > layout.max_line:  # plain: 1 byte a char
-        return None
+        return True
     if layout.json_lines and not _JSON_START.isdisjoint([line[:1] for line in lines]):
-        return None
-    if layout.skip_blank and b"" in map(bytes.strip, lines, repeat(b" ", n)):
-        return None  # a blank plain line: spaces only
+        return True
+    return layout.skip_blank and b"" in map(bytes.strip, lines, repeat(b" "))
+
+
+def _simple(layout: Layout, lines: list[bytes], partial: list[bool]) -> list[bool]:
+    """Per record: whether ``_format`` can take it (see ``_apart``)."""
+    keep = [not rest for rest in map(bytes.translate, lines, repeat(None), repeat(PLAIN_CHARS))]
+    if layout.tails[0] != layout.tails[1]:
+        keep = [k and not p for k, p in zip(keep, partial, strict=True)]
+    if layout.max_line:
+        keep = [k and len(line) <= layout.max_line for k, line in zip(keep, lines, strict=True)]
+    if layout.json_lines:
+        keep = [k and line[:1] not in _JSON_START for k, line in zip(keep, lines, strict=True)]
+    if layout.skip_blank:
+        keep = [k and bool(line.strip(b" ")) for k, line in zip(keep, lines, strict=True)]
+    return keep
+
+
+def _format(layout: Layout, times: list[int], sources: list[str],
+            lines: list[bytes]) -> Events | None:
+    """The events of records _simple takes; None if a source has no pieces."""
+    n = len(lines)
     templates = layout.templates
     if len(templates) < len(layout.heads):
         for source in layout.heads:

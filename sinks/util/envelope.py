@@ -59,9 +59,10 @@ class EnvelopeKernel(Protocol):
     """The kernel's functions (both twins)."""
 
     def envelopes(self, layout: Layout, times: list[int], sources: list[str],
-                  lines: list[bytes], partial: list[bool]) -> Events | None:
-        """One event per record, ``None`` for a record declined, or ``None`` when the whole
-        batch is declined. The columns have one entry per record (ValueError if not)."""
+                  lines: list[bytes], partial: list[bool]) -> tuple[Events, int] | None:
+        """One event per record, ``None`` for a record declined, and how many were declined;
+        or None when the whole batch is declined. The columns have one entry per record
+        (ValueError if not)."""
         ...
 
     def text_lines(self, lines: list[bytes]) -> list[bytes]:
@@ -78,10 +79,11 @@ def encode_batch(layout: Layout | None, recs: Records,
     ``layout`` is None)."""
     if layout is None:
         return [encode(rec) for rec in recs]
-    events = KERNEL.active.envelopes(layout, recs.times, recs.sources, recs.lines, recs.partial)
-    if events is None:
+    answer = KERNEL.active.envelopes(layout, recs.times, recs.sources, recs.lines, recs.partial)
+    if answer is None:
         return [encode(rec) for rec in recs]
-    if None in events:
+    events, declined = answer
+    if declined:
         return [encode(rec) if event is None else event
                 for event, rec in zip(events, recs, strict=True)]
     return cast(list[bytes], events)  # no None in it

@@ -93,9 +93,11 @@ def check(layout: Layout | None, recs: list[Record],
             assert encode_many(columns) == expected
         if layout is None:
             continue
-        events = kernel.envelopes(layout, columns.times, columns.sources, columns.lines,
+        answer = kernel.envelopes(layout, columns.times, columns.sources, columns.lines,
                                   columns.partial)
-        if events is not None:
+        if answer is not None:
+            events, declined = answer
+            assert declined == events.count(None)
             pairs = zip(events, expected, strict=True)
             assert all(got is None or got == want for got, want in pairs)
 
@@ -149,8 +151,8 @@ def test_the_compiled_twin_takes_escapes_invalid_utf8_and_edge_times(name: str) 
     recs = Records.of(record(line, source=source, t=t, partial=partial)
                       for line in lines for source in ("stdout", "stderr")
                       for t in EDGE_TIMES for partial in (False, True))
-    events = kernel.envelopes(layouts()[name], recs.times, recs.sources, recs.lines, recs.partial)
-    assert events is not None and None not in events
+    answer = kernel.envelopes(layouts()[name], recs.times, recs.sources, recs.lines, recs.partial)
+    assert answer is not None and answer[1] == 0 and None not in answer[0]
 
 
 @pytest.mark.parametrize(("name", "line"), [
@@ -161,8 +163,10 @@ def test_the_compiled_twin_takes_escapes_invalid_utf8_and_edge_times(name: str) 
 def test_the_compiled_twin_declines_what_only_python_decides(name: str, line: bytes) -> None:
     [kernel] = kernels()[:-1] or pytest.skip(f"{twin.NO_EXTENSIONS_ENV} is set")
     recs = Records.of([record(line), record(b"plain"), record(b"z", source="other")])
-    events = kernel.envelopes(layouts()[name], recs.times, recs.sources, recs.lines, recs.partial)
-    assert events is not None and events[0] is None and events[1] is not None
+    answer = kernel.envelopes(layouts()[name], recs.times, recs.sources, recs.lines, recs.partial)
+    assert answer is not None and answer[1] == 2
+    events = answer[0]
+    assert events[0] is None and events[1] is not None
     assert events[2] is None  # a source the layout has no pieces for
 
 
@@ -173,25 +177,37 @@ def test_the_compiled_twin_keeps_lines_that_are_no_json_as_strings(line: bytes) 
     envelope = Envelope("json", context(), HecFields())
     recs = Records.of([record(line)])
     assert envelope._layout is not None
-    events = kernel.envelopes(envelope._layout, recs.times, recs.sources, recs.lines,
+    answer = kernel.envelopes(envelope._layout, recs.times, recs.sources, recs.lines,
                               recs.partial)
-    assert events == [envelope.encode(record(line))]
+    assert answer == ([envelope.encode(record(line))], 0)
 
 
 @pytest.mark.parametrize("line", [b"", b" \t\v", b" \xc2\xa0\xc2\x85\xe2\x80\x8a\xe3\x80\x80 "])
 def test_the_compiled_twin_skips_blank_raw_lines(line: bytes) -> None:
     [kernel] = kernels()[:-1] or pytest.skip(f"{twin.NO_EXTENSIONS_ENV} is set")
     recs = Records.of([record(line), record(line + b"\xe2\x80\x8b"), record(line + b"\xff")])
-    events = kernel.envelopes(layouts()["raw"], recs.times, recs.sources, recs.lines, recs.partial)
-    assert events is not None and events[0] == b"" and events[1] and events[2]
+    answer = kernel.envelopes(layouts()["raw"], recs.times, recs.sources, recs.lines, recs.partial)
+    assert answer is not None and answer[1] == 0
+    assert answer[0][0] == b"" and answer[0][1] and answer[0][2]
 
 
 @pytest.mark.parametrize("name", ["inline", "json", "raw", "datadog", "http"])
 def test_the_pure_twin_formats_a_plain_batch_at_once(name: str) -> None:
     recs = Records.of([record(b"yyyy %f %s", t=T0), record(b"x", source="stderr", t=0)])
-    events = KERNEL.pure.envelopes(layouts()[name], recs.times, recs.sources, recs.lines,
+    answer = KERNEL.pure.envelopes(layouts()[name], recs.times, recs.sources, recs.lines,
                                    recs.partial)
-    assert events is not None and len(events) == 2
+    assert answer is not None and len(answer[0]) == 2 and answer[1] == 0
+
+
+def test_the_pure_twin_formats_the_plain_records_of_a_mixed_batch() -> None:
+    recs = Records.of([record(b"a"), record(b'"q"'), record(b"b", partial=True), record(b"c")])
+    layout = layouts()["datadog"]  # its tails differ: a partial record is declined
+    answer = KERNEL.pure.envelopes(layout, recs.times, recs.sources, recs.lines, recs.partial)
+    assert answer is not None and answer[1] == 2
+    assert [e is None for e in answer[0]] == [False, True, True, False]
+    recs = Records.of([record(b"a"), record(b'"q"'), record(b"<")])
+    assert KERNEL.pure.envelopes(layout, recs.times, recs.sources, recs.lines,
+                                 recs.partial) is None  # mostly not plain: all per record
 
 
 def test_columns_of_different_lengths_are_refused() -> None:
