@@ -3,6 +3,7 @@ are one bytes ``%`` format of per-source templates; the others are declined."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from itertools import compress, repeat
 from operator import floordiv, truediv
@@ -23,6 +24,12 @@ TIME_RFC3339 = 2  # timefmt.rfc3339nano
 _TIME_SPEC = {TIME_HEC: b"%f", TIME_MS: b"%d", TIME_RFC3339: b"%s"}
 # What can open a JSON value in gojson.raw_json: such a line may not stay a string.
 _JSON_START = frozenset(bytes([c]) for c in b' \t\n\r{["-0123456789tfn')
+# A line json.loads surely refuses though it opens like JSON: json's NUMBER_RE (atomic: its
+# longest match, as json takes it) then white space and an ASCII byte ("Extra data"); "-" not
+# before a digit ("-Infinity" is refused by raw_json's parse_constant); t/f/n not opening
+# true/false/null. The compiled twin's may_be_json is the same test.
+_NOT_JSON = re.compile(rb"(?>-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)[ \t\n\r]*"
+                       rb"[\x00-\x08\x0b\x0c\x0e-\x1f!-\x7f]|-(?![0-9])|t(?!rue)|f(?!alse)|n(?!ull)")
 _SEPARATOR = b"\0"  # plain lines and escaped pieces cannot hold a NUL
 
 
@@ -70,9 +77,14 @@ def _apart(layout: Layout, lines: list[bytes], partial: list[bool]) -> bool:
         return True
     if layout.max_line and max(map(len, lines)) > layout.max_line:  # plain: 1 byte a char
         return True
-    if layout.json_lines and not _JSON_START.isdisjoint([line[:1] for line in lines]):
+    if layout.json_lines and not all(_strings(lines)):
         return True
     return layout.skip_blank and b"" in map(bytes.strip, lines, repeat(b" "))
+
+
+def _strings(lines: list[bytes]) -> list[bool]:
+    """Per line: whether gojson.raw_json surely refuses it (it stays a JSON string)."""
+    return [line[:1] not in _JSON_START or _NOT_JSON.match(line) is not None for line in lines]
 
 
 def _simple(layout: Layout, lines: list[bytes], partial: list[bool]) -> list[bool]:
@@ -83,7 +95,7 @@ def _simple(layout: Layout, lines: list[bytes], partial: list[bool]) -> list[boo
     if layout.max_line:
         keep = [k and len(line) <= layout.max_line for k, line in zip(keep, lines, strict=True)]
     if layout.json_lines:
-        keep = [k and line[:1] not in _JSON_START for k, line in zip(keep, lines, strict=True)]
+        keep = [k and string for k, string in zip(keep, _strings(lines), strict=True)]
     if layout.skip_blank:
         keep = [k and bool(line.strip(b" ")) for k, line in zip(keep, lines, strict=True)]
     return keep
