@@ -1,25 +1,49 @@
-"""Envelope kernel, pure-Python twin (see ``envelope.py``): the records whose lines are plain
-are one bytes ``%`` format of per-source templates; the others are declined."""
+"""Envelope kernel, pure-Python twin (see ``envelope.py``), and the ``Layout`` both twins fill:
+the records whose lines are plain are one bytes ``%`` format of per-source templates; the
+others are declined."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import floordiv, truediv
-from typing import TYPE_CHECKING
 
 from .gojson import PLAIN_CHARS
 from .timefmt import NS_PER_MS, rfc3339nano
-
-if TYPE_CHECKING:
-    from .envelope import Events, Layout
 
 ESCAPE_GO = 0  # gojson.go_string over gojson.go_text (HEC)
 ESCAPE_JSON = 1  # json.dumps(decode_line(line), ensure_ascii=False) (Datadog, HTTP)
 TIME_HEC = 0  # timefmt.hec_time: Go's "%f" of ns / 1e9
 TIME_MS = 1  # timefmt.epoch_ms, as a JSON number
 TIME_RFC3339 = 2  # timefmt.rfc3339nano
+
+
+@dataclass(slots=True)
+class Layout:
+    """One container's envelope in one format: the fixed byte pieces and how to fill them.
+
+    ``heads`` maps a source ("stdout", "stderr") to its (head, middle) pieces; a record with
+    another source is declined. ``json_lines`` declines lines HEC's json format could embed as
+    JSON (``gojson.raw_json``); ``skip_blank`` makes a blank line (Go's ``strings.TrimSpace``
+    empty) an empty event, as HEC's raw format does; ``max_line`` declines lines whose text
+    could exceed that many UTF-8 bytes (0: no limit; Datadog truncates past 1 MB).
+    """
+
+    heads: dict[str, tuple[bytes, bytes]]
+    tails: tuple[bytes, bytes]  # (whole record, partial record)
+    escape: int = ESCAPE_GO
+    time: int = TIME_HEC
+    time_first: bool = False
+    json_lines: bool = False
+    skip_blank: bool = False
+    max_line: int = 0
+    # The pure twin's bytes-% templates, made on first use (see envelopes).
+    templates: dict[str, bytes] = field(default_factory=dict)
+
+
+Events = list[bytes | None]
 
 _TIME_SPEC = {TIME_HEC: b"%f", TIME_MS: b"%d", TIME_RFC3339: b"%s"}
 # What can open a JSON value in gojson.raw_json: such a line may not stay a string.

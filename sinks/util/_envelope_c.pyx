@@ -56,31 +56,26 @@ cdef inline Py_ssize_t utf8_length(const uint8_t* s, Py_ssize_t avail) noexcept 
     """Bytes of the well-formed UTF-8 sequence (Unicode table 3-7) at s[0] (>= 0x80), 0 if none:
     what Python's strict decoder accepts, and Go's utf8.DecodeRune."""
     cdef uint8_t c = s[0], lo = 0x80, hi = 0xBF
-    if c < 0xC2:
+    cdef Py_ssize_t k, j
+    if c < 0xC2 or c > 0xF4:
         return 0
-    if c < 0xE0:
-        return 2 if avail >= 2 and (s[1] & 0xC0) == 0x80 else 0
-    if c < 0xF0:
-        if avail < 3:
+    k = 2 if c < 0xE0 else 3 if c < 0xF0 else 4
+    if avail < k:
+        return 0
+    if c == 0xE0:
+        lo = 0xA0  # no overlong 3-byte form
+    elif c == 0xED:
+        hi = 0x9F  # no surrogate
+    elif c == 0xF0:
+        lo = 0x90  # no overlong 4-byte form
+    elif c == 0xF4:
+        hi = 0x8F  # nothing past U+10FFFF
+    if s[1] < lo or s[1] > hi:
+        return 0
+    for j in range(2, k):
+        if (s[j] & 0xC0) != 0x80:
             return 0
-        if c == 0xE0:
-            lo = 0xA0
-        elif c == 0xED:
-            hi = 0x9F
-        if s[1] < lo or s[1] > hi or (s[2] & 0xC0) != 0x80:
-            return 0
-        return 3
-    if c < 0xF5:
-        if avail < 4:
-            return 0
-        if c == 0xF0:
-            lo = 0x90
-        elif c == 0xF4:
-            hi = 0x8F
-        if s[1] < lo or s[1] > hi or (s[2] & 0xC0) != 0x80 or (s[3] & 0xC0) != 0x80:
-            return 0
-        return 4
-    return 0
+    return k
 
 
 cdef inline char* put_ascii_escape(char* o, uint8_t c) noexcept nogil:

@@ -17,42 +17,15 @@ the sink's per-record encoder take those, so the bytes are always the per-record
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol, cast
 
 from . import _envelope
-from ._envelope import ESCAPE_GO, ESCAPE_JSON, TIME_HEC, TIME_MS, TIME_RFC3339
+from ._envelope import ESCAPE_GO, ESCAPE_JSON, TIME_HEC, TIME_MS, TIME_RFC3339, Events, Layout
 from .record import Record, Records
 from .twin import Twin, twin
 
 __all__ = ["ESCAPE_GO", "ESCAPE_JSON", "KERNEL", "TIME_HEC", "TIME_MS", "TIME_RFC3339",
            "EnvelopeKernel", "Events", "Layout", "encode_batch"]
-
-
-@dataclass(slots=True)
-class Layout:
-    """One container's envelope in one format: the fixed byte pieces and how to fill them.
-
-    ``heads`` maps a source ("stdout", "stderr") to its (head, middle) pieces; a record with
-    another source is declined. ``json_lines`` declines lines HEC's json format could embed as
-    JSON (``gojson.raw_json``); ``skip_blank`` makes a blank line (Go's ``strings.TrimSpace``
-    empty) an empty event, as HEC's raw format does; ``max_line`` declines lines whose text
-    could exceed that many UTF-8 bytes (0: no limit; Datadog truncates past 1 MB).
-    """
-
-    heads: dict[str, tuple[bytes, bytes]]
-    tails: tuple[bytes, bytes]  # (whole record, partial record)
-    escape: int = ESCAPE_GO
-    time: int = TIME_HEC
-    time_first: bool = False
-    json_lines: bool = False
-    skip_blank: bool = False
-    max_line: int = 0
-    # The pure twin's bytes-% templates, made on first use (see _envelope.envelopes).
-    templates: dict[str, bytes] = field(default_factory=dict)
-
-
-Events = list[bytes | None]
 
 
 class EnvelopeKernel(Protocol):
