@@ -17,6 +17,8 @@ the sink's per-record encoder take those, so the bytes are always the per-record
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import compress, repeat
+from operator import is_
 from typing import Protocol, cast
 
 from . import _envelope
@@ -57,6 +59,7 @@ def encode_batch(layout: Layout | None, recs: Records,
         return [encode(rec) for rec in recs]
     events, declined = answer
     if declined:
-        return [encode(rec) if event is None else event
-                for event, rec in zip(events, recs, strict=True)]
-    return cast(list[bytes], events)  # no None in it
+        times, sources, lines, partial = recs.times, recs.sources, recs.lines, recs.partial
+        for i in compress(range(len(events)), map(is_, events, repeat(None))):
+            events[i] = encode(Record(times[i], sources[i], lines[i], partial[i]))
+    return cast(list[bytes], events)  # no None left in it
