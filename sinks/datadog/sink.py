@@ -41,7 +41,7 @@ class DatadogSink(SinkBase):
         return self._encoder.encode(ctx, rec)
 
     def encode_many(self, ctx: Context, recs: Records) -> list[bytes]:
-        return [self.encode(ctx, rec) for rec in recs]
+        return self._encoder.encode_many(ctx, recs)
 
     async def _post_events(self, events: list[bytes]) -> Answer:
         body = b"[" + b",".join(events) + b"]"

@@ -8,17 +8,16 @@ Key order and omission follow the Go structs: ``{"event":..,"time":..,"host":..}
 
 from __future__ import annotations
 
-from itertools import repeat
-from operator import truediv
-
-from ..util.gojson import PLAIN_CHARS, go_map, go_string, go_text, raw_json
+from ..util.envelope import ESCAPE_GO, TIME_HEC, Layout, encode_batch
+from ..util.gojson import go_map, go_string, go_text, raw_json
 from ..util.record import Context, Record, Records
 from ..util.timefmt import hec_time
-from .config import FORMAT_INLINE, FORMAT_JSON, FORMAT_RAW, FORMATS, HecFields
+from .config import FORMAT_JSON, FORMAT_RAW, FORMATS, HecFields
 
 # Go's unicode.IsSpace, for strings.TrimSpace: raw format skips blank lines HEC would refuse.
 GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" \
            "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+SOURCES = ("stdout", "stderr")  # the streams Docker logs; another source is encoded per record
 
 
 class Envelope:
@@ -47,10 +46,7 @@ class Envelope:
         for key in sorted(ctx.attrs):
             prefix += f"{key}={ctx.attrs[key]} "
         self._raw_prefix = prefix
-        # The usual inline event as one bytes template per source: a plain line (see
-        # ``PLAIN_CHARS``) needs no escaping and no decoding, and Python's "%f" is Go's.
-        self._inline_templates: dict[str, bytes] = {}
-        self._inline_tail = self._tail.replace("%", "%%")
+        self._layout = self._make_layout()
 
     def _source_part(self, source: str) -> str:
         part = self._event_source.get(source)
@@ -58,34 +54,25 @@ class Envelope:
             part = self._event_source[source] = ',"source":' + go_string(source) + self._event_extra
         return part
 
-    def _inline_template(self, source: str) -> bytes:
-        template = self._inline_templates.get(source)
-        if template is None:
-            part = self._source_part(source).replace("%", "%%")
-            template = self._inline_templates[source] = (
-                '{"event":{"line":"%s"' + part + "%f" + self._inline_tail + "\0").encode()
-        return template
+    def _make_layout(self) -> Layout | None:
+        """The byte pieces of this container's events (``util.envelope``); None if a context
+        string cannot be UTF-8 (a lone surrogate): ``encode`` then raises, record by record."""
+        try:
+            if self.fmt == FORMAT_RAW:
+                head = ('{"event":' + go_string(self._raw_prefix)[:-1]).encode()
+                return Layout({source: (head, b'","time":"') for source in SOURCES},
+                              (self._tail.encode(),) * 2, ESCAPE_GO, TIME_HEC, skip_blank=True)
+            heads = {source: (b'{"event":{"line":"', ('"' + self._source_part(source)).encode())
+                     for source in SOURCES}
+            return Layout(heads, (self._tail.encode(),) * 2, ESCAPE_GO, TIME_HEC,
+                          json_lines=self.fmt == FORMAT_JSON)
+        except UnicodeEncodeError:
+            return None
 
     def encode_many(self, recs: Records) -> list[bytes]:
-        """``[encode(r) for r in recs]``, several times faster for inline records whose lines are
-        all plain (printable ASCII that needs no escaping, see ``PLAIN_CHARS``): the whole batch
-        is one bytes ``%`` format of per-source templates (Python's "%f" is Go's), cut apart at a
-        NUL that plain lines and Go-escaped fields cannot contain. The lines go in as they are:
-        no decoding to str and back."""
-        if self.fmt != FORMAT_INLINE or not recs:
-            return [self.encode(r) for r in recs]
-        times, sources, lines = recs.times, recs.sources, recs.lines
-        if b"".join(lines).translate(None, PLAIN_CHARS):
-            return [self.encode(r) for r in recs]  # something to escape (or a NUL) somewhere
-        templates = self._inline_templates
-        if len(templates) < 2:
-            for source in set(sources):
-                self._inline_template(source)
-        args: list[object] = [None] * (2 * len(recs))
-        args[0::2] = lines
-        args[1::2] = map(truediv, times, repeat(1e9))
-        body = b"".join(map(templates.__getitem__, sources)) % tuple(args)
-        return body.split(b"\0")[:-1]
+        """``[encode(r) for r in recs]``, the batch at once through ``util.envelope``'s kernel
+        (records it declines through ``encode``)."""
+        return encode_batch(self._layout, recs, self.encode)
 
     def encode(self, rec: Record) -> bytes:
         """One envelope; ``b""`` for a record the raw format skips (blank line), as moby does."""

@@ -15,6 +15,7 @@ from sinks.datadog.encoder import (
     container_tags,
     split_image_name,
 )
+from sinks.util.record import Record, Records
 
 from ..fakes import CID, T0, context, record
 from ..helpers import datadog_item
@@ -26,10 +27,11 @@ def encoder(**opts: str) -> ItemEncoder:
     return ItemEncoder(DatadogConfig.from_options({"datadog-api-key": KEY, **opts}, {}))
 
 
-def test_item_is_a_valid_http_log_item() -> None:
+def test_item_is_a_valid_http_log_item(kernel_twin: str) -> None:
     s = encoder(**{"datadog-service": "web", "datadog-tags": "env:prod,team:core"})
     ctx = context(attrs={"tier": "front", "status": "would clash"})
-    item = json.loads(s.encode(ctx, record(b"boom", source="stderr")))
+    [encoded] = s.encode_many(ctx, Records.of([record(b"boom", source="stderr")]))
+    item = json.loads(encoded)
     HTTPLogItem(**item)  # raises on a schema violation
     assert item == {
         "message": "boom", "ddsource": "docker",
@@ -41,9 +43,10 @@ def test_item_is_a_valid_http_log_item() -> None:
     }
 
 
-def test_stdout_is_info_and_optional_fields_are_omitted() -> None:
+def test_stdout_is_info_and_optional_fields_are_omitted(kernel_twin: str) -> None:
     s = encoder(**{"datadog-hostname": "override", "datadog-source": "nginx"})
-    item = json.loads(s.encode(context(), record(b"\xffok", partial=True)))
+    [encoded] = s.encode_many(context(), Records.of([record(b"\xffok", partial=True)]))
+    item = json.loads(encoded)
     HTTPLogItem(**item)
     assert item["status"] == "info" and "service" not in item
     assert (item["hostname"], item["ddsource"]) == ("override", "nginx")
@@ -68,10 +71,12 @@ def test_container_tags_for_an_image_given_by_id() -> None:
     assert container_tags(ctx) == [f"container_id:{CID}", "container_name:web_app-1"]
 
 
-def test_a_message_over_1mb_is_truncated_with_a_marker() -> None:
+def test_a_message_over_1mb_is_truncated_with_a_marker(kernel_twin: str) -> None:
     s = encoder()
     line = ("é" * DD_MAX_MESSAGE_BYTES).encode()  # 2 MB of two-byte characters
-    item = json.loads(s.encode(context(), record(line)))
+    [encoded] = s.encode_many(context(), Records.of([record(line)]))
+    assert encoded == s.encode(context(), record(line))
+    item = json.loads(encoded)
     message = item["message"]
     assert message.endswith(DD_TRUNCATION_MARKER)
     assert len(message.encode()) <= DD_MAX_MESSAGE_BYTES
@@ -79,15 +84,17 @@ def test_a_message_over_1mb_is_truncated_with_a_marker() -> None:
     assert item["partial"] is True
     HTTPLogItem(**item)
     exact = b"x" * DD_MAX_MESSAGE_BYTES
-    assert json.loads(s.encode(context(), record(exact)))["message"] == exact.decode()
+    [encoded] = s.encode_many(context(), Records.of([record(exact)]))
+    assert json.loads(encoded)["message"] == exact.decode()
 
 
 @pytest.mark.parametrize("rec", [
     record(b"plain"), record(b"err", source="stderr"), record(b"p", partial=True),
     record(b'quote " and \\ and \n and \xff', t=1), record(b"y" * (DD_MAX_MESSAGE_BYTES + 5)),
 ])
-def test_encode_is_the_item_serialised(rec: object) -> None:
+def test_encode_is_the_item_serialised(rec: Record, kernel_twin: str) -> None:
     s = encoder(**{"datadog-service": "svc"})
     ctx = context(attrs={"tier": "front", "message": "clash", "z": "<&>"})
-    assert json.loads(s.encode(ctx, rec)) == datadog_item(s.config, ctx, rec)  # type: ignore[arg-type]
-    assert list(json.loads(s.encode(ctx, rec))) == list(datadog_item(s.config, ctx, rec))  # type: ignore[arg-type]
+    assert json.loads(s.encode(ctx, rec)) == datadog_item(s.config, ctx, rec)
+    assert list(json.loads(s.encode(ctx, rec))) == list(datadog_item(s.config, ctx, rec))
+    assert s.encode_many(ctx, Records.of([rec, rec])) == [s.encode(ctx, rec)] * 2

@@ -8,7 +8,7 @@ daemon/logger/splunk/splunk.go on the same records (a throwaway program, not kep
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sinks.splunk.encoder import Envelope, HecFields
@@ -87,7 +87,7 @@ GOLDEN = [
                          GOLDEN)
 def test_envelope_matches_dockers_splunk_driver(
     fmt: str, tag: str, attrs: dict[str, str], fields: HecFields, line: bytes, source: str,
-    t: int, expected: bytes,
+    t: int, expected: bytes, kernel_twin: str,
 ) -> None:
     envelope = Envelope(fmt, context(tag=tag, attrs=attrs), fields)
     rec = record(line, source=source, t=t)
@@ -95,7 +95,7 @@ def test_envelope_matches_dockers_splunk_driver(
     assert envelope.encode_many(Records.of([rec, rec])) == [expected, expected]  # the hot path
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     fmt=st.sampled_from(["inline", "json", "raw"]),
     tag=st.text(max_size=8),
@@ -109,7 +109,7 @@ def test_envelope_matches_dockers_splunk_driver(
     ), max_size=6),
 )
 def test_encode_many_is_encode_for_each_record(
-    fmt: str, tag: str, host: str, records: list[tuple[int, str, bytes]],
+    fmt: str, tag: str, host: str, records: list[tuple[int, str, bytes]], kernel_twin: str,
 ) -> None:
     envelope = Envelope(fmt, context(tag=tag, hostname=host, attrs={"k%": "v"}),
                         HecFields("s%", "", "i"))
@@ -117,22 +117,24 @@ def test_encode_many_is_encode_for_each_record(
     assert envelope.encode_many(Records.of(recs)) == [envelope.encode(r) for r in recs]
 
 
-def test_inline_keeps_an_empty_line_as_an_event() -> None:
+def test_inline_keeps_an_empty_line_as_an_event(kernel_twin: str) -> None:
     envelope = Envelope("inline", context(tag=""), HecFields())
-    assert envelope.encode(record(b"", t=0)) == (
-        b'{"event":{"line":"","source":"stdout"},"time":"0.000000","host":"host1"}'
-    )
+    expected = b'{"event":{"line":"","source":"stdout"},"time":"0.000000","host":"host1"}'
+    assert envelope.encode(record(b"", t=0)) == expected
+    assert envelope.encode_many(Records.of([record(b"", t=0)])) == [expected]
 
 
-def test_raw_prefix_lists_attrs_sorted_after_the_tag() -> None:
+def test_raw_prefix_lists_attrs_sorted_after_the_tag(kernel_twin: str) -> None:
     # Go ranges over the map in random order; sorted is one of its orders and is stable.
     envelope = Envelope("raw", context(tag="t", attrs={"z": "1", "a": "2"}), HecFields())
     assert envelope.encode(record(b"x", t=0)).startswith(b'{"event":"t a=2 z=1 x",')
+    [event] = envelope.encode_many(Records.of([record(b"x", t=0)]))
+    assert event.startswith(b'{"event":"t a=2 z=1 x",')
 
 
-def test_json_format_with_invalid_utf8_inside_json_stays_valid_utf8() -> None:
+def test_json_format_with_invalid_utf8_inside_json_stays_valid_utf8(kernel_twin: str) -> None:
     envelope = Envelope("json", context(tag=""), HecFields())
-    out = envelope.encode(record(b'{"k":"\xff"}', t=0))
+    [out] = envelope.encode_many(Records.of([record(b'{"k":"\xff"}', t=0)]))
     assert out.startswith(b'{"event":{"line":{"k":"\\ufffd"}')
     out.decode("utf-8")  # Go would copy the raw byte; HEC may refuse non-UTF-8 bodies
 

@@ -1,0 +1,374 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True
+"""Envelope kernel, compiled twin of ``_envelope.py`` (see ``envelope.py``): the line escaping
+(Go's encoding/json or Python's json) and the time formatting in C, one scratch buffer per batch.
+
+Bounds: each record's output is written after reserving its worst case (every line byte as a
+6-byte escape, plus the pieces and 48 bytes of time), list indexes are checked against the lists'
+current sizes, and a line is read only below ``PyBytes_GET_SIZE``. A record it does not handle
+(not exact bytes/str/int/bool columns, a time outside int64, a source without pieces, a line for
+``json_lines``, a line over ``max_line // 3`` bytes) comes back as None for the per-record encoder.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.long cimport PyLong_CheckExact
+from cpython.pyport cimport PY_SSIZE_T_MAX
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.string cimport memcmp, memcpy
+
+
+cdef extern from "Python.h":
+    long long PyLong_AsLongLongAndOverflow(object obj, int* overflow) except? -1
+
+
+# Same values as _envelope.py (the pure twin's constants).
+cdef enum:
+    ESCAPE_GO = 0
+    TIME_HEC = 0
+    TIME_MS = 1
+    TIME_RFC3339 = 2
+    TIME_ROOM = 48  # bytes reserved for any time format
+    FRACTION_BITS = 44  # every double >= 256 is a multiple of 2**-44
+
+cdef object NO_SOURCE = object()  # no source seen yet, or the last one had no pieces
+
+include "_envelope_time.pxi"  # put_time: the three time formats
+
+cdef const char* HEX = b"0123456789abcdef"
+# 1 for an ASCII byte copied as it is: printable ASCII and DEL, but for '"' and '\'; Go also
+# escapes '<', '>' and '&'.
+cdef uint8_t SAFE_JSON[128]
+cdef uint8_t SAFE_GO[128]
+# 1 for what can open a JSON value in gojson.raw_json (it declines the rest at once).
+cdef uint8_t JSON_START[128]
+# Go's unicode.IsSpace below 0x80.
+cdef uint8_t ASCII_SPACE[128]
+
+cdef int _c
+for _c in range(128):
+    SAFE_JSON[_c] = 0x20 <= _c and _c != 0x22 and _c != 0x5c
+    SAFE_GO[_c] = SAFE_JSON[_c] and _c not in (0x3c, 0x3e, 0x26)
+    JSON_START[_c] = _c in b' \t\n\r{["-0123456789tfn'
+    ASCII_SPACE[_c] = _c in b"\t\n\v\f\r "
+
+
+cdef inline Py_ssize_t utf8_length(const uint8_t* s, Py_ssize_t avail) noexcept nogil:
+    """Bytes of the well-formed UTF-8 sequence (Unicode table 3-7) at s[0] (>= 0x80), 0 if none:
+    what Python's strict decoder accepts, and Go's utf8.DecodeRune."""
+    cdef uint8_t c = s[0], lo = 0x80, hi = 0xBF
+    cdef Py_ssize_t k, j
+    if c < 0xC2 or c > 0xF4:
+        return 0
+    k = 2 if c < 0xE0 else 3 if c < 0xF0 else 4
+    if avail < k:
+        return 0
+    if c == 0xE0:
+        lo = 0xA0  # no overlong 3-byte form
+    elif c == 0xED:
+        hi = 0x9F  # no surrogate
+    elif c == 0xF0:
+        lo = 0x90  # no overlong 4-byte form
+    elif c == 0xF4:
+        hi = 0x8F  # nothing past U+10FFFF
+    if s[1] < lo or s[1] > hi:
+        return 0
+    for j in range(2, k):
+        if (s[j] & 0xC0) != 0x80:
+            return 0
+    return k
+
+
+cdef inline char* put_ascii_escape(char* o, uint8_t c) noexcept nogil:
+    """The JSON escape of one ASCII byte, as Python's json writes it (lower-case hex)."""
+    o[0] = c'\\'
+    if c == 0x22 or c == 0x5c:
+        o[1] = c
+    elif c == 0x0a:
+        o[1] = c'n'
+    elif c == 0x0d:
+        o[1] = c'r'
+    elif c == 0x09:
+        o[1] = c't'
+    elif c == 0x08:
+        o[1] = c'b'
+    elif c == 0x0c:
+        o[1] = c'f'
+    else:
+        o[1] = c'u'
+        o[2] = c'0'
+        o[3] = c'0'
+        o[4] = HEX[c >> 4]
+        o[5] = HEX[c & 15]
+        return o + 6
+    return o + 2
+
+
+cdef extern from *:
+    """
+    #define LD_ONES ((uint64_t)0x0101010101010101ULL)
+    #define LD_HIGHS ((uint64_t)0x8080808080808080ULL)
+    """
+    const uint64_t ONES "LD_ONES"  # 0x01 in every byte
+    const uint64_t HIGHS "LD_HIGHS"  # 0x80 in every byte
+
+
+cdef inline uint64_t has_byte(uint64_t x, uint64_t c) noexcept nogil:
+    """Non-zero iff one of the 8 bytes of x is c (the "haszero" bit trick: exact for any)."""
+    x ^= ONES * c
+    return (x - ONES) & ~x & HIGHS
+
+
+cdef inline bint plain8(uint64_t x, bint go) noexcept nogil:
+    """Whether all 8 bytes of x are copied as they are (printable ASCII or DEL, no escape)."""
+    cdef uint64_t bad = (x & HIGHS) | ((x - ONES * 0x20) & ~x & HIGHS)
+    bad |= has_byte(x, 0x22) | has_byte(x, 0x5c)
+    if go:
+        bad |= has_byte(x, 0x3c) | has_byte(x, 0x3e) | has_byte(x, 0x26)
+    return bad == 0
+
+
+cdef char* put_escaped(char* o, const uint8_t* s, Py_ssize_t n, bint go) noexcept nogil:
+    """The body of the JSON string of line ``s[:n]`` (at most 6 bytes out per byte in). Eight
+    plain bytes at a time are copied whole; any other byte goes one at a time."""
+    cdef const uint8_t* safe = SAFE_JSON
+    if go:
+        safe = SAFE_GO
+    cdef Py_ssize_t i = 0, k
+    cdef uint8_t c
+    cdef uint64_t x
+    while i < n:
+        while i + 8 <= n:
+            memcpy(&x, s + i, 8)
+            if not plain8(x, go):
+                break
+            memcpy(o, &x, 8)
+            o += 8
+            i += 8
+        if i >= n:
+            break
+        c = s[i]
+        if c < 0x80:
+            if safe[c]:
+                o[0] = <char>c
+                o += 1
+            else:
+                o = put_ascii_escape(o, c)
+            i += 1
+            continue
+        k = utf8_length(s + i, n - i)
+        if k == 0:  # one byte of invalid UTF-8
+            if go:
+                memcpy(o, b"\\ufffd", 6)
+                o += 6
+            else:  # decode_line's U+FFFD, raw
+                memcpy(o, b"\xef\xbf\xbd", 3)
+                o += 3
+            i += 1
+        elif go and k == 3 and c == 0xE2 and s[i + 1] == 0x80 and (s[i + 2] & 0xFE) == 0xA8:
+            memcpy(o, b"\\u2028", 6)  # U+2028 or U+2029, escaped by Go
+            if s[i + 2] == 0xA9:
+                o[5] = c'9'
+            o += 6
+            i += 3
+        else:
+            memcpy(o, s + i, k)
+            o += k
+            i += k
+    return o
+
+
+cdef inline char* put_piece(char* o, bytes piece) noexcept:
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(piece)
+    memcpy(o, PyBytes_AS_STRING(piece), n)
+    return o + n
+
+
+cdef bint go_space(const uint8_t* s, Py_ssize_t k) noexcept nogil:
+    """Whether the k-byte UTF-8 sequence at s (k >= 2) is a white space to Go's unicode.IsSpace:
+    U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000."""
+    if k == 2:
+        return s[0] == 0xC2 and (s[1] == 0x85 or s[1] == 0xA0)
+    if k != 3:
+        return False
+    if s[0] == 0xE2 and s[1] == 0x80:
+        return s[2] <= 0x8A or s[2] == 0xA8 or s[2] == 0xA9 or s[2] == 0xAF
+    return ((s[0] == 0xE1 and s[1] == 0x9A and s[2] == 0x80)
+            or (s[0] == 0xE2 and s[1] == 0x81 and s[2] == 0x9F)
+            or (s[0] == 0xE3 and s[1] == 0x80 and s[2] == 0x80))
+
+
+cdef bint blank_line(const uint8_t* s, Py_ssize_t n) noexcept nogil:
+    """Whether ``go_text(line).strip(GO_SPACE)`` is empty (an invalid byte is not a space)."""
+    cdef Py_ssize_t i = 0, k
+    while i < n:
+        if s[i] < 0x80:
+            if not ASCII_SPACE[s[i]]:
+                return False
+            i += 1
+            continue
+        k = utf8_length(s + i, n - i)
+        if k == 0 or not go_space(s + i, k):
+            return False
+        i += k
+    return True
+
+
+cdef inline bint ascii_digit(uint8_t c) noexcept nogil:
+    return 0x30 <= c <= 0x39
+
+
+cdef bint may_be_json(const uint8_t* s, Py_ssize_t n) noexcept nogil:
+    """False if ``gojson.raw_json`` surely answers None for this line (it then stays a string);
+    True if it may embed it as JSON (the line is declined, Python decides). Sure cases: a first
+    byte that opens no JSON value; "t"/"f"/"n" not opening true/false/null; "-" or a digit
+    whose longest JSON number (json's NUMBER_RE) is followed by an ASCII byte that is not white
+    space ("Extra data"). A "-Infinity" is refused by raw_json's parse_constant, so a string."""
+    cdef Py_ssize_t i = 0, j
+    cdef uint8_t c
+    if n == 0:
+        return False
+    c = s[0]
+    if c >= 0x80 or not JSON_START[c]:
+        return False
+    if c == c't':
+        return n >= 4 and memcmp(s, b"true", 4) == 0
+    if c == c'f':
+        return n >= 5 and memcmp(s, b"false", 5) == 0
+    if c == c'n':
+        return n >= 4 and memcmp(s, b"null", 4) == 0
+    if c != c'-' and not ascii_digit(c):
+        return True  # an object, array, string or white space first: parse it in Python
+    if c == c'-':
+        i = 1
+    if i < n and s[i] == c'0':
+        i += 1
+    elif i < n and ascii_digit(s[i]):
+        while i < n and ascii_digit(s[i]):
+            i += 1
+    else:
+        return False  # no number: "-" then something else
+    if i + 1 < n and s[i] == c'.' and ascii_digit(s[i + 1]):
+        i += 2
+        while i < n and ascii_digit(s[i]):
+            i += 1
+    if i < n and (s[i] == c'e' or s[i] == c'E'):
+        j = i + 1
+        if j < n and (s[j] == c'+' or s[j] == c'-'):
+            j += 1
+        if j < n and ascii_digit(s[j]):
+            i = j + 1
+            while i < n and ascii_digit(s[i]):
+                i += 1
+    while i < n and (s[i] == 0x20 or s[i] == 0x09 or s[i] == 0x0a or s[i] == 0x0d):
+        i += 1
+    return i == n or s[i] >= 0x80  # all of it a number, or a code point Python might read on
+
+
+def envelopes(layout, list times, list sources, list lines, list partial):
+    """See ``envelope.EnvelopeKernel.envelopes``; never answers None for the whole batch."""
+    cdef Py_ssize_t n = len(lines), i, size, need, fixed, cap = 0, done = 0
+    cdef Py_ssize_t max_line = layout.max_line
+    cdef int escape = layout.escape, time_kind = layout.time, overflow
+    cdef bint time_first = layout.time_first, json_lines = layout.json_lines
+    cdef bint skip_blank = layout.skip_blank, go = escape == ESCAPE_GO
+    cdef dict heads = layout.heads
+    cdef tuple tails = layout.tails
+    cdef bytes whole = tails[0], cut = tails[1], head = None, middle = None, tail
+    cdef object line, src, last_src = NO_SOURCE, pair, flag, t_obj
+    cdef const uint8_t* s
+    cdef int64_t t
+    cdef char* buf = NULL
+    cdef char* o
+    cdef list out
+    if len(times) != n or len(sources) != n or len(partial) != n:
+        raise ValueError("envelopes: the record columns differ in length")
+    if not PyBytes_CheckExact(whole) or not PyBytes_CheckExact(cut):
+        raise TypeError("envelopes: a layout's pieces must be bytes")
+    out = [None] * n
+    fixed = max(PyBytes_GET_SIZE(whole), PyBytes_GET_SIZE(cut)) + TIME_ROOM
+    try:
+        for i in range(n):
+            # The lists are only read; still, check each index against their sizes now.
+            if i >= len(lines) or i >= len(times) or i >= len(sources) or i >= len(partial):
+                raise ValueError("envelopes: a record column changed during the call")
+            line = lines[i]
+            src = sources[i]
+            t_obj = times[i]
+            flag = partial[i]
+            if not PyBytes_CheckExact(line) or not PyLong_CheckExact(t_obj):
+                continue
+            if flag is True:
+                tail = cut
+            elif flag is False:
+                tail = whole
+            else:
+                continue
+            t = PyLong_AsLongLongAndOverflow(t_obj, &overflow)
+            if overflow:
+                continue
+            if src is not last_src:
+                pair = heads.get(src) if type(src) is str else None
+                if pair is None:
+                    last_src = NO_SOURCE
+                    continue
+                head, middle = pair
+                if not PyBytes_CheckExact(head) or not PyBytes_CheckExact(middle):
+                    raise TypeError("envelopes: a layout's pieces must be bytes")
+                last_src = src
+            size = PyBytes_GET_SIZE(line)
+            s = <const uint8_t*>PyBytes_AS_STRING(line)
+            if max_line and size > max_line // 3:
+                continue
+            if json_lines and may_be_json(s, size):
+                continue
+            if skip_blank and blank_line(s, size):
+                out[i] = b""
+                done += 1
+                continue
+            if size > (PY_SSIZE_T_MAX - fixed) // 8:
+                continue  # no room to reserve (not a line that fits in memory anyway)
+            need = PyBytes_GET_SIZE(head) + PyBytes_GET_SIZE(middle) + fixed + 6 * size
+            if need > cap:
+                cap = need * 2
+                o = <char*>PyMem_Realloc(buf, cap)
+                if o == NULL:
+                    raise MemoryError()
+                buf = o
+            o = put_piece(buf, head)
+            if time_first:
+                o = put_time(o, t, time_kind)
+                o = put_piece(o, middle)
+                o = put_escaped(o, s, size, go)
+            else:
+                o = put_escaped(o, s, size, go)
+                o = put_piece(o, middle)
+                o = put_time(o, t, time_kind)
+            o = put_piece(o, tail)
+            out[i] = PyBytes_FromStringAndSize(buf, o - buf)
+            done += 1
+    finally:
+        PyMem_Free(buf)
+    return out, n - done
+
+
+def text_lines(list lines):
+    """See ``envelope.EnvelopeKernel.text_lines``."""
+    cdef Py_ssize_t n = len(lines), i, size
+    cdef list out = [None] * n
+    cdef object line
+    cdef bytes event
+    cdef char* o
+    for i in range(n):
+        if i >= len(lines):
+            raise ValueError("text_lines: the list changed during the call")
+        line = lines[i]
+        if not PyBytes_CheckExact(line):
+            out[i] = line + b"\n"
+            continue
+        size = PyBytes_GET_SIZE(line)
+        event = PyBytes_FromStringAndSize(NULL, size + 1)
+        o = PyBytes_AS_STRING(event)
+        memcpy(o, PyBytes_AS_STRING(line), size)
+        o[size] = b'\n'
+        out[i] = event
+    return out
