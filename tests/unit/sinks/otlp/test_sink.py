@@ -38,7 +38,8 @@ def sent(server: Server, i: int = -1) -> ExportLogsServiceRequest:
     return ExportLogsServiceRequest.FromString(body)
 
 
-async def test_posts_gzipped_protobuf_to_v1_logs_with_the_headers() -> None:
+async def test_posts_gzipped_protobuf_to_v1_logs_with_the_headers(
+        kernel_twin: str) -> None:
     server = Server([httpx.Response(200, headers={"Content-Type": "application/x-protobuf"})])
     s = sink(server, **{"otlp-headers": f"api-key={SECRET}"})
     recs = Records.of([record(b"one"), record(b"\xfftwo", source="stderr")])
