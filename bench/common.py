@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -15,10 +17,15 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from tests.e2e.daemon import Daemon, build_image  # noqa: E402
-from tests.e2e.helpers import Docker, PluginProcess, parse_ts  # noqa: E402
+from tests.e2e.helpers import Docker, PluginProcess, parse_ts, plugin_command  # noqa: E402
 
-__all__ = ["REPO", "Docker", "PluginProcess", "awk_program", "children", "cpu_and_rss",
-           "environment", "parse_ts"]
+__all__ = ["REPO", "TWIN_ENV", "Docker", "PluginProcess", "awk_program", "children",
+           "cpu_and_rss", "environment", "parse_ts", "twin_of"]
+
+# The plugin's environment for each twin (sinks/util/twin.py): the shipper inherits it.
+NO_EXTENSIONS = "LOGDRIVER_NO_EXTENSIONS"
+TWIN_ENV: dict[str, dict[str, str]] = {"compiled": {NO_EXTENSIONS: "0"},
+                                       "pure": {NO_EXTENSIONS: "1"}}
 
 
 def awk_program(lines: int) -> str:
@@ -28,14 +35,16 @@ def awk_program(lines: int) -> str:
 
 
 @contextlib.contextmanager
-def environment(plugin_name: str) -> Iterator[tuple[Docker, PluginProcess]]:
-    """An isolated dockerd, the image, and ``logdriver serve`` as ``plugin_name``."""
+def environment(plugin_name: str, env: dict[str, str] | None = None,
+                ) -> Iterator[tuple[Docker, PluginProcess]]:
+    """An isolated dockerd, the image, and ``logdriver serve`` as ``plugin_name`` (``env``:
+    added to its environment, e.g. TWIN_ENV["pure"])."""
     root = Path(tempfile.mkdtemp(prefix="ld-bench-", dir="/tmp"))
     daemon = Daemon(root)
     (root / "client-config").mkdir()
     docker = Docker(daemon.host, root / "client-config")
     daemon.start(docker)
-    plugin = PluginProcess(plugin_name, root / "state", root / "plugin.log")
+    plugin = PluginProcess(plugin_name, root / "state", root / "plugin.log", env)
     try:
         docker.image = build_image(docker)
         plugin.start()
@@ -47,6 +56,23 @@ def environment(plugin_name: str) -> Iterator[tuple[Docker, PluginProcess]]:
             plugin.stop()
             daemon.stop()
             daemon.cleanup()
+
+
+def twin_of(plugin: PluginProcess) -> dict[str, object]:
+    """Which twin the running plugin uses: its ``LOGDRIVER_NO_EXTENSIONS`` and what ``logdriver
+    status --json`` says (its ``twin`` and ``kernels``, when the plugin reports them)."""
+    out: dict[str, object] = {NO_EXTENSIONS: plugin.extra_env.get(NO_EXTENSIONS, "")}
+    res = subprocess.run([*plugin_command(), "status", "--json", "--socket",
+                          str(plugin.socket_path)], capture_output=True, timeout=30)
+    if res.returncode == 0:
+        doc = json.loads(res.stdout)
+        out |= {k: doc[k] for k in ("twin", "kernels", "why") if k in doc}
+        for part in ("plugin", "shipper"):
+            if isinstance(doc.get(part), dict) and "twin" in doc[part]:
+                out[part] = doc[part]["twin"]
+    else:
+        out["status error"] = res.stderr.decode(errors="replace")[-300:]
+    return out
 
 
 def _one(pid: int) -> tuple[float, int]:

@@ -11,9 +11,10 @@ busy and steal time (another tenant of the host running on our CPUs) over the sa
 from __future__ import annotations
 
 import os
+import statistics
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 INTERVAL_S = 0.2
@@ -107,3 +108,29 @@ class Account:
             "offered seconds": round(self._wall * (os.cpu_count() or 1), 2),
             "wall seconds": round(self._wall, 2),
         }
+
+
+def print_cpu(rounds: dict[str, list[dict[str, Any]]]) -> None:
+    """Where the CPU went during the HEC case: medians over the rounds, per process group."""
+    med = statistics.median
+    cols = list(rounds)
+
+    def cell(col: str, pick: Callable[[dict[str, Any]], float | None]) -> str:
+        values = [v for v in map(pick, rounds[col]) if v is not None]
+        return f"{med(values):.2f}" if values else "-"
+
+    def group(name: str) -> Callable[[dict[str, Any]], float | None]:
+        return lambda d: d["cpu"]["cpu seconds"][name]
+
+    table = [(name, group(name)) for name in (*GROUPS, "other")]
+    table += [
+        ("all processes", lambda d: sum(d["cpu"]["cpu seconds"].values())),
+        ("machine busy", lambda d: d["cpu"]["machine busy seconds"]),
+        ("machine offered", lambda d: d["cpu"]["offered seconds"]),
+        ("steal", lambda d: d["cpu"]["steal seconds"]),
+        ("container exited at (s)", lambda d: d.get("container exited after seconds")),
+    ]
+    print("\nHEC case, CPU seconds by process (medians; offered = wall time x CPUs):")
+    print(f"{'':24}" + "".join(f"{c:>17}" for c in cols))
+    for label, pick in table:
+        print(f"{label:24}" + "".join(f"{cell(c, pick):>17}" for c in cols))

@@ -2,26 +2,38 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import httpx
-
-from .datadog import DatadogConfig, DatadogSink
-from .http import HttpConfig, HttpSink
-from .loki import LokiConfig, LokiSink
-from .otlp import OtlpConfig, OtlpSink
-from .splunk import SplunkConfig, SplunkSink
+from .datadog import DatadogConfig
+from .http import HttpConfig
+from .loki import LokiConfig
+from .otlp import OtlpConfig
+from .splunk import SplunkConfig
 from .util.base import Sink, SinkConfig
+
+if TYPE_CHECKING:
+    import httpx
 
 Factory = Callable[..., Sink]  # (config, *, transport=None) -> Sink
 
-FACTORIES: dict[type, Factory] = {
-    SplunkConfig: SplunkSink.from_config,
-    DatadogConfig: DatadogSink.from_config,
-    HttpConfig: HttpSink.from_config,
-    LokiConfig: LokiSink.from_config,
-    OtlpConfig: OtlpSink.from_config,
+# config type -> (module, class): imported by ``create`` on first use, so a process imports
+# only the sinks its containers use (the OTLP sink's protobuf messages, Loki's snappy codec).
+FACTORIES: dict[type, tuple[str, str]] = {
+    SplunkConfig: ("sinks.splunk.sink", "SplunkSink"),
+    DatadogConfig: ("sinks.datadog.sink", "DatadogSink"),
+    HttpConfig: ("sinks.http.sink", "HttpSink"),
+    LokiConfig: ("sinks.loki.sink", "LokiSink"),
+    OtlpConfig: ("sinks.otlp.sink", "OtlpSink"),
 }
+
+
+def factory(config_type: type) -> Factory:
+    """``from_config`` of the sink class for ``config_type``; KeyError if none is registered."""
+    module, name = FACTORIES[config_type]
+    factory: Factory = getattr(importlib.import_module(module), name).from_config
+    return factory
 
 
 def create(config: SinkConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> Sink:
@@ -29,7 +41,7 @@ def create(config: SinkConfig, *, transport: httpx.AsyncBaseTransport | None = N
     raises SinkOptionError. ``transport`` replaces the network (tests). TypeError for a config
     type no sink registered."""
     try:
-        factory = FACTORIES[type(config)]
+        make = factory(type(config))
     except KeyError:
         raise TypeError(f"no sink for {type(config).__name__}") from None
-    return factory(config, transport=transport)
+    return make(config, transport=transport)

@@ -5,7 +5,17 @@ send, close). Answers are the generic table (``sinks.util.retry``); 401/403/407 
 configuration fault (the credentials). Imports ``sinks.util`` only.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..util.lazy import lazy
 from .config import HTTP_KEYS, HTTP_LIMITS, HTTP_PREFIX, HttpConfig
-from .sink import HttpSink
 
 __all__ = ["HTTP_KEYS", "HTTP_LIMITS", "HTTP_PREFIX", "HttpConfig", "HttpSink"]
+
+if TYPE_CHECKING:
+    from .sink import HttpSink
+
+
+__getattr__ = lazy(__name__, {"HttpSink": ".sink"})  # on first use (util/lazy.py)

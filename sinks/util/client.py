@@ -1,6 +1,12 @@
 """The HTTP edge shared by all sinks: one client each (aiohttp; an httpx transport for tests),
 gzip, and the single place where transport exceptions become an Answer(RETRY). Reasons are
-scrubbed of every secret."""
+scrubbed of every secret.
+
+gzip runs on zlib-ng (``zlib_ng.zlib_ng``, zlib's API and levels, about 3x faster on our request
+bodies: bench/compress.py) and falls back to the standard ``zlib`` when zlib-ng is not importable.
+The choice is registered like a compiled kernel (``twin.twin``), so ``LOGDRIVER_NO_EXTENSIONS``
+selects ``zlib``, tests run over both and status reports it as ``zlib_ng.zlib_ng``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import ssl
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 import httpx
@@ -19,6 +26,7 @@ from .answer import CONFIG_ERROR, Answer, Fault, Outcome
 from .proxy import Proxies
 from .retry import classify_http
 from .tls import TLSOptions
+from .twin import Twin, twin
 
 REQUEST_TIMEOUT_SECONDS = 30.0  # Docker's splunk driver gives one flush 30 s (batchSendTimeout)
 CONNECT_TIMEOUT_SECONDS = 10.0  # a peer that cannot take a TCP+TLS handshake in 10 s is down
@@ -39,9 +47,21 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     aiohttp.ClientError, OSError, httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 
 
+class Deflate(Protocol):
+    """What gzip_body needs of a zlib-compatible module: ``zlib.compress``'s signature and
+    levels (-1..9, -1 meaning 6); ``zlib`` itself is the fallback twin."""
+
+    def compress(self, data: bytes, /, level: int = ..., wbits: int = ...) -> bytes: ...
+
+
+GZIP: Twin[Deflate] = twin(zlib, "zlib_ng.zlib_ng")
+
+
 def gzip_body(data: bytes, level: int) -> bytes:
-    """A gzip member (mtime 0, so equal input gives equal bytes); ``level`` -1..9 as Go's."""
-    return zlib.compress(data, level, GZIP_WBITS)
+    """A gzip member (mtime 0, so equal input gives equal bytes with one library); ``level``
+    -1..9 as Go's. The bytes depend on the library (``GZIP.active``); what they decompress to
+    does not."""
+    return GZIP.active.compress(data, level, GZIP_WBITS)
 
 
 @dataclass(frozen=True, slots=True)

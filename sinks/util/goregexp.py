@@ -3,15 +3,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Literal
-
-import re2  # type: ignore[import-untyped]
-
-# The binding's compiled-regexp object, used directly: re2.compile(...).search translates
-# match offsets back to str positions, 17 us a search on a 100-byte line against re's 1 us;
-# RE2.Match on the encoded line takes 2.2 us (multiline-pattern runs once per line).
-from re2 import _re2
 
 from .errors import SinkOptionError
 
@@ -23,22 +17,36 @@ MAX_PROGRAM_BYTES = 8 << 20
 MAX_NESTING = 1000  # Go's regexp/syntax maxHeight: deeper groups are refused
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_OPTIONS = re2.Options()
-_OPTIONS.log_errors = False  # RE2 would print the pattern and the error to stderr
-_OPTIONS.max_mem = MAX_PROGRAM_BYTES
-_OPTIONS.never_capture = True  # only whether it matches is asked
-_UNANCHORED = _re2.RE2.Anchor.UNANCHORED
 _NO_MATCH = (-1, -1)
+
+
+@functools.cache
+def _engine() -> tuple[Any, Any]:
+    """RE2's compiled-regexp class and our options, imported on the first pattern: most
+    containers set no regex option, and the binding costs each process about 3 MiB.
+
+    The binding's compiled-regexp object is used directly: re2.compile(...).search translates
+    match offsets back to str positions, 17 us a search on a 100-byte line against re's 1 us;
+    RE2.Match on the encoded line takes 2.2 us (multiline-pattern runs once per line)."""
+    import re2  # type: ignore[import-untyped]
+    from re2 import _re2
+
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print the pattern and the error to stderr
+    options.max_mem = MAX_PROGRAM_BYTES
+    options.never_capture = True  # only whether it matches is asked
+    return _re2.RE2, options
 
 
 class GoRegexp:
     """A compiled pattern. ``search`` is Go's ``MatchString``: unanchored, leftmost-first."""
 
-    __slots__ = ("pattern", "_compiled")
+    __slots__ = ("pattern", "_compiled", "_unanchored")
 
     def __init__(self, pattern: str, compiled: Any) -> None:
         self.pattern = pattern
         self._compiled = compiled
+        self._unanchored = type(compiled).Anchor.UNANCHORED
 
     def search(self, text: str) -> Literal[True] | None:
         """True if ``text`` holds a match, else None (so ``is not None`` reads as with ``re``).
@@ -50,7 +58,7 @@ class GoRegexp:
             raw = text.encode("utf-8")
         except UnicodeEncodeError:
             raw = _SURROGATE.sub("\ufffd", text).encode("utf-8")
-        if self._compiled.Match(_UNANCHORED, raw, 0, len(raw))[0] != _NO_MATCH:
+        if self._compiled.Match(self._unanchored, raw, 0, len(raw))[0] != _NO_MATCH:
             return True
         return None
 
@@ -113,7 +121,8 @@ def compile_go_regexp(where: str, pattern: str) -> GoRegexp:
     problem = _go_only_refusals(pattern)
     if problem is None:
         try:
-            compiled = _re2.RE2(pattern.encode("utf-8"), _OPTIONS)
+            regexp, options = _engine()
+            compiled = regexp(pattern.encode("utf-8"), options)
         except UnicodeEncodeError as exc:  # a lone surrogate: not UTF-8
             problem = str(exc)
         else:

@@ -23,7 +23,7 @@ def sink(server: Server, **opts: str) -> DatadogSink:
     return DatadogSink.from_config(config, transport=server.transport)
 
 
-async def test_request_shape_and_202() -> None:
+async def test_request_shape_and_202(kernel_twin: str) -> None:
     server = Server([httpx.Response(202, json={})])
     s = sink(server)
     encoded = [s.encode(context(), record(b"a")), s.encode(context(), record(b"b"))]

@@ -51,7 +51,7 @@ async def test_ndjson() -> None:
     assert server.requests[0].headers["Content-Type"] == "application/x-ndjson"
 
 
-async def test_text_sends_the_raw_bytes() -> None:
+async def test_text_sends_the_raw_bytes(kernel_twin: str) -> None:
     server = Server([httpx.Response(200)])
     s = sink(server, **{"http-format": "text", "http-gzip": "true"})
     encoded = [s.encode(context(), record(b"a\xff")), s.encode(context(), record(b""))]

@@ -49,7 +49,7 @@ async def test_posts_concatenated_envelopes_like_docker() -> None:
     await s.close()  # idempotent
 
 
-async def test_gzip_with_level() -> None:
+async def test_gzip_with_level(kernel_twin: str) -> None:
     server = Server([hec()])
     s = sink(server, **{"splunk-gzip": "true", "splunk-gzip-level": "1"})
     encoded = [s.encode(context(), record())]
