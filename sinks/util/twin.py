@@ -55,7 +55,13 @@ _TWINS: dict[str, Twin[Any]] = {}
 # only when called, so this module imports none of them (no import cycle; sinks/ keeps importing
 # nothing of logdriver/ at import time). tests/unit/sinks/util/test_twin_layout.py checks that,
 # once these are imported, every ``*_c.pyx`` under logdriver/ and sinks/ is registered.
-KERNEL_USERS: tuple[str, ...] = ()
+KERNEL_USERS: tuple[str, ...] = (
+    "logdriver.framing.scan",  # FIFO scanner, block splitter (both processes import it anyway)
+    "sinks.util.envelope",  # HEC, Datadog and HTTP envelopes
+    "sinks.util.client",  # gzip: zlib-ng or zlib
+    "sinks.loki.encoder",
+    "sinks.otlp.encoder",
+)
 
 
 def load_kernels(modules: Iterable[str] | None = None) -> None:
