@@ -1,5 +1,6 @@
 """The kernels' layout (sinks/util/twin.py): every ``_NAME_c.pyx`` under logdriver/ and sinks/
-has its pure-Python twin ``_NAME.py`` beside it with the same public functions, and
+has its pure-Python twin ``_NAME.py`` beside it with every public function the compiled one has
+(the pure module may hold more: the helpers its sink's per-record path shares), and
 ``load_kernels`` (``KERNEL_USERS``) registers every one of them, so that a process's report
 names them all."""
 
@@ -50,9 +51,8 @@ def layout_errors(root: Path) -> list[str]:
             errors.append(f"{where}: no pure-Python twin {pure.name} beside it")
             continue
         compiled, python = pyx_functions(pyx.read_text()), py_functions(pure.read_text())
-        if compiled != python:
-            errors.append(f"{where}: only compiled {sorted(compiled - python)}, "
-                          f"only pure {sorted(python - compiled)}")
+        if compiled - python:
+            errors.append(f"{where}: no pure twin of {sorted(compiled - python)}")
     return errors
 
 
@@ -62,7 +62,7 @@ def unregistered(root: Path, registered: set[str]) -> list[str]:
     return [n for n in names if n not in registered]
 
 
-def test_every_compiled_kernel_has_its_pure_twin_with_the_same_functions() -> None:
+def test_every_compiled_kernel_function_has_its_pure_twin() -> None:
     assert layout_errors(REPO) == []
 
 
@@ -91,7 +91,7 @@ def test_the_layout_checks_see_what_is_wrong(tmp_path: Path) -> None:
     assert layout_errors(tmp_path) == [
         "logdriver/fast.pyx: a kernel is named _NAME_c.pyx",
         "sinks/util/_orphan_c.pyx: no pure-Python twin _orphan.py beside it",
-        "sinks/util/_scan_c.pyx: only compiled ['split'], only pure []",
+        "sinks/util/_scan_c.pyx: no pure twin of ['split']",
     ]
     assert unregistered(tmp_path, {"sinks.util._scan_c"}) == [
         "logdriver.fast", "sinks.util._orphan_c"]
