@@ -48,12 +48,35 @@ cdef inline Py_ssize_t _varint(const unsigned char* p, Py_ssize_t i, Py_ssize_t 
     return i
 
 
-cdef inline bint _ascii(const unsigned char* p, Py_ssize_t i, Py_ssize_t e) noexcept nogil:
-    while i < e:
+cdef inline Py_ssize_t _short_ascii(const unsigned char* p, Py_ssize_t i,
+                                    Py_ssize_t e) noexcept nogil:
+    """A string field's length byte at ``p[i]`` and its value (below ``e``): not empty, under
+    128 bytes, ASCII (valid UTF-8, as protobuf requires of a string). The offset after it, or
+    -1."""
+    cdef Py_ssize_t n, end
+    if i >= e:
+        return -1
+    n = p[i]
+    end = i + 1 + n
+    if n == 0 or n >= 0x80 or end > e:
+        return -1
+    i += 1
+    while i < end:
         if p[i] >= 0x80:
-            return False
+            return -1
         i += 1
-    return True
+    return end
+
+
+cdef inline Py_ssize_t _true_field(const unsigned char* p, Py_ssize_t i, Py_ssize_t e,
+                                   unsigned char tag) noexcept nogil:
+    """A bool field ``tag`` at ``p[i]`` (below ``e``), which protobuf writes only when true: the
+    offset after it (``i`` when absent), or -1 when it holds anything but 1."""
+    if i >= e or p[i] != tag:
+        return i
+    if i + 1 >= e or p[i + 1] != 0x01:
+        return -1
+    return i + 2
 
 
 cdef inline Py_ssize_t _put_varint(unsigned char* o, Py_ssize_t k, uint64_t v) noexcept nogil:
@@ -73,14 +96,13 @@ cdef Py_ssize_t _render_one(const unsigned char* p, Py_ssize_t b, Py_ssize_t e,
     cdef Py_ssize_t i = b, j, line_at, line_end, me
     cdef uint64_t v, t, llen = 0
     cdef bint partial = False, last = False
-    cdef Py_ssize_t slen, nlen, size
+    cdef Py_ssize_t nlen, size
     # 1: source, a non-empty ASCII string of under 128 bytes
-    if i + 2 > e or p[i] != 0x0A:
+    if i >= e or p[i] != 0x0A:
         return -1
-    slen = p[i + 1]
-    if slen == 0 or slen >= 0x80 or i + 2 + slen > e or not _ascii(p, i + 2, i + 2 + slen):
+    i = _short_ascii(p, i + 1, e)
+    if i < 0:
         return -1
-    i += 2 + slen
     # 2: time_nano, 1 .. 2**63-1 (nine bytes at most)
     if i >= e or p[i] != 0x10:
         return -1
@@ -96,30 +118,24 @@ cdef Py_ssize_t _render_one(const unsigned char* p, Py_ssize_t b, Py_ssize_t e,
         i += <Py_ssize_t>llen
     line_end = i
     # 4: partial, true when present
-    if i < e and p[i] == 0x20:
-        if i + 1 >= e or p[i + 1] != 0x01:
-            return -1
-        partial = True
-        i += 2
+    j = _true_field(p, i, e, 0x20)
+    if j < 0:
+        return -1
+    partial, i = j != i, j
     # 5: partial_log_metadata {1: last, 2: id, 3: ordinal}, may be empty
     if i < e and p[i] == 0x2A:
         i = _varint(p, i + 1, e, 5, &v)
         if i < 0 or <uint64_t>(e - i) < v:
             return -1
         me = i + <Py_ssize_t>v
-        if i < me and p[i] == 0x08:
-            if i + 1 >= me or p[i + 1] != 0x01:
-                return -1
-            last = True
-            i += 2
+        j = _true_field(p, i, me, 0x08)
+        if j < 0:
+            return -1
+        last, i = j != i, j
         if i < me and p[i] == 0x12:
-            if i + 1 >= me:
+            i = _short_ascii(p, i + 1, me)
+            if i < 0:
                 return -1
-            slen = p[i + 1]
-            if slen == 0 or slen >= 0x80 or i + 2 + slen > me \
-                    or not _ascii(p, i + 2, i + 2 + slen):
-                return -1
-            i += 2 + slen
         if i < me and p[i] == 0x18:
             i = _varint(p, i + 1, me, 5, &v)
             if i < 0 or v == 0 or v >> 31:
