@@ -98,7 +98,7 @@ async def test_activate_and_capabilities_have_docker_shapes(daemon: Daemon) -> N
     assert await daemon.call("LogDriver.Capabilities") == (200, {"Cap": {"ReadLogs": True}})
 
 
-async def test_logged_lines_come_back_with_newlines(daemon: Daemon) -> None:
+async def test_logged_lines_come_back_with_newlines(daemon: Daemon, kernel_twin: str) -> None:
     path = daemon.fifo()
     assert await daemon.start(path) == (200, {})
     daemon.write(path, frames(100))
@@ -117,7 +117,7 @@ async def test_stop_logging_drains_the_pipe_first(daemon: Daemon) -> None:
     assert len(await daemon.read()) == 500
 
 
-async def test_tail_since_until(daemon: Daemon) -> None:
+async def test_tail_since_until(daemon: Daemon, kernel_twin: str) -> None:
     path = daemon.fifo()
     await daemon.start(path)
     daemon.write(path, frames(100))
@@ -142,7 +142,7 @@ async def test_zone_offsets_in_times_are_honoured() -> None:
             parse_go_time(bad, "Since")
 
 
-async def test_partial_pieces_come_back_joined_by_docker(daemon: Daemon) -> None:
+async def test_partial_pieces_come_back_joined_by_docker(daemon: Daemon, kernel_twin: str) -> None:
     path = daemon.fifo()
     await daemon.start(path)
     pieces = [Entry("stdout", T0, b"a" * 16384, True, "id1", 1, False),
@@ -153,7 +153,7 @@ async def test_partial_pieces_come_back_joined_by_docker(daemon: Daemon) -> None
     assert b"".join(e.line for e in got) == b"a" * 16384 + b"b" * 100 + b"\n" + b"line 000001\n"
 
 
-async def test_follow_ends_when_stop_logging_arrives(daemon: Daemon) -> None:
+async def test_follow_ends_when_stop_logging_arrives(daemon: Daemon, kernel_twin: str) -> None:
     path = daemon.fifo()
     await daemon.start(path)
     daemon.write(path, frames(5))
@@ -260,7 +260,8 @@ async def test_malformed_json_gets_a_clear_error(daemon: Daemon) -> None:
     assert resp.status == 400 and "Tail" in (await resp.json())["Err"]
 
 
-async def test_corrupt_frames_are_counted_and_the_rest_is_kept(daemon: Daemon) -> None:
+async def test_corrupt_frames_are_counted_and_the_rest_is_kept(
+        daemon: Daemon, kernel_twin: str) -> None:
     path = daemon.fifo()
     await daemon.start(path)
     daemon.write(path, frames(3) + b"\x00\x00\x00\x20" + b"\x99" * 32 + frames(3, start=3))

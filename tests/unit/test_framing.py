@@ -1,4 +1,4 @@
-"""Framing: scanning, validation, resynchronisation and ReadLogs re-encoding."""
+"""Framing: scanning, validation and resynchronisation (ReadLogs rendering: test_render.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from logdriver.framing import (
     MAX_FRAME_BYTES,
     Entry,
-    ReadlogsFilter,
     Scanner,
     decode_frames,
     encode_entry,
@@ -96,35 +95,6 @@ def test_pending_bytes_carry_over_to_a_new_scanner(kernel_twin: str) -> None:
     second = Scanner(first.pending)
     res = second.feed(data[-5:])
     assert len(res.runs[0].ends) == 1 and res.rest == b""
-
-
-def test_readlogs_encoding_adds_newline_to_complete_lines_and_last_pieces() -> None:
-    """The newline Docker's copier cut off goes back after a whole entry and after the piece
-    marked last of a split line, not after the pieces before it."""
-    whole = entry(1, line=b"abc")
-    part = Entry("stderr", T0, b"x" * 16384, partial=True, partial_id="p", partial_ordinal=1)
-    last = Entry("stderr", T0, b"y" * 10, partial=True, partial_id="p", partial_ordinal=2,
-                 partial_last=True)
-    closing = Entry("stdout", T0, b"", partial=True, partial_id="q", partial_ordinal=2,
-                    partial_last=True)  # a line of exactly 16 KiB: its last piece is empty
-    for e, want in ((whole, b"abc\n"), (part, b"x" * 16384), (last, b"y" * 10 + b"\n"),
-                    (closing, b"\n")):
-        out: list[bytes] = []
-        ReadlogsFilter().render(encode_entry(e), out)
-        (_, _, back), = decode_frames(b"".join(out))
-        assert back.line == want
-        assert back.source == e.source and back.time_nano == e.time_nano
-        assert back.partial == e.partial
-
-
-def test_readlogs_filter_applies_skip_then_since_then_stops_after_until() -> None:
-    data = frames(10)
-    f = ReadlogsFilter(skip=2, since=entry(4).time_nano, until=entry(7).time_nano)
-    out: list[bytes] = []
-    f.render(data, out)
-    got = [bytes(m.line) for _o, _l, m in decode_frames(b"".join(out))]
-    assert got == [b"line %06d\n" % i for i in (4, 5, 6, 7)]
-    assert f.done and f.skip == 0
 
 
 def test_empty_line_and_invalid_utf8_survive_a_round_trip() -> None:
