@@ -57,6 +57,7 @@ _TWINS: dict[str, Twin[Any]] = {}
 # once these are imported, every ``*_c.pyx`` under logdriver/ and sinks/ is registered.
 KERNEL_USERS: tuple[str, ...] = (
     "logdriver.framing.scan",  # FIFO scanner, block splitter (both processes import it anyway)
+    "logdriver.framing.render",  # the ReadLogs answer
     "sinks.util.envelope",  # HEC, Datadog and HTTP envelopes
     "sinks.util.client",  # gzip: zlib-ng or zlib
     "sinks.loki.encoder",
