@@ -116,7 +116,7 @@ def _length_tables() -> tuple[dict[bytes | None, int], dict[bytes | None, int]]:
     length without the prefix. Built on the pure twin's first block, not at import: about 8 MiB
     that a process running the compiled twin never needs."""
     varints: dict[bytes | None, int] = {_varint(n): n for n in range(MAX_PLAIN_LINE + 1)}
-    header = {v: _HEAD_BYTES + 1 + len(v) for v in varints if v}
+    header: dict[bytes | None, int] = {v: _HEAD_BYTES + 1 + len(v) for v in varints if v}
     return {**varints, None: 0}, {**header, None: _HEAD_BYTES}
 
 
