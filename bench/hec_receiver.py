@@ -74,16 +74,22 @@ def main() -> None:
         count["requests"] += 1
         return body
 
+    # Each handler takes the whole body before it touches a counter: ``count[k] += await ...``
+    # reads count[k] before the await, so requests whose bodies arrive together would each
+    # store their own sum over the others' (20 containers' 5,000 lines counted as 10,000).
     async def hec(request: web.Request) -> web.Response:
-        count["events"] += (await body_of(request)).count(b'{"event":')
+        body = await body_of(request)
+        count["events"] += body.count(b'{"event":')
         return web.Response(body=OK, content_type="application/json")
 
     async def datadog(request: web.Request) -> web.Response:
-        count["datadog"] += (await body_of(request)).count(b'"message":')
+        body = await body_of(request)
+        count["datadog"] += body.count(b'"message":')
         return web.Response(status=202, body=b"{}", content_type="application/json")
 
     async def http(request: web.Request) -> web.Response:
-        count["http"] += (await body_of(request)).count(b"\n")
+        body = await body_of(request)
+        count["http"] += body.count(b"\n")
         return web.Response(status=200)
 
     async def loki(request: web.Request) -> web.Response:
@@ -93,7 +99,8 @@ def main() -> None:
         return web.Response(status=204)
 
     async def otlp(request: web.Request) -> web.Response:
-        count["otlp"] += otlp_records(await body_of(request))
+        body = await body_of(request)
+        count["otlp"] += otlp_records(body)
         return web.Response(body=b"", content_type="application/x-protobuf")
 
     async def health(request: web.Request) -> web.Response:

@@ -241,7 +241,7 @@ class Driver:
             return
         reader.read_available()
         self._stopped(reader)
-        task = self.loop.create_task(self._finish_reader(reader))
+        task = self.loop.create_task(self._finish_reader(reader, reader.entries))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -266,7 +266,7 @@ class Driver:
             clog.release_fds()  # a stopped container holds no file descriptors
         log.info("stop logging", extra={"container": clog.id, "entries": reader.entries})
 
-    async def _finish_reader(self, reader: FifoReader) -> None:
+    async def _finish_reader(self, reader: FifoReader, entries_at_stop: int) -> None:
         # The daemon closes its end right after StopLogging returns; anything it still wrote
         # before that is read here. Then the reader goes for good.
         try:
@@ -275,8 +275,15 @@ class Driver:
                 reader.read_available()
         finally:
             reader.close()
-            if not reader.clog.running:
-                reader.clog.release_fds()
+            clog = reader.clog
+            if not clog.running:
+                clog.release_fds()
+                if reader.entries > entries_at_stop and not self._closing:
+                    # Stored after delivery was told the container stopped: its workers may
+                    # have ended at the old end, so they start again from their cursors.
+                    clog.sync()
+                    clog.wake()
+                    self._resume_delivery(clog)
 
     async def read_logs(
         self, info: Mapping[str, Any], req: ReadRequest

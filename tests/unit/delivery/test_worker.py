@@ -427,3 +427,19 @@ async def test_a_cursor_that_cannot_be_saved_for_a_full_disk_does_not_stop_deliv
     await asyncio.sleep(0.2)
     assert h.receiver.lines == [f"line {i:06d}" for i in range(500)]
     assert "cannot save the delivery cursor" in caplog.text
+
+
+async def test_lines_read_after_stop_logging_are_delivered_too(h: Harness) -> None:
+    # The daemon may still write between StopLogging and closing the FIFO; the plugin stores
+    # that, after delivery was told the container stopped and its worker ended at the old end.
+    driver = await h.start()
+    path = h.fifo()
+    await h.start_logging(path)
+    h.write(path, frames(100))
+    driver.stop_logging(path)
+    await until(lambda: len(h.receiver.lines) >= 100 and not driver.delivery.workers)
+    h.write(path, frames(50, start=100))  # before the reader's EOF wait (0.2 s) ends
+    await until(lambda: len(h.receiver.lines) >= 150)
+    await asyncio.sleep(0.2)  # anything sent twice would arrive now
+    assert h.receiver.lines == [f"line {i:06d}" for i in range(150)]
+    assert sum(s.count for s in driver.store.logs[CID].segments) == 150
