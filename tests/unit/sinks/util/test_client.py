@@ -293,3 +293,34 @@ async def test_an_echoed_secret_cut_by_the_reason_limit_leaves_none_of_it(
         assert not answer.reason.endswith(SECRET[:kept]), answer.reason[-20:]
     finally:
         await ex.aclose()
+
+
+async def test_a_proxy_echoing_its_request_leaks_no_credentials(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # nu17: a plain-HTTP request through a proxy carries Proxy-Authorization: Basic
+    # base64(user:password); a proxy (or its error page) that echoes the request head puts that
+    # header in the answer body, and the reason quotes it: the password scrubbing knows the
+    # password as given and percent-decoded, not in its Basic form.
+    import base64
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        body = b"\r\n".join(line for line in head.split(b"\r\n")
+                            if line.lower().startswith(b"proxy-authorization"))
+        writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://bob:pa%40ss-{SECRET}@127.0.0.1:{port}")
+    basic = base64.b64encode(f"bob:pa@ss-{SECRET}".encode()).decode()
+    ex = Exchange(build_client(TLSOptions.from_options({}, KEYS)), [])
+    try:
+        answer = await ex.post_events("http://hec.example/in", b"x", {}, refused=frozenset(),
+                                      refused_what="x")
+        assert answer.status == 502 and "Proxy-Authorization" in answer.reason, answer.reason
+        assert basic not in answer.reason and basic[:12] not in answer.reason, answer.reason
+    finally:
+        await ex.aclose()
+        server.close()
