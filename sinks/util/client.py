@@ -24,7 +24,7 @@ from yarl import URL
 
 from .answer import CONFIG_ERROR, Answer, Fault, Outcome
 from .proxy import Proxies
-from .retry import classify_http
+from .retry import CUT_MARK, classify_http
 from .tls import TLSOptions
 from .twin import Twin, twin
 
@@ -222,6 +222,7 @@ class Exchange:
             text = text.replace(secret, REDACTED)
             if len(secret) > SECRET_HEAD_CHARS:
                 text = _redact_heads(text, secret)
+            text = _redact_cut(text, secret)
         return text
 
     def scrubbed(self, answer: Answer) -> Answer:
@@ -282,6 +283,20 @@ def _redact_heads(text: str, secret: str) -> str:
             n += 1
         text = text[:i] + REDACTED + text[i + n:]
         i = text.find(head, i + len(REDACTED))
+    return text
+
+
+def _redact_cut(text: str, secret: str) -> str:
+    """Redact the start of ``secret``, however short, where a quoted excerpt was cut (just
+    before ``CUT_MARK``): the cut may have left only its first few characters."""
+    i = text.find(CUT_MARK)
+    while i >= 0:
+        for n in range(min(len(secret), i), 0, -1):
+            if text.endswith(secret[:n], 0, i):
+                text = text[:i - n] + REDACTED + text[i:]
+                i += len(REDACTED) - n
+                break
+        i = text.find(CUT_MARK, i + 1)
     return text
 
 

@@ -3,6 +3,7 @@ once, chosen as httpx's ``trust_env`` chose them (its ``get_environment_proxies`
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import urllib.request
 from collections.abc import Mapping
@@ -99,10 +100,14 @@ class Proxies:
         return cls({"all": proxy_url(value, name)})
 
     def secrets(self) -> tuple[str, ...]:
-        """The proxies' passwords, as given and percent-decoded: an error quoting a proxy URL
-        must not show them."""
+        """The proxies' passwords, as given and percent-decoded, and each proxy's Basic
+        credential (base64 of "user:password", what Proxy-Authorization carries): an error
+        quoting a proxy URL, or a proxy echoing the request's head, must not show them."""
+        basic = tuple(base64.b64encode(f"{url.user or ''}:{url.password}".encode("latin-1",
+                                                                             "replace")).decode()
+                      for url in self.by_scheme.values() if url.password)
         return tuple(p for url in self.by_scheme.values()
-                     for p in (url.raw_password, url.password) if p)
+                     for p in (url.raw_password, url.password) if p) + basic
 
     def for_url(self, url: URL) -> URL | None:
         if self.bypass_all or not self.by_scheme:

@@ -72,10 +72,14 @@ def _clamp(seconds: float) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
+CUT_MARK = "\u2026"  # "…" ends an excerpt that was cut (the scrubber looks there, see client.py)
+
+
 def body_excerpt(body: bytes) -> str:
+    """At most REASON_BODY_CHARS of ``body`` as one line of text, ``CUT_MARK`` after a cut."""
     text = body[: REASON_BODY_CHARS * 4].decode("utf-8", errors="replace")
     text = " ".join(text.split())
-    return text[:REASON_BODY_CHARS]
+    return text if len(text) <= REASON_BODY_CHARS else text[:REASON_BODY_CHARS] + CUT_MARK
 
 
 def classify_http(
