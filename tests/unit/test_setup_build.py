@@ -59,11 +59,17 @@ def test_setup_builds_the_kernels_and_installs_without_them_when_it_cannot(
             [sys.executable, "-m", "pip", "wheel", "-v", "--no-build-isolation", "--no-deps",
              "--disable-pip-version-check", "-w", str(tmp_path / case / "out"), str(src)],
             env={**env, **extra}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    outputs = {}
+    try:
+        for case, proc in procs.items():
+            outputs[case] = proc.communicate(timeout=300)[0].decode(errors="replace")
+    finally:  # no build left running (or unreaped) if one fails or times out
+        for proc in procs.values():
+            proc.kill()
+            proc.communicate()
     results = {}
-    for case, proc in procs.items():
-        out, _ = proc.communicate(timeout=300)
-        text = out.decode(errors="replace")
-        assert proc.returncode == 0, f"{case}: pip wheel failed:\n{text[-3000:]}"
+    for case, text in outputs.items():
+        assert procs[case].returncode == 0, f"{case}: pip wheel failed:\n{text[-3000:]}"
         (wheel,) = (tmp_path / case / "out").glob("toykernel-*.whl")
         with zipfile.ZipFile(wheel) as z:
             names = z.namelist()
