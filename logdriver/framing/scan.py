@@ -21,8 +21,6 @@ from ._frames import MAX_FRAME_BYTES as MAX_FRAME_BYTES
 from ._frames import MIN_ENTRY_BYTES as MIN_ENTRY_BYTES
 
 SOURCES = frozenset({"stdout", "stderr"})  # the only sources the daemon's copier emits
-_RESYNC_MARKER = ENTRY_MARKER
-_MIN_FRAME = MIN_FRAME
 # The frame kernel: the valid-frame run of ``Scanner.feed`` (and the shipper's block splitter).
 FRAMES: Twin[FramesKernel] = twin(_frames, "logdriver.framing._frames_c")
 _unpack_len = unpack_length = HEADER.unpack_from
@@ -115,8 +113,8 @@ class Scanner:
         corrupt = 0
         unpack = _unpack_len
         starts = data.startswith
-        marker = _RESYNC_MARKER
-        limit = n - _MIN_FRAME
+        marker = ENTRY_MARKER
+        limit = n - MIN_FRAME
         lo, hi = MIN_ENTRY_BYTES, MAX_FRAME_BYTES
         scan_frames = FRAMES.active.scan_frames
         while True:
@@ -152,7 +150,7 @@ class Scanner:
             if nxt < 0:
                 # Keep a tail that might hold the start of the next frame.
                 self._lost = True
-                pos = max(pos + 1, n - _MIN_FRAME)
+                pos = max(pos + 1, n - MIN_FRAME)
                 break
             self._lost = False
             run_start = pos = nxt
@@ -168,7 +166,7 @@ class Scanner:
         msg = self._msg
         n = len(data)
         find = data.find
-        i = find(_RESYNC_MARKER, start + HEADER_BYTES)
+        i = find(ENTRY_MARKER, start + HEADER_BYTES)
         while i >= 0:
             pos = i - HEADER_BYTES
             (length,) = _unpack_len(data, pos)
@@ -183,7 +181,7 @@ class Scanner:
                 else:
                     if msg.time_nano > 0 and msg.source in SOURCES:
                         return pos
-            i = find(_RESYNC_MARKER, i + 1)
+            i = find(ENTRY_MARKER, i + 1)
         return -1
 
     def finish(self) -> int:
@@ -201,7 +199,7 @@ def _straddles(data: bytes, start: int, pos: int) -> bool:
     while start < pos:
         (length,) = _unpack_len(data, start)
         if not (MIN_ENTRY_BYTES <= length <= MAX_FRAME_BYTES
-                and data.startswith(_RESYNC_MARKER, start + HEADER_BYTES)):
+                and data.startswith(ENTRY_MARKER, start + HEADER_BYTES)):
             return False
         start += HEADER_BYTES + length
     return start > pos
