@@ -7,7 +7,7 @@ receiver holds every line. Writes each process's samples (py-spy's collapsed "ra
 bench/results/ and prints, for each, the functions with the most busy samples, own and inclusive
 (samples waiting in epoll_wait or wait4, and the idle executor thread, left out).
 
-    sudo .venv/bin/python bench/spy.py [--lines 1000000] [--rate 250] [--format raw]
+    sudo .venv/bin/python bench/spy.py [--lines 1000000] [--rate 100] [--top 40]
 """
 
 from __future__ import annotations
