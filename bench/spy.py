@@ -7,7 +7,7 @@ receiver holds every line. Writes each process's samples (py-spy's collapsed "ra
 bench/results/ and prints, for each, the functions with the most busy samples, own and inclusive
 (samples waiting in epoll_wait or wait4, and the idle executor thread, left out).
 
-    sudo .venv/bin/python bench/spy.py [--lines 1000000] [--rate 100] [--top 40]
+    sudo .venv/bin/python bench/spy.py [--lines 1000000] [--rate 100] [--top 40] [--name N]
 """
 
 from __future__ import annotations
@@ -54,13 +54,14 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--rate", type=int, default=100)
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--name", default="logdriver-profile", help="the plugin's name (its socket)")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = ap.parse_args()
     args.out.mkdir(exist_ok=True)
     spy = str(Path(sys.executable).parent / "py-spy")
     proc, url = receiver()
     try:
-        with environment("logdriver-profile") as (docker, plugin):
+        with environment(args.name) as (docker, plugin):
             opts = ["--log-opt", f"splunk-url={url}", "--log-opt", f"splunk-token={TOKEN}"]
             # warm-up: starts the shipper
             docker("run", "--rm", "--network", "none", "--log-driver", plugin.name, *opts,
