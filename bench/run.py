@@ -24,6 +24,8 @@ import time
 
 from common import REPO, Docker, awk_program, cpu_and_rss, environment, parse_ts
 
+from tests.e2e.helpers import UnixHTTPConnection
+
 TARGETS = {"run": 1.25, "logs": 1.5}  # ratio limits from issue #2
 TAIL_LIMIT_S = 0.1
 
@@ -36,6 +38,25 @@ def timed(docker: Docker, *args: str) -> float:
     if rc != 0:
         raise RuntimeError(f"docker {' '.join(args)} failed with {rc}")
     return time.perf_counter() - t0
+
+
+def api_logs(docker: Docker, name: str, tail: str = "10") -> float:
+    """Seconds for dockerd's API to answer ``GET /containers/NAME/logs?tail=TAIL`` (stdout and
+    stderr) over its unix socket, body read to the end: `docker logs` without the CLI's own
+    start-up (a Go binary that first asks the daemon its version)."""
+    assert docker.host.startswith("unix://"), docker.host
+    conn = UnixHTTPConnection(docker.host.removeprefix("unix://"), timeout=600)
+    try:
+        t0 = time.perf_counter()
+        conn.request("GET", f"/containers/{name}/logs?stdout=1&stderr=1&tail={tail}")
+        resp = conn.getresponse()
+        resp.read()
+        elapsed = time.perf_counter() - t0
+    finally:
+        conn.close()
+    if resp.status != 200:
+        raise RuntimeError(f"GET logs of {name} answered {resp.status}")
+    return elapsed
 
 
 def one(docker: Docker, driver: str, lines: int, n: int) -> dict[str, float]:

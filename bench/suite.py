@@ -9,7 +9,8 @@ alternating driver order:
 
   run     a container printing LINES lines of 100 bytes: its run time (StartedAt -> FinishedAt)
           under logdriver, `local` and `json-file`; then `docker logs` of the whole history and
-          `--tail 10` under logdriver and `local`; the plugin's (+ shipper's) CPU per million lines
+          `--tail 10` under logdriver and `local` (the CLI, and dockerd's API over its socket
+          without the CLI: bench/run.py api_logs); the plugin's (+ shipper's) CPU per million lines
   hec     time from `docker run` until the receiver holds every line, logdriver vs Docker's
           `splunk` (splunk-verify-connection=false); and the no-sink floor (bench/hec.py)
   sinks   the same for logdriver's Datadog, HTTP (ndjson), Loki and OTLP sinks (no Docker peer
@@ -100,6 +101,8 @@ def case_run(docker: Docker, plugin: PluginProcess, lines: int, rounds: int,
                 res["logs"] = history.timed(docker, "logs", name)
                 res["tail"] = statistics.median(
                     history.timed(docker, "logs", "--tail", "10", name) for _ in range(5))
+                res["tail api"] = statistics.median(
+                    history.api_logs(docker, name) for _ in range(9))
             docker("rm", "-f", name, timeout=120)
             raw[driver].append(res)
     ours, local, jf = raw[plugin.name], raw["local"], raw["json-file"]
@@ -113,6 +116,8 @@ def case_run(docker: Docker, plugin: PluginProcess, lines: int, rounds: int,
         "logs ratio": statistics.median(o["logs"] / lo["logs"] for o, lo in zip(ours, local,
                                                                                strict=True)),
         "tail10 seconds": {d: [x["tail"] for x in raw[d]] for d in (plugin.name, "local")},
+        "tail10 api seconds": {d: [x["tail api"] for x in raw[d]]
+                               for d in (plugin.name, "local")},
         "plugin cpu seconds per million lines": cpu / rounds / (lines / 1e6),
     }
 
@@ -329,8 +334,13 @@ def summarize(report: dict[str, Any], stem: Path) -> bool:
             ("docker logs, whole history", "",
              f"{r['logs ratio']:.2f} (<= {TARGETS['logs vs local']})",
              r["logs ratio"] <= TARGETS["logs vs local"]),
-            ("docker logs --tail 10", f"{med(r['tail10 seconds'][names[0]]):.3f} s",
+            ("docker logs --tail 10", f"{med(r['tail10 seconds'][names[0]]):.3f} s vs "
+             f"{med(r['tail10 seconds']['local']):.3f} s",
              f"< {TAIL_LIMIT_S} s", med(r["tail10 seconds"][names[0]]) < TAIL_LIMIT_S),
+            *([("  the same through the API (no CLI)",
+                f"{med(r['tail10 api seconds'][names[0]]):.3f} s vs "
+                f"{med(r['tail10 api seconds']['local']):.3f} s", "", None)]
+              if "tail10 api seconds" in r else []),
             ("plugin CPU per million lines", f"{r['plugin cpu seconds per million lines']:.2f} s",
              "", None),
         ]
