@@ -240,10 +240,11 @@ class Exchange:
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> Reply | Answer:
+        seconds = self.client.timeout if timeout is None else timeout
         try:
             return await self.client.send(method, url, content, headers, timeout)
         except TRANSPORT_ERRORS as exc:
-            return transport_answer(exc, self.scrub)
+            return transport_answer(exc, self.scrub, timeout=seconds)
 
     async def post_events(
         self,
@@ -300,9 +301,14 @@ def _redact_cut(text: str, secret: str) -> str:
     return text
 
 
-def transport_answer(exc: BaseException, scrub: Callable[[str], str] | None = None) -> Answer:
-    """No HTTP answer (connect/read/TLS/protocol failure, timeout): always worth a retry."""
-    detail = str(exc) or type(exc).__name__
+def transport_answer(exc: BaseException, scrub: Callable[[str], str] | None = None, *,
+                     timeout: float | None = None) -> Answer:
+    """No HTTP answer (connect/read/TLS/protocol failure, timeout): always worth a retry. A
+    timeout with no message of its own says how long it waited (``timeout``, seconds)."""
+    detail = str(exc)
+    if not detail and isinstance(exc, TimeoutError) and timeout is not None:
+        detail = f"no answer within {timeout:g} s"
+    detail = detail or type(exc).__name__
     if scrub is not None:
         detail = scrub(detail)
     return Answer(Outcome.RETRY, None, None, f"transport error: {type(exc).__name__}: {detail}")

@@ -144,8 +144,10 @@ async def test_timeouts_client_wide_and_per_request_are_retries(serve) -> None:
         answer = await ex.request("POST", base + "/in", content=b"x")
         assert isinstance(answer, Answer) and answer.outcome is Outcome.RETRY
         assert "Timeout" in answer.reason and loop.time() - t0 < 3
+        assert "within 0.3 s" in answer.reason  # how long it waited
         answer = await ex.request("GET", base + "/in?s=1", timeout=0.1)
         assert isinstance(answer, Answer) and answer.outcome is Outcome.RETRY
+        assert "within 0.1 s" in answer.reason
         reply = await ex.request("GET", base + "/in?s=0.5", timeout=5)
         assert isinstance(reply, Reply) and reply.body == b"late"
     finally:
