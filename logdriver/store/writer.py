@@ -321,6 +321,7 @@ class Writer:
             b.max_t = max(b.max_t, hi)
         else:
             blocks.append(Block(seg.size, count, lo, hi, nbytes))
+        seg.count += count
         if blocks[-1].nbytes >= BLOCK_BYTES:
             self._persist_blocks(seg, final=True)
 
