@@ -19,9 +19,11 @@ from .inprocess import SHUTDOWN_FLUSH_SECONDS
 from .messages import (
     NICE,
     STATS_EVERY_SECONDS,
+    KeptSpan,
     Shipment,
     attach_message,
     encode,
+    kept_span,
     kernels_of,
     state_message,
 )
@@ -63,6 +65,7 @@ class ShipperLink:
         self._attached: dict[str, tuple[ContainerLog, dict[str, Any]]] = {}
         self._dirty: set[str] = set()
         self._ledger_told: dict[str, int] = {}  # ledger_version last sent, per container
+        self._kept_told: dict[str, KeptSpan] = {}  # the kept segments last sent, per container
         self._flush_pending = False
         self._proc: asyncio.subprocess.Process | None = None
         self._watch: asyncio.Task[None] | None = None
@@ -105,7 +108,7 @@ class ShipperLink:
         """Tell a new shipper every container attached so far."""
         for clog, attach in self._attached.values():
             self._send(attach)
-            self._send(state_message(clog))
+            self._send(self._state(clog, full=True))
 
     async def _read_stats(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
@@ -149,7 +152,17 @@ class ShipperLink:
         self._attached[clog.id] = (clog, attach)
         clog.on_change = self._changed
         self._send(attach)
-        self._send(state_message(clog))
+        self._send(self._state(clog, full=True))
+
+    def _state(self, clog: ContainerLog, *, full: bool = False) -> dict[str, Any]:
+        """The ``state`` message for ``clog``: every segment when ``full`` or when the kept ones
+        changed since the last sent, else the last one only; the ledger when it changed."""
+        cid = clog.id
+        ledger = full or self._ledger_told.get(cid) != clog.ledger_version
+        msg = state_message(clog, ledger=ledger, told=None if full else self._kept_told.get(cid))
+        self._ledger_told[cid] = clog.ledger_version
+        self._kept_told[cid] = kept_span(clog.kept)
+        return msg
 
     def _changed(self, clog: ContainerLog) -> None:
         self._dirty.add(clog.id)
@@ -163,14 +176,12 @@ class ShipperLink:
         for cid in dirty:
             entry = self._attached.get(cid)
             if entry is not None:
-                clog = entry[0]
-                told = self._ledger_told.get(cid)
-                self._send(state_message(clog, ledger=told != clog.ledger_version))
-                self._ledger_told[cid] = clog.ledger_version
+                self._send(self._state(entry[0]))
 
     def forget(self, container_id: str) -> None:
         entry = self._attached.pop(container_id, None)
         self._ledger_told.pop(container_id, None)
+        self._kept_told.pop(container_id, None)
         if entry is not None:
             # Whatever the store still kept of it is lost to the sinks now: tell them what.
             clog = entry[0]
