@@ -26,6 +26,7 @@ shipper -> plugin (its stdout):
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import pickle
 from collections.abc import Mapping, Sequence
@@ -157,3 +158,24 @@ def state_message(clog: StoreState, *, ledger: bool = True,
     if ledger:
         msg["dropped"] = [d.to_json() for d in clog.ledger.values()]
     return msg
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_string(text: str) -> str:
+    return json.dumps(text)
+
+
+def state_line(clog: StoreState, *, ledger: bool = True,
+               told: KeptSpan = None) -> tuple[bytes, KeptSpan]:
+    """``encode(state_message(clog, ledger=ledger, told=told))``, byte for byte, and the
+    ``KeptSpan`` it tells. The usual message (only the last segment grew, the ledger did not
+    change), sent every ``STATE_EVERY_SECONDS`` while a container logs, is formatted directly."""
+    kept = clog.kept
+    span = kept_span(kept)
+    if ledger or span is None or not only_last_grew(told, span):
+        return encode(state_message(clog, ledger=ledger, told=told)), span
+    running = "true" if clog.running else "false"
+    blocked = "true" if clog.blocked else "false"
+    line = (f'{{"op":"state","id":{_json_string(clog.id)},"running":{running},'
+            f'"blocked":{blocked},"last":[{span[1]},{span[2]}]}}\n')
+    return line.encode(), span

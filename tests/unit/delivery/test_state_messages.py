@@ -3,6 +3,7 @@ the last one's size while it just grows, and the shipper's view always equal to 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -12,8 +13,9 @@ from typing import Any
 import pytest
 
 from logdriver.delivery import ShipperLink
-from logdriver.delivery.messages import kept_span, state_message
+from logdriver.delivery.messages import encode, kept_span, state_line, state_message
 from logdriver.delivery.process import ShipperProcess
+from logdriver.delivery.shipper import STATE_EVERY_SECONDS
 from logdriver.framing import encode_entry
 from logdriver.store import SPOOL_FULL, ContainerLog, StoreView
 from sinks import JoinConfig
@@ -166,3 +168,39 @@ def test_the_shipper_process_applies_a_state_without_segments_without_clearing(
     shipper.handle({"op": "state", "id": CID, "running": True, "blocked": False})
     shipper.handle({"op": "whatever", "id": CID})  # unknown: ignored
     assert view.segments == [(0, 30)]
+
+
+@pytest.mark.parametrize(("running", "blocked"), [(False, False), (True, True)])
+def test_state_line_is_the_encoded_state_message_byte_for_byte(
+    tmp_path: Path, running: bool, blocked: bool
+) -> None:
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    clog.configure(max_size=FRAME * 10, max_file=5, sinks=(), spool_max_size=None,
+                   when_full="drop-oldest")
+    if running:
+        clog.fifo_opened("fifo")
+    clog.set_blocked(spool=blocked)
+    write(clog, frames(3))
+    told = kept_span(clog.kept)
+    write(clog, frames(2, start=3))
+    for ledger, span in [(False, told), (True, told), (False, None)]:  # last; ledger; all
+        line, now = state_line(clog, ledger=ledger, told=span)
+        assert line == encode(state_message(clog, ledger=ledger, told=span))
+        assert now == kept_span(clog.kept)
+    assert b'"last":[0,%d]' % (5 * FRAME) in state_line(clog, ledger=False, told=told)[0]
+
+
+async def test_a_change_is_told_at_once_unless_a_state_went_out_less_than_the_interval_ago(
+    tmp_path: Path,
+) -> None:
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    _link, pipe = linked(clog)
+    pipe.take()
+    write(clog, frames(3))
+    await asyncio.sleep(0)  # the same turn of the loop: no timer of its own
+    assert [m["segments"] for m in pipe.take()] == [[[0, 3 * FRAME]]]  # the first segment
+    write(clog, frames(2, start=3))
+    await asyncio.sleep(0)
+    assert pipe.take() == []  # at most one state per STATE_EVERY_SECONDS
+    await asyncio.sleep(STATE_EVERY_SECONDS * 3)
+    assert [m["last"] for m in pipe.take()] == [[0, 5 * FRAME]]
