@@ -27,6 +27,9 @@ PIPE_BYTES = 1 << 20  # FIFO buffer we ask for: room for ~10k short lines while 
 READ_CHUNK = 1 << 20  # one os.read from a FIFO (the whole pipe)
 READ_BUDGET = 4 << 20  # bytes one readiness callback takes before yielding to other FIFOs
 COALESCE_SECONDS = 0.01  # pause after a small read; a 1 MiB pipe takes >50 ms to fill at 20 MB/s
+# A steady writer's pause grows up to this so each read takes about a tenth of the pipe: fewer,
+# bigger reads (each wake-up has a fixed cost) with the pipe never near full at that rate.
+MAX_COALESCE_SECONDS = 0.04
 
 
 class FifoReader:
@@ -56,6 +59,7 @@ class FifoReader:
         self._eof_waiter: asyncio.Future[None] | None = None
         self._pipe_big = False  # the pipe holds ``pipe_bytes``, so reads may be spaced out
         self._timer: asyncio.Handle | None = None  # the next poll, while data flows (not watched)
+        self._read_at = 0.0  # loop time of the last read that found data
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -120,12 +124,20 @@ class FifoReader:
             if not watched:  # the writer paused: wait for readiness again
                 self.loop.add_reader(self.fd, self._on_readable)
             return
+        now = self.loop.time()
+        since, self._read_at = now - self._read_at, now
         if watched:
             self.loop.remove_reader(self.fd)
         if taken < self.pipe_bytes // 8:
             # Little was waiting: let the pipe fill a little before the next read, so a fast
-            # writer costs us one read per few milliseconds instead of one per line.
-            self._timer = self.loop.call_later(COALESCE_SECONDS, self._poll)
+            # writer costs us one read per few milliseconds instead of one per line. Polled
+            # (the data kept flowing), the rate of this read sets the pause; after a wait for
+            # readiness the rate is unknown: the shortest pause.
+            pause = COALESCE_SECONDS
+            if not watched:
+                pause = min(max(since * (self.pipe_bytes // 10) / taken, pause),
+                            MAX_COALESCE_SECONDS)
+            self._timer = self.loop.call_later(pause, self._poll)
         else:  # much was waiting (or the budget ran out): read again once others had a turn
             self._timer = self.loop.call_soon(self._poll)
 

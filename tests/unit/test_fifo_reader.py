@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from logdriver.fifo import COALESCE_SECONDS, FifoReader
+from logdriver.fifo import COALESCE_SECONDS, MAX_COALESCE_SECONDS, FifoReader
 from logdriver.store import ContainerLog
 
 from .helpers import frames
@@ -106,4 +106,37 @@ async def test_closing_while_polled_cancels_the_next_poll(tmp_path: Path) -> Non
     await asyncio.sleep(3 * COALESCE_SECONDS)  # no poll runs on the closed reader
     assert clog.stored_entries == 5 and not reader.eof
     os.close(writer)
+    clog.close()
+
+
+async def test_a_slow_steady_writer_is_polled_less_often_up_to_the_longest_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polled, the pause after a read is set by the rate it found (about a tenth of the pipe per
+    read), from COALESCE_SECONDS up to MAX_COALESCE_SECONDS; a slow writer gets the longest."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    loop = asyncio.get_running_loop()
+    pauses: list[float] = []
+    call_later = loop.call_later
+
+    def spy(delay: float, cb: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
+        if getattr(cb, "__name__", "") == "_poll":
+            pauses.append(delay)
+        return call_later(delay, cb, *args)
+
+    monkeypatch.setattr(loop, "call_later", spy)
+    reader = FifoReader(str(fifo), clog)
+    reader.open()
+    writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    for i in range(60):  # about 6 KB/s: far below a tenth of the pipe per pause
+        os.write(writer, frames(1, start=i))
+        await asyncio.sleep(0.005)
+    await until(lambda: clog.stored_entries == 60)
+    os.close(writer)
+    await until(lambda: reader.fd < 0)
+    assert pauses and min(pauses) >= COALESCE_SECONDS
+    assert max(pauses) == MAX_COALESCE_SECONDS
+    assert lines(clog) == [b"line %06d" % i for i in range(60)]
     clog.close()
