@@ -1,7 +1,8 @@
 """A container's store as the shipper process sees it: its segment files up to the told sizes.
 
 The plugin tells the shipper each container's kept segments (``[seq, size]``, spool then history,
-whole frames only) and its drop ledger; ``StoreView`` reads those files with the store's one
+whole frames only; while only the last one grows, that one alone) and its drop ledger
+(delivery/messages.py, ``state``); ``StoreView`` reads those files with the store's one
 ``Reader``, never past a told size (the plugin never rewrites below it). It offers what a delivery
 worker uses of a ``ContainerLog``: ``read``, ``oldest``, ``end``, ``lost_between``,
 ``bytes_between``, ``running``, ``wait_change``.
