@@ -27,6 +27,9 @@ PIPE_BYTES = 1 << 20  # FIFO buffer we ask for: room for ~10k short lines while 
 READ_CHUNK = 1 << 20  # one os.read from a FIFO (the whole pipe)
 READ_BUDGET = 4 << 20  # bytes one readiness callback takes before yielding to other FIFOs
 COALESCE_SECONDS = 0.01  # pause after a small read; a 1 MiB pipe takes >50 ms to fill at 20 MB/s
+# A steady writer's pause grows up to this so each read takes about a tenth of the pipe: fewer,
+# bigger reads (each wake-up has a fixed cost) with the pipe never near full at that rate.
+MAX_COALESCE_SECONDS = 0.04
 
 
 class FifoReader:
@@ -55,6 +58,8 @@ class FifoReader:
         self.eof = False
         self._eof_waiter: asyncio.Future[None] | None = None
         self._pipe_big = False  # the pipe holds ``pipe_bytes``, so reads may be spaced out
+        self._timer: asyncio.Handle | None = None  # the next poll, while data flows (not watched)
+        self._read_at = 0.0  # loop time of the last read that found data
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -81,39 +86,84 @@ class FifoReader:
             log.debug("could not raise the FIFO's size", extra={"fifo": self.path})
         self.loop.add_reader(self.fd, self._on_readable)
 
+    # Reading: while data flows, the reader polls the FIFO on a timer (every ``COALESCE_SECONDS``,
+    # or at once after a big read) with the fd out of the loop's selector, and goes back to
+    # waiting for readiness only when a poll finds the pipe empty: a steady writer costs one
+    # read per tick and no selector change per tick (an unregister and a register each cost
+    # about as much as the read itself).
     def _on_readable(self) -> None:
+        self._take(watched=True)
+
+    def _poll(self) -> None:
+        self._timer = None
+        if self.fd >= 0 and not self.closed:
+            self._take(watched=False)
+
+    def _take(self, *, watched: bool) -> None:
+        """Read what is waiting, then decide how to wait for more. ``watched``: the fd is
+        registered with the loop (readiness called us), else a poll timer did."""
         try:
-            taken = self.read_available(READ_BUDGET, until_blocked=True)
+            taken = self.read_available(READ_BUDGET, until_blocked=True, short_read_ends=True)
         except Exception:  # a bug here must not kill the loop or the other FIFOs
             log.exception("FIFO reader failed", extra={"fifo": self.path})
             self.close()
             return
-        if self.fd >= 0 and self.clog.blocked:
+        if self.fd < 0:
+            return
+        if self.clog.blocked:
             # spool-when-full=block: leave the rest in the pipe, so the container waits, until
             # delivery makes room (the store calls _unblocked).
-            self.loop.remove_reader(self.fd)
+            if watched:
+                self.loop.remove_reader(self.fd)
             if self._unblocked not in self.clog.on_unblock:
                 self.clog.on_unblock.append(self._unblocked)
             return
-        if self.fd >= 0 and taken < self.pipe_bytes // 8 and self._pipe_big:
-            # Little was waiting: let the pipe fill a little before the next wake-up, so a fast
-            # writer costs us one read per few milliseconds instead of one per line.
+        if not self._pipe_big:
+            return  # a small pipe: always read as soon as it is readable (still watched)
+        if taken == 0:
+            if not watched:  # the writer paused: wait for readiness again
+                self.loop.add_reader(self.fd, self._on_readable)
+            return
+        now = self.loop.time()
+        since, self._read_at = now - self._read_at, now
+        if watched:
             self.loop.remove_reader(self.fd)
-            self.loop.call_later(COALESCE_SECONDS, self._resume)
+        if taken < self.pipe_bytes // 8:
+            # Little was waiting: let the pipe fill a little before the next read, so a fast
+            # writer costs us one read per few milliseconds instead of one per line. Polled
+            # (the data kept flowing), the rate of this read sets the pause; after a wait for
+            # readiness the rate is unknown: the shortest pause.
+            pause = COALESCE_SECONDS
+            if not watched:
+                pause = min(max(since * (self.pipe_bytes // 10) / taken, pause),
+                            MAX_COALESCE_SECONDS)
+            self._timer = self.loop.call_later(pause, self._poll)
+        else:  # much was waiting (or the budget ran out): read again once others had a turn
+            self._timer = self.loop.call_soon(self._poll)
 
     def _resume(self) -> None:
         if self.fd >= 0 and not self.closed:
+            self._cancel_poll()
             self.loop.add_reader(self.fd, self._on_readable)
+
+    def _cancel_poll(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _unblocked(self) -> None:
         with contextlib.suppress(ValueError):
             self.clog.on_unblock.remove(self._unblocked)
         self._resume()
 
-    def read_available(self, budget: int | None = None, *, until_blocked: bool = False) -> int:
+    def read_available(self, budget: int | None = None, *, until_blocked: bool = False,
+                       short_read_ends: bool = False) -> int:
         """Read and store what the pipe holds now (up to ``budget`` bytes); returns bytes read.
         ``until_blocked`` stops early once the container's spool is full under ``block`` (a
-        StopLogging or a shutdown drains the pipe regardless: what the daemon wrote is kept)."""
+        StopLogging or a shutdown drains the pipe regardless: what the daemon wrote is kept).
+        ``short_read_ends``: a read shorter than asked for emptied the pipe (a pipe read
+        returns all it holds up to the size asked), so stop there instead of reading again
+        until the read fails with EAGAIN; what arrives meanwhile waits for the next read."""
         taken = 0
         while self.fd >= 0 and (budget is None or taken < budget):
             if until_blocked and self.clog.blocked:
@@ -131,6 +181,8 @@ class FifoReader:
                 break
             taken += len(chunk)
             self._ingest(chunk)
+            if short_read_ends and len(chunk) < READ_CHUNK:
+                break
         return taken
 
     def _ingest(self, chunk: bytes) -> None:
@@ -163,6 +215,7 @@ class FifoReader:
             self.on_gone(self)
 
     def _detach(self) -> None:
+        self._cancel_poll()
         if self.fd >= 0:
             self.loop.remove_reader(self.fd)  # (no-op when it was not registered)
             os.close(self.fd)

@@ -9,7 +9,10 @@ plugin -> shipper (its stdin):
   [...]}``: the kept segments (spool then history) as sizes of whole frames, whether the store
   waits for delivery before it reads more (``spool-when-full=block``), and the drop ledger
   (``store.ledger.Dropped.to_json``) when it changed; sent again, coalesced, after each write
-  and each change of ``blocked``.
+  and each change of ``blocked``. While the kept segments stay the same ones (no rotation, none
+  deleted), only the last one grows: the message then carries ``"last": [seq, size]`` instead
+  of ``segments`` (the other sizes are as last told). A state message with neither changes no
+  segment.
 - ``{"op": "forget", "id", "dropped"}``: the store removed the container; what it still kept is
   in ``dropped``.
 - ``{"op": "close"}``: flush and exit.
@@ -23,6 +26,7 @@ shipper -> plugin (its stdout):
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import pickle
 from collections.abc import Mapping, Sequence
@@ -121,10 +125,57 @@ def kernels_of(msg: Mapping[str, Any]) -> dict[str, Any]:
     return {k: msg.get(k) for k in KERNEL_REPORT_KEYS}
 
 
-def state_message(clog: StoreState, *, ledger: bool = True) -> dict[str, Any]:
-    """The ``state`` message; the drop ledger only with ``ledger`` (it changes rarely)."""
-    msg = {"op": "state", "id": clog.id, "running": clog.running, "blocked": clog.blocked,
-           "segments": [[s.seq, s.size] for s in clog.kept]}
+# What a full ``state`` message told of the kept segments: (first seq, last seq, last size), or
+# None when none were kept. Sequence numbers are consecutive and only the last segment grows, so
+# while the first two stay and the size does not shrink, ``last`` alone says what changed.
+KeptSpan = tuple[int, int, int] | None
+
+
+def kept_span(kept: Sequence[SegmentSize]) -> KeptSpan:
+    """The ``KeptSpan`` of ``kept`` (spool then history)."""
+    return (kept[0].seq, kept[-1].seq, kept[-1].size) if kept else None
+
+
+def only_last_grew(told: KeptSpan, now: KeptSpan) -> bool:
+    """Whether a receiver told ``told`` learns all of ``now`` from its last segment's size."""
+    return (told is not None and now is not None and told[0] == now[0] and told[1] == now[1]
+            and now[2] >= told[2])
+
+
+def state_message(clog: StoreState, *, ledger: bool = True,
+                  told: KeptSpan = None) -> dict[str, Any]:
+    """The ``state`` message; the drop ledger only with ``ledger`` (it changes rarely).
+    ``told``: the ``KeptSpan`` the receiver knows (None: nothing); when only the last segment
+    grew since, the message carries it alone (``last``), else every segment (``segments``)."""
+    msg: dict[str, Any] = {"op": "state", "id": clog.id, "running": clog.running,
+                           "blocked": clog.blocked}
+    kept = clog.kept
+    if only_last_grew(told, kept_span(kept)):
+        last = kept[-1]
+        msg["last"] = [last.seq, last.size]
+    else:
+        msg["segments"] = [[s.seq, s.size] for s in kept]
     if ledger:
         msg["dropped"] = [d.to_json() for d in clog.ledger.values()]
     return msg
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_string(text: str) -> str:
+    return json.dumps(text)
+
+
+def state_line(clog: StoreState, *, ledger: bool = True,
+               told: KeptSpan = None) -> tuple[bytes, KeptSpan]:
+    """``encode(state_message(clog, ledger=ledger, told=told))``, byte for byte, and the
+    ``KeptSpan`` it tells. The usual message (only the last segment grew, the ledger did not
+    change), sent every ``STATE_EVERY_SECONDS`` while a container logs, is formatted directly."""
+    kept = clog.kept
+    span = kept_span(kept)
+    if ledger or span is None or not only_last_grew(told, span):
+        return encode(state_message(clog, ledger=ledger, told=told)), span
+    running = "true" if clog.running else "false"
+    blocked = "true" if clog.blocked else "false"
+    line = (f'{{"op":"state","id":{_json_string(clog.id)},"running":{running},'
+            f'"blocked":{blocked},"last":[{span[1]},{span[2]}]}}\n')
+    return line.encode(), span

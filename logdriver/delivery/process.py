@@ -53,8 +53,9 @@ class ShipperProcess:
                 view = self.views[cid] = StoreView(cid, Path(str(msg["path"])))
             self.delivery.attach(view, shipment.sinks, shipment.join, shipment.context)
         elif op == "state" and cid in self.views:
-            self.views[cid].update(msg.get("segments") or [], bool(msg.get("running")),
-                                   msg.get("dropped"), blocked=bool(msg.get("blocked")))
+            self.views[cid].update(msg.get("segments"), bool(msg.get("running")),
+                                   msg.get("dropped"), blocked=bool(msg.get("blocked")),
+                                   last=msg.get("last"))
         elif op == "forget":
             view = self.views.pop(cid, None)
             if view is not None:

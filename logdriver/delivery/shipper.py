@@ -19,11 +19,12 @@ from .inprocess import SHUTDOWN_FLUSH_SECONDS
 from .messages import (
     NICE,
     STATS_EVERY_SECONDS,
+    KeptSpan,
     Shipment,
     attach_message,
     encode,
     kernels_of,
-    state_message,
+    state_line,
 )
 
 log = logging.getLogger("logdriver.shipper")  # the name its lines always had
@@ -63,7 +64,9 @@ class ShipperLink:
         self._attached: dict[str, tuple[ContainerLog, dict[str, Any]]] = {}
         self._dirty: set[str] = set()
         self._ledger_told: dict[str, int] = {}  # ledger_version last sent, per container
+        self._kept_told: dict[str, KeptSpan] = {}  # the kept segments last sent, per container
         self._flush_pending = False
+        self._flushed_at = -1e9  # loop time of the last flush
         self._proc: asyncio.subprocess.Process | None = None
         self._watch: asyncio.Task[None] | None = None
         self._closing = False
@@ -105,7 +108,7 @@ class ShipperLink:
         """Tell a new shipper every container attached so far."""
         for clog, attach in self._attached.values():
             self._send(attach)
-            self._send(state_message(clog))
+            self._send(self._state(clog, full=True))
 
     async def _read_stats(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
@@ -136,11 +139,12 @@ class ShipperLink:
             if not self._closing:
                 await self._spawn()
 
-    def _send(self, msg: Mapping[str, Any]) -> None:
+    def _send(self, msg: Mapping[str, Any] | bytes) -> None:
+        """Write ``msg`` (or its encoded line) to the shipper's stdin, if it runs."""
         proc = self._proc
         if proc is None or proc.stdin is None or proc.stdin.is_closing():
             return  # told again when it (re)starts
-        proc.stdin.write(encode(msg))
+        proc.stdin.write(msg if isinstance(msg, bytes) else encode(msg))
 
     # ----------------------------------------------------------------- Delivery
     def attach(self, clog: ContainerLog, configs: Sequence[SinkConfig], join: JoinConfig,
@@ -149,28 +153,45 @@ class ShipperLink:
         self._attached[clog.id] = (clog, attach)
         clog.on_change = self._changed
         self._send(attach)
-        self._send(state_message(clog))
+        self._send(self._state(clog, full=True))
+
+    def _state(self, clog: ContainerLog, *, full: bool = False) -> bytes:
+        """The ``state`` line for ``clog``: every segment when ``full`` or when the kept ones
+        changed since the last sent, else the last one only; the ledger when it changed."""
+        cid = clog.id
+        ledger = full or self._ledger_told.get(cid) != clog.ledger_version
+        line, self._kept_told[cid] = state_line(
+            clog, ledger=ledger, told=None if full else self._kept_told.get(cid))
+        self._ledger_told[cid] = clog.ledger_version
+        return line
 
     def _changed(self, clog: ContainerLog) -> None:
         self._dirty.add(clog.id)
         if not self._flush_pending:
+            # Right after the change (in the same wake-up of the loop: no timer of its own)
+            # unless the last flush was under STATE_EVERY_SECONDS ago.
             self._flush_pending = True
-            asyncio.get_running_loop().call_later(STATE_EVERY_SECONDS, self._flush)
+            loop = asyncio.get_running_loop()
+            wait = self._flushed_at + STATE_EVERY_SECONDS - loop.time()
+            if wait > 0:
+                loop.call_later(wait, self._flush)
+            else:
+                loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_pending = False
+        with contextlib.suppress(RuntimeError):  # (close() flushes after the loop, in tests)
+            self._flushed_at = asyncio.get_running_loop().time()
         dirty, self._dirty = self._dirty, set()
         for cid in dirty:
             entry = self._attached.get(cid)
             if entry is not None:
-                clog = entry[0]
-                told = self._ledger_told.get(cid)
-                self._send(state_message(clog, ledger=told != clog.ledger_version))
-                self._ledger_told[cid] = clog.ledger_version
+                self._send(self._state(entry[0]))
 
     def forget(self, container_id: str) -> None:
         entry = self._attached.pop(container_id, None)
         self._ledger_told.pop(container_id, None)
+        self._kept_told.pop(container_id, None)
         if entry is not None:
             # Whatever the store still kept of it is lost to the sinks now: tell them what.
             clog = entry[0]

@@ -52,21 +52,20 @@ class Block:
 @dataclass(slots=True)
 class Segment:
     """One segment file: ``size`` bytes of whole frames (the file may hold an incomplete frame
-    past it) and its blocks, of which the first ``closed_blocks`` are in the ``.idx`` file."""
+    past it) and its blocks, of which the first ``closed_blocks`` are in the ``.idx`` file.
+    ``count`` is the entries of all its blocks, kept up to date by whoever changes ``blocks``
+    (the writer at each append, recovery once), so ``local_size`` costs no walk of the blocks."""
 
     seq: int
     path: Path
     size: int = 0
     blocks: list[Block] = field(default_factory=list)
     closed_blocks: int = 0  # how many of ``blocks`` are persisted in the .idx file
+    count: int = 0  # entries in ``blocks``: sum(b.count for b in blocks)
 
     @property
     def idx_path(self) -> Path:
         return self.path.with_suffix(".idx")
-
-    @property
-    def count(self) -> int:
-        return sum(b.count for b in self.blocks)
 
     @property
     def local_size(self) -> int:
@@ -191,6 +190,7 @@ def _load_index(seg: Segment, container_id: str, *, last: bool) -> bytes:
             block = None
     if block is not None:
         blocks.append(block)
+    seg.count = sum(b.count for b in blocks)
     seg.size = good
     rest = b""
     if good != size:

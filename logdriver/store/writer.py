@@ -321,8 +321,11 @@ class Writer:
             b.max_t = max(b.max_t, hi)
         else:
             blocks.append(Block(seg.size, count, lo, hi, nbytes))
-        if blocks[-1].nbytes >= BLOCK_BYTES:
-            self._persist_blocks(seg, final=True)
+        seg.count += count
+        # A full block takes no more frames (the next write opens a new one); it reaches the
+        # .idx file with the next sync (every second, before the segment's fdatasync), at
+        # rotation or at close: one index write per sync, not one per block. The index is a
+        # cache: after a crash, recovery rebuilds what it lacks from the frames.
 
     def _wrote(self, nbytes: int) -> None:
         self.dirty = True

@@ -42,10 +42,11 @@ class LoopbackShipper(ShipperLink):
     async def _spawn(self) -> None:
         self._replay()
 
-    def _send(self, msg: Mapping[str, Any]) -> None:
-        if self._closing and msg.get("op") == "close":
+    def _send(self, msg: Mapping[str, Any] | bytes) -> None:
+        decoded = json.loads(msg if isinstance(msg, bytes) else json.dumps(msg))
+        if self._closing and decoded.get("op") == "close":
             return
-        self.process.handle(json.loads(json.dumps(msg)))
+        self.process.handle(decoded)
 
     def snapshot(self) -> dict[str, Any]:
         return self.process.stats()

@@ -61,3 +61,27 @@ def test_an_orphaned_tail_is_dropped_by_a_new_reader(tmp_path: Path) -> None:
     again.ingest(sc, frames(2, start=10))
     assert lines(again) == [b"line %06d" % i for i in (0, 1, 2, 10, 11)]
     assert again.segments[-1].path.stat().st_size == again.segments[-1].size
+
+
+def test_segment_count_is_its_blocks_entries_through_writes_rotation_and_reopen(
+    tmp_path: Path,
+) -> None:
+    """``Segment.count`` is kept as a running total (``local_size`` reads it at every write):
+    it must stay the sum of its blocks' counts on the in-place path, the rewrite path (garbage
+    between frames), across rotations and after recovery rebuilds the index."""
+    clog = open_log(tmp_path, max_size=20_000, max_file=20)
+    sc = Scanner()
+    for i in range(0, 3000, 100):
+        garbage = b"\xff" * 7 if i % 300 == 0 else b""  # the chunk is rewritten, not kept
+        clog.ingest(sc, garbage + frames(100, start=i))
+    assert len(clog.segments) > 3
+    for seg in clog.segments:
+        assert seg.count == sum(b.count for b in seg.blocks) > 0
+    assert sum(s.count for s in clog.segments) == 3000
+    clog.close()
+    (clog.segments[-1].idx_path).unlink()  # recovery rebuilds this one's blocks from frames
+    again = ContainerLog.open(tmp_path / CID, CID)
+    assert [s.count for s in again.kept] == [s.count for s in clog.kept]
+    write(again, frames(50, start=3000))
+    assert again.segments[-1].count == sum(b.count for b in again.segments[-1].blocks)
+    assert lines(again)[-1] == b"line 003049"

@@ -123,3 +123,23 @@ def test_a_full_disk_drops_and_counts_entries_then_storing_resumes(
     clog.release_fds()
     again = ContainerLog.open(tmp_path / CID, CID)
     assert lines(again) == got and not again.tail
+
+
+def test_full_index_blocks_reach_the_idx_file_at_the_next_sync(tmp_path: Path) -> None:
+    """Blocks are written to the .idx file at sync (not one write per block filled): after it,
+    the file holds every block but the open one, as recovery reads them."""
+    from logdriver.store import IDX
+
+    clog = open_log(tmp_path)
+    write(clog, frames(20_000), chunk=3000)
+    seg = clog.segments[-1]
+    assert len(seg.blocks) > 5
+    assert not seg.idx_path.exists() or seg.idx_path.stat().st_size == 0
+    clog.sync(wait=True)
+    raw = seg.idx_path.read_bytes()
+    assert [IDX.unpack_from(raw, i) for i in range(0, len(raw), IDX.size)] == [
+        (b.offset, b.count, b.min_t, b.max_t, b.nbytes) for b in seg.blocks[:-1]]
+    write(clog, frames(10, start=20_000))
+    clog.close()
+    again = ContainerLog.open(tmp_path / CID, CID)
+    assert again.segments[-1].blocks == seg.blocks

@@ -1,0 +1,142 @@
+"""The FIFO reader on a real FIFO: a steady writer is polled on a timer without a selector change
+per read, a pause returns the fd to the selector, and every frame is stored either way."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logdriver.fifo import COALESCE_SECONDS, MAX_COALESCE_SECONDS, FifoReader
+from logdriver.store import ContainerLog
+
+from .helpers import frames
+from .store.helpers import lines
+
+CID = "f" * 64
+
+# Every test here stores through Scanner.feed: both twins.
+pytestmark = pytest.mark.usefixtures("kernel_twin")
+
+
+class Selector:
+    """Counts the reader's selector changes on the running loop and tells if it is watched."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.adds = self.removes = 0
+        self.watched: set[int] = set()
+        add, remove = loop.add_reader, loop.remove_reader
+
+        def add_reader(fd: int, cb: Callable[..., Any], *args: Any) -> None:
+            self.adds += 1
+            self.watched.add(fd)
+            add(fd, cb, *args)
+
+        def remove_reader(fd: int) -> bool:
+            if fd in self.watched:
+                self.removes += 1
+                self.watched.discard(fd)
+            return remove(fd)
+
+        monkeypatch.setattr(loop, "add_reader", add_reader)
+        monkeypatch.setattr(loop, "remove_reader", remove_reader)
+
+
+async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():
+        assert loop.time() < end, "timed out"
+        await asyncio.sleep(0.005)
+
+
+async def test_a_steady_writer_is_polled_and_a_pause_returns_the_fd_to_the_selector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    selector = Selector(asyncio.get_running_loop(), monkeypatch)
+    gone: list[FifoReader] = []
+    reader = FifoReader(str(fifo), clog, on_gone=gone.append)
+    reader.open()
+    assert reader._pipe_big, "this test needs F_SETPIPE_SZ (Linux)"
+    writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    data = frames(2000)
+    step = len(data) // 40
+    for i in range(0, len(data), step):  # 40 small writes, each sooner than the next poll
+        os.write(writer, data[i : i + step])
+        await asyncio.sleep(COALESCE_SECONDS / 4)
+    await until(lambda: clog.stored_entries == 2000)
+    # Polled while the data flowed: the first read unregistered the fd, and only a stall of
+    # this process longer than a poll's pause (a loaded machine) brings it back; watched
+    # throughout, it would be unregistered and registered again about every poll (13 times).
+    assert selector.removes <= 5, (selector.adds, selector.removes)
+    # Once a poll finds the pipe empty, the fd waits in the selector again (no timer spins).
+    await until(lambda: reader.fd in selector.watched)
+    adds = selector.adds
+    await asyncio.sleep(5 * COALESCE_SECONDS)
+    assert selector.adds == adds and reader._timer is None
+    # A writer that comes back is read at once.
+    os.write(writer, frames(10, start=2000))
+    await until(lambda: clog.stored_entries == 2010)
+    os.close(writer)
+    await until(lambda: bool(gone))
+    assert reader.fd < 0 and reader._timer is None
+    assert lines(clog) == [b"line %06d" % i for i in range(2010)]
+    clog.close()
+
+
+async def test_closing_while_polled_cancels_the_next_poll(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    reader = FifoReader(str(fifo), clog)
+    reader.open()
+    writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    os.write(writer, frames(5))
+    await until(lambda: clog.stored_entries == 5)
+    assert reader._timer is not None  # data flowed: a poll is due
+    reader.close()
+    assert reader._timer is None and reader.fd < 0
+    await asyncio.sleep(3 * COALESCE_SECONDS)  # no poll runs on the closed reader
+    assert clog.stored_entries == 5 and not reader.eof
+    os.close(writer)
+    clog.close()
+
+
+async def test_a_slow_steady_writer_is_polled_less_often_up_to_the_longest_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polled, the pause after a read is set by the rate it found (about a tenth of the pipe per
+    read), from COALESCE_SECONDS up to MAX_COALESCE_SECONDS; a slow writer gets the longest."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    loop = asyncio.get_running_loop()
+    pauses: list[float] = []
+    call_later = loop.call_later
+
+    def spy(delay: float, cb: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
+        if getattr(cb, "__name__", "") == "_poll":
+            pauses.append(delay)
+        return call_later(delay, cb, *args)
+
+    monkeypatch.setattr(loop, "call_later", spy)
+    reader = FifoReader(str(fifo), clog)
+    reader.open()
+    writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    for i in range(60):  # about 6 KB/s: far below a tenth of the pipe per pause
+        os.write(writer, frames(1, start=i))
+        await asyncio.sleep(0.005)
+    await until(lambda: clog.stored_entries == 60)
+    os.close(writer)
+    await until(lambda: reader.fd < 0)
+    assert pauses and min(pauses) >= COALESCE_SECONDS
+    assert max(pauses) == MAX_COALESCE_SECONDS
+    assert lines(clog) == [b"line %06d" % i for i in range(60)]
+    clog.close()
