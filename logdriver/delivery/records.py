@@ -40,6 +40,10 @@ class StoredLog(ContainerState, Protocol):
         ...
 
 
+# One disk read of a take: about 2,000 lines of 100 B, what TAKE_RECORDS in worker.py asks for
+# (the store's READ_BYTES, 1 MiB, made every take a read, its lines and its events of 1-4 MB).
+TAKE_READ_BYTES = 256 << 10
+
 # Positions in the store as one int, ``seq << OFFSET_BITS | offset``: ordered like the
 # ``(seq, offset)`` tuples, and a run of them is one ``accumulate`` away from frame sizes.
 OFFSET_BITS = 40
@@ -116,7 +120,9 @@ class RecordReader:
         ends = self._ends = []
         join = self.join
         while len(recs) < max_records:
-            data, start, nxt = self.clog.read(self.pos)
+            data, start, nxt = self.clog.read(self.pos, TAKE_READ_BYTES)
+            if not data:  # the end, or a frame longer than that: a read as long as any frame
+                data, start, nxt = self.clog.read(self.pos)
             if start != self.pos:
                 self._skipped(start)
             if not data:

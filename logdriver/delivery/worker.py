@@ -81,6 +81,7 @@ class SinkWorker:
         self._inflight: deque[tuple[asyncio.Task[bool], Position, int]] = deque()
         self._ahead: Batch | None = None  # collected, waiting for its turn on the wire
         self._failing = False  # the last answer asked for a retry
+        self._sink_ok = False  # the sink took a request: from then on, read ahead while it works
         self._on_retry: asyncio.Future[None] | None = None  # set when a request must be retried
         self._rest: Taken | None = None  # read and encoded past the last full batch
         self._broken = False  # a request stopped unfinished (shutdown): nothing more is settled
@@ -145,9 +146,12 @@ class SinkWorker:
     async def run(self) -> None:
         try:
             while not self.stopping:
-                if self._inflight and self._failing and not self._broken:
-                    # The sink is failing: hold one batch, not one more read ahead behind it.
-                    await asyncio.wait([self._inflight[0][0]])
+                if self._inflight and not self._broken and (self._failing or not self._sink_ok):
+                    # The sink is failing (or has yet to take a request): hold one batch, read
+                    # nothing behind it, and let go of what was read past it (read again later).
+                    if self._failing:
+                        self._shed(None)
+                    await self._await_head()
                     continue
                 batch = await self._collect()
                 if batch is None:
@@ -238,15 +242,9 @@ class SinkWorker:
         self._ahead = batch
         try:
             while len(self._inflight) >= MAX_IN_FLIGHT and not self._broken:
-                head = self._inflight[0][0]
-                if self._failing:
-                    if self._shed(batch):
-                        return True
-                    await asyncio.wait([head])
-                    continue
-                failing = self._on_retry = asyncio.get_running_loop().create_future()
-                await asyncio.wait([head, failing], return_when=asyncio.FIRST_COMPLETED)
-                self._on_retry = None
+                if self._failing and self._shed(batch):
+                    return True
+                await self._await_head()
         finally:
             self._ahead = None
         if self._broken:
@@ -257,20 +255,36 @@ class SinkWorker:
         task.add_done_callback(self._settle)
         return True
 
-    def _shed(self, batch: Batch) -> bool:
+    async def _await_head(self) -> None:
+        """Wait until the oldest request on the wire is done, or, while the sink is not known
+        to fail, until an answer asks for a retry."""
+        head = self._inflight[0][0]
+        if self._failing:
+            await asyncio.wait([head])
+            return
+        failing = self._on_retry = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait([head, failing], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._on_retry = None
+
+    def _shed(self, batch: Batch | None) -> bool:
         """The sink is failing: let go of ``batch`` (read ahead behind the request being
-        retried) and of what was read past it, the reader going back to re-read them once the
-        sink is back, so that a failing sink costs one batch in memory. False (kept) when the
-        reader cannot go back exactly (see ``RecordReader.can_rewind``)."""
-        if not self._inflight:
+        retried) and of what was read past it, the reader going back to read them again once
+        the sink is back, so that a failing sink costs one batch in memory. False (kept) when
+        there is nothing to let go or the reader cannot go back exactly
+        (``RecordReader.can_rewind``)."""
+        ahead = len(batch.events) if batch is not None else 0
+        rest = len(self._rest.events) if self._rest is not None else 0
+        if not (ahead or rest) or not self._inflight:
             return False
         end = packed(self._inflight[-1][1])
         if not self.reader.can_rewind(end):
             return False
-        rest = len(self._rest.events) if self._rest is not None else 0
-        self.reader.rewind(end, len(batch.events) + rest)
+        self.reader.rewind(end, ahead + rest)
         self._rest = None
-        batch.events = []
+        if batch is not None:
+            batch.events = []
         return True
 
     def _settle(self, _task: asyncio.Task[bool]) -> None:
@@ -298,6 +312,7 @@ class SinkWorker:
             else:
                 answer = Answer(Outcome.OK, reason="nothing to send")
             self._failing = answer.outcome is Outcome.RETRY
+            self._sink_ok = self._sink_ok or answer.outcome is Outcome.OK
             if self._failing and self._on_retry is not None and not self._on_retry.done():
                 self._on_retry.set_result(None)  # the read-ahead batch may be let go (_shed)
             if answer.outcome is Outcome.OK:

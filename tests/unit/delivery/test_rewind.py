@@ -1,5 +1,5 @@
-"""RecordReader.rewind: a worker that lets go of records it read (its sink is failing) reads
-exactly them again, and is refused where that could not be exact."""
+"""RecordReader: a worker that lets go of records it read (its sink is failing) reads exactly
+them again, and is refused where that could not be exact; a take reads any frame whole."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from logdriver.delivery.records import OFFSET_BITS, RecordReader
+from logdriver.delivery.records import OFFSET_BITS, TAKE_READ_BYTES, RecordReader
 from logdriver.framing import Entry, encode_entry
 from logdriver.store import ContainerLog
 from sinks import JoinConfig
@@ -66,3 +66,16 @@ def test_no_rewind_back_over_a_segment_end(kernel_twin: str, tmp_path: Path) -> 
     assert reader.can_rewind(ends[-1])
     crossed = [e for e in ends if e >> OFFSET_BITS != ends[-1] >> OFFSET_BITS]
     assert crossed and not any(reader.can_rewind(e) for e in crossed)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_frame_longer_than_a_takes_read_is_read_whole(
+        kernel_twin: str, tmp_path: Path, source: str) -> None:
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    big = b"b" * (TAKE_READ_BYTES + 1000)
+    write(clog, frames(3) + encode_entry(Entry("stdout", T0, big)) + frames(3, start=3))
+    stored = opened(clog, source)
+    got = columns(RecordReader(stored, stored.start, JoinConfig()), 1000)[0]
+    assert [line for _t, _s, line in got] == [
+        b"line 000000", b"line 000001", b"line 000002", big, b"line 000003", b"line 000004",
+        b"line 000005"]
