@@ -45,7 +45,7 @@ async def test_a_failing_sink_costs_one_batch_and_every_line_arrives_once_in_ord
     assert h.receiver.lines == [f"line {i:06d}" for i in range(2000)]
 
 
-async def test_the_cursor_file_is_written_within_its_bound_not_per_request(
+async def test_a_save_interval_writes_the_cursor_file_within_it_not_per_request(
         h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     writes: list[object] = []
     real = cursor_module.write_json
@@ -55,6 +55,7 @@ async def test_the_cursor_file_is_written_within_its_bound_not_per_request(
         real(path, obj, durable=durable)  # type: ignore[arg-type]
 
     monkeypatch.setattr(cursor_module, "write_json", counted)
+    monkeypatch.setattr(cursor_module, "SAVE_SECONDS", 0.5)  # the default, 0, writes every one
     await h.start()
     path = h.fifo()
     await h.start_logging(path, {**OPTS, "batch-size": "10"})
