@@ -44,6 +44,7 @@ from .util.batch import (
     JoinConfig,
     batch_config,
     batch_cost,
+    batch_fit,
     plan_batches,
 )
 from .util.errors import SinkOptionError, SinkVerifyError
@@ -63,8 +64,8 @@ __all__ = [
     "AttrSelectors", "BatchConfig", "Context", "DatadogConfig", "Fault", "HttpConfig",
     "JoinConfig", "LokiConfig", "OtlpConfig", "Outcome", "Record", "Records", "Sink",
     "SinkConfig", "SinkOptionError", "SinkSetup", "SinkVerifyError", "SplunkConfig", "TagInfo",
-    "TagTemplate", "backoff", "batch_cost", "check_unicode", "classify_http", "configure",
-    "context_for", "create", "go_atoi", "join_config", "kernel_report", "load_kernels",
+    "TagTemplate", "backoff", "batch_cost", "batch_fit", "check_unicode", "classify_http",
+    "configure", "context_for", "create", "go_atoi", "join_config", "kernel_report", "load_kernels",
     "opt", "parse_bool", "parse_size",
     "plan_batches", "render_tag", "setup", "with_tls_files_read",
 ]

@@ -40,6 +40,10 @@ class StoredLog(ContainerState, Protocol):
         ...
 
 
+# One disk read of a take: about 2,000 lines of 100 B, what TAKE_RECORDS in worker.py asks for
+# (the store's READ_BYTES, 1 MiB, made every take a read, its lines and its events of 1-4 MB).
+TAKE_READ_BYTES = 256 << 10
+
 # Positions in the store as one int, ``seq << OFFSET_BITS | offset``: ordered like the
 # ``(seq, offset)`` tuples, and a run of them is one ``accumulate`` away from frame sizes.
 OFFSET_BITS = 40
@@ -91,6 +95,10 @@ class RecordReader:
         self._partial: dict[str, _Pending] = {}
         self._multi: dict[str, _Pending] = {}
         self._frames = FrameReader()
+        # Packed position from which every record so far was a whole plain entry, one per frame,
+        # read in this segment with nothing pending (None: the last read was not): back to any
+        # record end past it, the reader may go (``rewind``) as if it had stopped there.
+        self._plain_from: int | None = None
         self._recs = Records()
         self._ends: list[int] = []
 
@@ -112,7 +120,9 @@ class RecordReader:
         ends = self._ends = []
         join = self.join
         while len(recs) < max_records:
-            data, start, nxt = self.clog.read(self.pos)
+            data, start, nxt = self.clog.read(self.pos, TAKE_READ_BYTES)
+            if not data:  # the end, or a frame longer than that: a read as long as any frame
+                data, start, nxt = self.clog.read(self.pos)
             if start != self.pos:
                 self._skipped(start)
             if not data:
@@ -127,13 +137,30 @@ class RecordReader:
                 recs.extend_whole(times, sources, lines)
                 ends += block_ends
                 n = len(block_ends)
+                if self._plain_from is None:
+                    self._plain_from = here
             else:
+                self._plain_from = None
                 n = self._frames_from(data, here)
             if self._seg_entries is not None:
                 self._seg_entries += n
             self.pos = nxt
         self._recs, self._ends = Records(), []  # the caller owns these now
         return recs, ends
+
+    def can_rewind(self, end: int) -> bool:
+        """Whether ``rewind(end, ...)`` is exact: ``end`` (packed) is a record end this reader
+        gave, and every record it read since was a whole plain entry of the same segment."""
+        return self._plain_from is not None and self._plain_from <= end <= packed(self.pos)
+
+    def rewind(self, end: int, records: int) -> None:
+        """Go back to ``end`` (packed; ``can_rewind`` must hold), over the ``records`` records
+        read since: reading goes on there as if this reader had stopped at ``end``."""
+        if not self.can_rewind(end):
+            raise ValueError("rewind: not a plain record end this reader can go back to")
+        self.pos = unpacked(end)
+        if self._seg_entries is not None:
+            self._seg_entries -= records
 
     def _frames_from(self, data: bytes, base: int) -> int:
         """Records for the frames of ``data`` (stored at packed position ``base``) one by one:
@@ -213,6 +240,8 @@ class RecordReader:
         timeout = self.join.multiline_timeout
         now, wall = time.monotonic(), time.time_ns()
         here = packed(self.pos)
+        if self._multi or (everything and self._partial):
+            self._plain_from = None
         for source, m in list(self._multi.items()):
             if everything or now - m.seen >= timeout or wall - m.time_ns >= timeout * 1e9:
                 del self._multi[source]
@@ -239,6 +268,7 @@ class RecordReader:
         store's drop ledger)."""
         lost = self.clog.lost_between(self.pos, start, self._seg_entries)
         self._seg_entries = 0 if start[1] == 0 else None
+        self._plain_from = None  # never back over a segment's end or a loss
         self.pos = start
         if not lost:
             return  # the next segment begins: nothing was lost on the way

@@ -12,10 +12,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from sinks import (
     Answer,
@@ -25,13 +23,12 @@ from sinks import (
     Sink,
     SinkConfig,
     backoff,
-    batch_cost,
-    plan_batches,
 )
 
 from ..store import Position, UnreadableCursor, deadletter_path
+from .batch import Batch, Taken, fill
 from .cursor import Cursor, append_dead_letters
-from .records import RecordReader, StoredLog, unpacked
+from .records import RecordReader, StoredLog, packed, unpacked
 from .stats import SinkStats, Totals
 
 log = logging.getLogger("logdriver.delivery")
@@ -42,26 +39,6 @@ IDLE_SECONDS = 5.0  # a worker with nothing to send re-checks this often
 # retried after it), and receivers are promised every line in order, so it stays at one.
 MAX_IN_FLIGHT = 1
 TAKE_RECORDS = 2000  # records read and encoded at a time, between turns of the event loop
-
-
-@dataclass(slots=True)
-class _Batch:
-    """Encoded events, and for each the (packed) position the cursor may move to once it is
-    accepted: 8 bytes each in an array (a list of ints costs 40), a list only once a position
-    no longer fits 64 bits (a segment number past 2**24)."""
-
-    events: list[bytes] = field(default_factory=list)
-    ends: array[int] | list[int] = field(default_factory=lambda: array("Q"))
-
-    def add(self, events: list[bytes], ends: list[int]) -> int:
-        """Append; returns what they count against the batch's byte limit."""
-        self.events += events
-        had = len(self.ends)
-        try:
-            self.ends.extend(ends)
-        except OverflowError:  # array.extend keeps what it took before the error
-            self.ends = [*self.ends[:had], *ends]
-        return batch_cost(events)
 
 
 class SinkWorker:
@@ -94,18 +71,33 @@ class SinkWorker:
         self.name = config.name
         self._stopping = stopping
         self._on_exit = on_exit
-        self._cursor = Cursor(clog.path, self.name)
+        # its file is written within cursor.SAVE_SECONDS, and at once when the worker waits for
+        # input, stops, or its container is blocked (the store waits on it to free the spool)
+        self._cursor = Cursor(clog.path, self.name, on_error=self._cursor_error)
         self.deadletter_path = deadletter_path(clog.path, self.name)
         self.reader = RecordReader(clog, self._load_cursor(), join)
         self.task: asyncio.Task[None] | None = None
-        self._inflight: deque[tuple[asyncio.Task[bool], Position]] = deque()
+        # each request on the wire, the position its events take the cursor to, and their number
+        self._inflight: deque[tuple[asyncio.Task[bool], Position, int]] = deque()
+        self._ahead: Batch | None = None  # collected, waiting for its turn on the wire
         self._failing = False  # the last answer asked for a retry
+        self._sink_ok = False  # the sink took a request: from then on, read ahead while it works
+        self._on_retry: asyncio.Future[None] | None = None  # set when a request must be retried
+        self._rest: Taken | None = None  # read and encoded past the last full batch
         self._broken = False  # a request stopped unfinished (shutdown): nothing more is settled
 
     @property
     def cursor(self) -> Position:
-        """Where delivery stands (saved after each accepted batch)."""
+        """Where delivery stands (its file follows within ``cursor.SAVE_SECONDS``)."""
         return self._cursor.position
+
+    @property
+    def held_events(self) -> int:
+        """Encoded events this worker holds: on the wire (or being retried), read ahead."""
+        held = sum(n for _task, _pos, n in self._inflight)
+        if self._ahead is not None:
+            held += len(self._ahead.events)
+        return held + (len(self._rest.events) if self._rest is not None else 0)
 
     @property
     def stopping(self) -> bool:
@@ -129,11 +121,14 @@ class SinkWorker:
         try:
             self._cursor.save(pos)
         except OSError as exc:
-            # Delivery goes on from the cursor kept in memory; a restart before the next saved
-            # cursor sends again what was delivered since (at least once, never lost).
-            if self.stats.should_log("cursor"):
-                log.warning("cannot save the delivery cursor", extra={
-                    "container": self.clog.id, "sink": self.name, "error": exc.strerror})
+            self._cursor_error(exc)
+
+    def _cursor_error(self, exc: OSError) -> None:
+        # Delivery goes on from the cursor kept in memory; a restart before the next saved
+        # cursor sends again what was delivered since (at least once, never lost).
+        if self.stats.should_log("cursor"):
+            log.warning("cannot save the delivery cursor", extra={
+                "container": self.clog.id, "sink": self.name, "error": exc.strerror})
 
     # ----------------------------------------------------------------- the loop
     def start(self) -> None:
@@ -151,9 +146,12 @@ class SinkWorker:
     async def run(self) -> None:
         try:
             while not self.stopping:
-                if self._inflight and self._failing and not self._broken:
-                    # The sink is failing: hold one batch, not one more read ahead behind it.
-                    await asyncio.wait([self._inflight[0][0]])
+                if self._inflight and not self._broken and (self._failing or not self._sink_ok):
+                    # The sink is failing (or has yet to take a request): hold one batch, read
+                    # nothing behind it, and let go of what was read past it (read again later).
+                    if self._failing:
+                        self._shed(None)
+                    await self._await_head()
                     continue
                 batch = await self._collect()
                 if batch is None:
@@ -166,25 +164,30 @@ class SinkWorker:
             log.exception("delivery worker failed", extra={"container": self.clog.id,
                                                            "sink": self.name})
         finally:
-            for task, _ in self._inflight:
+            for task, _pos, _n in self._inflight:
                 task.cancel()
+            self._cursor.flush()
             self._on_exit(self)
             await self.sink.close()
 
-    async def _collect(self) -> _Batch | None:
-        """Encoded events for the next request(s), or None when the work is over (the container
-        stopped and everything it wrote is delivered)."""
+    async def _collect(self) -> Batch | None:
+        """The encoded events of the next request, or None when the work is over (the container
+        stopped and everything it wrote is delivered). Events read past a full batch are kept
+        for the next one (``_rest``)."""
         cfg = self.config.batch
-        batch = _Batch()
-        size = 0
+        batch = Batch()
+        if self._rest is not None:
+            self._rest = fill(batch, self._rest, cfg)
+            if self._rest is not None:
+                return batch
         deadline = 0.0
         while not self.stopping:
             want = min(cfg.events - len(batch.events), TAKE_RECORDS)
             recs, ends = self.reader.take(want)
             if recs:
-                size += batch.add(self.sink.encode_many(self.ctx, recs), ends)
+                self._rest = fill(batch, Taken(self.sink.encode_many(self.ctx, recs), ends), cfg)
             self.count_dropped()
-            if len(batch.events) >= cfg.events or size >= cfg.bytes:
+            if self._rest is not None or len(batch.events) >= cfg.events or batch.size >= cfg.bytes:
                 return batch
             if len(recs) >= want:
                 await asyncio.sleep(0)  # more is stored: let the FIFO readers run, then go on
@@ -197,13 +200,16 @@ class SinkWorker:
             stopped = self.reader.pos >= self.clog.end and not self.clog.running
             recs, ends = self.reader.flush_stale(everything=stopped)
             if recs:
-                size += batch.add(self.sink.encode_many(self.ctx, recs), ends)
+                self._rest = fill(batch, Taken(self.sink.encode_many(self.ctx, recs), ends), cfg)
+                if self._rest is not None:
+                    return batch
             if stopped:
                 return batch if batch.events else None
             wait = deadline - now if batch.events else IDLE_SECONDS
             due = self.reader.multiline_due_in()
             if due is not None:
                 wait = min(wait, due)
+            self._cursor.flush()  # nothing to read: the file catches up now
             await self.clog.wait_change(max(wait, 0.001))
         return batch
 
@@ -228,37 +234,71 @@ class SinkWorker:
             reader.dropped_bytes = 0
             reader.dropped = {}
 
-    async def _ship(self, batch: _Batch) -> bool:
-        """Send ``batch`` as one or more requests, up to MAX_IN_FLIGHT on the wire at once (the
-        caller goes on collecting meanwhile); the cursor moves over each request's events only
-        once it and every earlier one are done. False once a request stopped unfinished
-        (shutdown): nothing after it is sent."""
-        cfg = self.config.batch
-        events = batch.events
-        for part in plan_batches(list(map(len, events)), max_events=cfg.events,
-                                 max_bytes=cfg.bytes):
+    async def _ship(self, batch: Batch) -> bool:
+        """Send ``batch`` as one request once fewer than MAX_IN_FLIGHT are on the wire (the
+        caller goes on collecting meanwhile); the cursor moves over its events only once it and
+        every earlier one are done. False once a request stopped unfinished (shutdown): nothing
+        after it is sent."""
+        self._ahead = batch
+        try:
             while len(self._inflight) >= MAX_IN_FLIGHT and not self._broken:
-                await asyncio.wait([self._inflight[0][0]])
-            if self._broken:
-                return False
-            payload = list(filter(None, events[part.start : part.stop]))
-            task = asyncio.get_running_loop().create_task(self._send(payload))
-            self._inflight.append((task, unpacked(batch.ends[part[-1]])))
-            task.add_done_callback(self._settle)
+                if self._failing and self._shed(batch):
+                    return True
+                await self._await_head()
+        finally:
+            self._ahead = None
+        if self._broken:
+            return False
+        payload = list(filter(None, batch.events))
+        task = asyncio.get_running_loop().create_task(self._send(payload))
+        self._inflight.append((task, unpacked(batch.end), len(payload)))
+        task.add_done_callback(self._settle)
+        return True
+
+    async def _await_head(self) -> None:
+        """Wait until the oldest request on the wire is done, or, while the sink is not known
+        to fail, until an answer asks for a retry."""
+        head = self._inflight[0][0]
+        if self._failing:
+            await asyncio.wait([head])
+            return
+        failing = self._on_retry = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait([head, failing], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._on_retry = None
+
+    def _shed(self, batch: Batch | None) -> bool:
+        """The sink is failing: let go of ``batch`` (read ahead behind the request being
+        retried) and of what was read past it, the reader going back to read them again once
+        the sink is back, so that a failing sink costs one batch in memory. False (kept) when
+        there is nothing to let go or the reader cannot go back exactly
+        (``RecordReader.can_rewind``)."""
+        ahead = len(batch.events) if batch is not None else 0
+        rest = len(self._rest.events) if self._rest is not None else 0
+        if not (ahead or rest) or not self._inflight:
+            return False
+        end = packed(self._inflight[-1][1])
+        if not self.reader.can_rewind(end):
+            return False
+        self.reader.rewind(end, ahead + rest)
+        self._rest = None
+        if batch is not None:
+            batch.events = []
         return True
 
     def _settle(self, _task: asyncio.Task[bool]) -> None:
         """Move the cursor over the finished head of the in-flight requests."""
         moved = None
         while self._inflight and self._inflight[0][0].done():
-            task, pos = self._inflight[0]
+            task, pos, _n = self._inflight[0]
             if task.cancelled() or task.exception() is not None or not task.result():
                 self._broken = True  # shutdown mid-retry: the cursor stays before this request
                 break
             self._inflight.popleft()
             moved = pos
         if moved is not None:
-            self._save_cursor(moved)
+            self._cursor.advance(moved, now=self.clog.blocked)
 
     async def _send(self, payload: list[bytes]) -> bool:
         """Deliver ``payload`` (retrying, splitting, dead-lettering as the sink answers); False
@@ -272,6 +312,9 @@ class SinkWorker:
             else:
                 answer = Answer(Outcome.OK, reason="nothing to send")
             self._failing = answer.outcome is Outcome.RETRY
+            self._sink_ok = self._sink_ok or answer.outcome is Outcome.OK
+            if self._failing and self._on_retry is not None and not self._on_retry.done():
+                self._on_retry.set_result(None)  # the read-ahead batch may be let go (_shed)
             if answer.outcome is Outcome.OK:
                 self._delivered(len(payload) - answer.rejected)
                 if answer.rejected:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, repeat
+from itertools import accumulate, islice, repeat
 from operator import add
 
 from .goregexp import GoRegexp
@@ -25,6 +25,7 @@ ENV_BATCH_SIZE = "LOGDRIVER_BATCH_SIZE"  # plugin-wide defaults; log-opts overri
 ENV_BATCH_BYTES = "LOGDRIVER_BATCH_BYTES"
 ENV_BATCH_WAIT = "LOGDRIVER_BATCH_WAIT"
 
+FIT_CHUNK = 256  # events whose lengths batch_fit sums at once
 SEPARATOR_ALLOWANCE = 1  # bytes counted per event for its separator (",", "\n"; HEC has none)
 MIN_BATCH_BYTES = 1024  # smaller batches would cost more in request overhead than they carry
 DEFAULT_PARTIAL_MAX_SIZE = 1_000_000  # "1m": Datadog's own per-log limit; Docker cuts at 16 KiB
@@ -116,6 +117,29 @@ class JoinConfig:
 def batch_cost(encoded: Sequence[bytes]) -> int:
     """What a batch of these encoded events counts against ``BatchConfig.bytes``."""
     return sum(map(len, encoded)) + SEPARATOR_ALLOWANCE * len(encoded)
+
+
+def batch_fit(encoded: Sequence[bytes], *, max_events: int, max_bytes: int) -> tuple[int, int]:
+    """How many of the first ``encoded`` events fit within both limits, and what they cost
+    (``batch_cost``): (0, 0) when the first alone costs more than ``max_bytes``.
+
+    One pass over the lengths, summed ``FIT_CHUNK`` at a time (no int object per event); only
+    the chunk where the limit falls is summed event by event."""
+    n = min(len(encoded), max_events)
+    lengths = map(len, encoded)
+    done = cost = 0
+    while done < n:
+        step = min(FIT_CHUNK, n - done)
+        part = sum(islice(lengths, step)) + SEPARATOR_ALLOWANCE * step
+        if cost + part > max_bytes:
+            chunk = encoded[done : done + step]
+            costs = list(accumulate(map(add, map(len, chunk), repeat(SEPARATOR_ALLOWANCE)),
+                                    initial=cost))  # costs[j]: with the chunk's first j events
+            k = max(bisect_right(costs, max_bytes) - 1, 0)
+            return done + k, costs[k]
+        cost += part
+        done += step
+    return n, cost
 
 
 def plan_batches(sizes: Sequence[int], *, max_events: int, max_bytes: int) -> list[range]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import ssl
+import traceback
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -244,7 +245,9 @@ class Exchange:
         try:
             return await self.client.send(method, url, content, headers, timeout)
         except TRANSPORT_ERRORS as exc:
-            return transport_answer(exc, self.scrub, timeout=seconds)
+            answer = transport_answer(exc, self.scrub, timeout=seconds)
+            release_frames(exc)
+            return answer
 
     async def post_events(
         self,
@@ -299,6 +302,22 @@ def _redact_cut(text: str, secret: str) -> str:
                 break
         i = text.find(CUT_MARK, i + 1)
     return text
+
+
+def release_frames(exc: BaseException) -> None:
+    """Clear the locals of the finished frames in ``exc``'s tracebacks (and its causes'). A
+    failed request's frames hold the request and its body in a cycle with the exception
+    (aiohttp's connector chains the OSError): left to the cyclic GC, a sink that is down kept
+    one dead body (up to batch-bytes) per retry alive until the next full collection."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        traceback.clear_frames(e.__traceback__)
+        stack += (e.__cause__, e.__context__)
 
 
 def transport_answer(exc: BaseException, scrub: Callable[[str], str] | None = None, *,

@@ -12,6 +12,7 @@ from sinks.util.batch import (
     JoinConfig,
     batch_config,
     batch_cost,
+    batch_fit,
     plan_batches,
 )
 from sinks.util.errors import SinkOptionError
@@ -137,3 +138,16 @@ def test_join_config_defaults_and_validation() -> None:
                        ("multiline-timeout", "1")):
         with pytest.raises(SinkOptionError, match=f"log-opt '{key}'"):
             JoinConfig.from_options({key: value})
+
+
+@given(st.lists(st.integers(0, 600), max_size=1200), st.integers(0, 1300),
+       st.integers(-1, 200_000))
+def test_batch_fit_is_the_longest_prefix_within_both_limits(
+        sizes: list[int], max_events: int, max_bytes: int) -> None:
+    encoded = [b"x" * size for size in sizes]
+    n, cost = batch_fit(encoded, max_events=max_events, max_bytes=max_bytes)
+    want = 0
+    while (want < min(len(encoded), max_events)
+           and batch_cost(encoded[: want + 1]) <= max_bytes):
+        want += 1
+    assert (n, cost) == (want, batch_cost(encoded[:want]))

@@ -5,12 +5,13 @@ environment (plain and CONNECT). The sinks' own tests swap it for httpx.MockTran
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientRequest, web
 
 from sinks.util.answer import Answer, Outcome
 from sinks.util.client import (
@@ -151,6 +152,22 @@ async def test_timeouts_client_wide_and_per_request_are_retries(serve) -> None:
         reply = await ex.request("GET", base + "/in?s=0.5", timeout=5)
         assert isinstance(reply, Reply) and reply.body == b"late"
     finally:
+        await ex.aclose()
+
+
+async def test_a_failed_request_leaves_no_body_for_the_cyclic_gc() -> None:
+    # A sink that is down retries for as long as it is down: each failed request's body must be
+    # freed when the request fails, not at the next full collection.
+    ex = exchange()
+    gc.disable()
+    try:
+        for _ in range(3):
+            answer = await ex.request("POST", "http://127.0.0.1:1/in", content=b"x" * 100_000)
+            assert isinstance(answer, Answer) and answer.outcome is Outcome.RETRY
+        alive = [o for o in gc.get_objects() if isinstance(o, ClientRequest)]
+        assert alive == []
+    finally:
+        gc.enable()
         await ex.aclose()
 
 
