@@ -17,6 +17,7 @@ from aiohttp import web
 
 from .api import build_app, build_metrics_app, build_refusal_app
 from .delivery import ShipperLink
+from .delivery.budget import batch_memory
 from .driver import FIFO_ROOT, Driver, state_lock
 from .options import OptionError, parse_size
 from .stateguard import StateFolderError, check_state_folder
@@ -78,6 +79,7 @@ class Settings:
             raise ValueError(f"disk budget (LOGDRIVER_DISK_BUDGET / --disk-budget) "
                              f"{budget_text!r}: at least {MIN_DISK_BUDGET >> 20}m: below that "
                              "the store evicts every stopped container's history at once")
+        batch_memory(env)  # the shipper reads it: a bad value fails here, naming it
         port_text = raw["metrics_port"] or "0"
         if not port_text.isdigit() or int(port_text) > 65535:
             raise ValueError(f"metrics port {port_text!r}: a TCP port number (0: off)")

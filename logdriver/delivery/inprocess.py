@@ -11,6 +11,7 @@ import httpx
 from sinks import Context, JoinConfig, SinkConfig, create, kernel_report, load_kernels
 
 from ..delegate import Delegate
+from .budget import BatchBudget
 from .records import StoredLog
 from .stats import Totals
 from .worker import SinkWorker
@@ -36,6 +37,7 @@ class InProcessDelivery:
         self.workers: dict[tuple[str, str], SinkWorker] = {}
         self.totals = Totals()
         self._stopping = asyncio.Event()
+        self.budget = BatchBudget.from_env()
 
     # The totals, as the plugin's /metrics and the tests read them.
     delivered_events = Delegate[int]("totals")
@@ -56,8 +58,9 @@ class InProcessDelivery:
                 old.stop(at_once=True)
             worker = SinkWorker(clog, config, create(config, transport=self.transport), ctx, join,
                                 totals=self.totals, stopping=self._stopping,
-                                on_exit=self._worker_done)
+                                on_exit=self._worker_done, budget=self.budget)
             self.workers[key] = worker
+            self.budget.workers = len(self.workers)
             worker.start()
 
     def forget(self, container_id: str) -> None:
@@ -86,6 +89,7 @@ class InProcessDelivery:
         key = (worker.clog.id, worker.name)
         if self.workers.get(key) is worker:
             del self.workers[key]
+            self.budget.workers = len(self.workers)
 
     async def start(self) -> None:
         """Nothing to start: workers start as containers attach."""

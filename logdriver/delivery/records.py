@@ -113,14 +113,16 @@ class RecordReader:
         starts += [p.start for p in self._multi.values()]
         return min([end, *starts])
 
-    def take(self, max_records: int) -> tuple[Records, list[int]]:
-        """Up to about ``max_records`` records that are complete in the store now, and for each
-        the (packed) position the cursor may move to once it is delivered."""
+    def take(self, max_records: int, read_bytes: int = TAKE_READ_BYTES
+             ) -> tuple[Records, list[int]]:
+        """Up to about ``max_records`` records that are complete in the store now, read
+        ``read_bytes`` at a time, and for each the (packed) position the cursor may move to
+        once it is delivered."""
         recs = self._recs = Records()
         ends = self._ends = []
         join = self.join
         while len(recs) < max_records:
-            data, start, nxt = self.clog.read(self.pos, TAKE_READ_BYTES)
+            data, start, nxt = self.clog.read(self.pos, read_bytes)
             if not data:  # the end, or a frame longer than that: a read as long as any frame
                 data, start, nxt = self.clog.read(self.pos)
             if start != self.pos:

@@ -14,6 +14,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from sinks import (
     Answer,
@@ -27,8 +28,9 @@ from sinks import (
 
 from ..store import Position, UnreadableCursor, deadletter_path
 from .batch import Batch, Taken, fill
+from .budget import BatchBudget
 from .cursor import Cursor, append_dead_letters
-from .records import RecordReader, StoredLog, packed, unpacked
+from .records import TAKE_READ_BYTES, RecordReader, StoredLog, packed, unpacked
 from .stats import SinkStats, Totals
 
 log = logging.getLogger("logdriver.delivery")
@@ -61,6 +63,7 @@ class SinkWorker:
         totals: Totals,
         stopping: asyncio.Event,
         on_exit: Callable[[SinkWorker], None],
+        budget: BatchBudget | None = None,
     ) -> None:
         self.clog = clog
         self.config = config
@@ -71,6 +74,7 @@ class SinkWorker:
         self.name = config.name
         self._stopping = stopping
         self._on_exit = on_exit
+        self.budget = budget or BatchBudget()
         # its file is written within cursor.SAVE_SECONDS, and at once when the worker waits for
         # input, stops, or its container is blocked (the store waits on it to free the spool)
         self._cursor = Cursor(clog.path, self.name, on_error=self._cursor_error)
@@ -175,6 +179,9 @@ class SinkWorker:
         stopped and everything it wrote is delivered). Events read past a full batch are kept
         for the next one (``_rest``)."""
         cfg = self.config.batch
+        share = self.budget.share(cfg.bytes)  # many workers: each an equal part of the budget
+        if share < cfg.bytes:
+            cfg = replace(cfg, bytes=share)
         batch = Batch()
         if self._rest is not None:
             self._rest = fill(batch, self._rest, cfg)
@@ -183,7 +190,7 @@ class SinkWorker:
         deadline = 0.0
         while not self.stopping:
             want = min(cfg.events - len(batch.events), TAKE_RECORDS)
-            recs, ends = self.reader.take(want)
+            recs, ends = self.reader.take(want, min(TAKE_READ_BYTES, share))
             if recs:
                 self._rest = fill(batch, Taken(self.sink.encode_many(self.ctx, recs), ends), cfg)
             self.count_dropped()

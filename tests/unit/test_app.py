@@ -28,6 +28,8 @@ def test_settings_read_the_environment_and_refuse_bad_values() -> None:
     for bad in ("abc", "5x", "0", "10"):
         with pytest.raises(ValueError, match=f"LOGDRIVER_DISK_BUDGET / --disk-budget.*'{bad}'"):
             Settings.from_env({"LOGDRIVER_DISK_BUDGET": bad})
+    with pytest.raises(ValueError, match="LOGDRIVER_BATCH_MEMORY.*'lots'"):  # the shipper's
+        Settings.from_env({"LOGDRIVER_BATCH_MEMORY": "lots"})
 
 
 async def test_the_metrics_listener_serves_metrics_only_on_loopback(tmp_path: Path) -> None:

@@ -1,0 +1,73 @@
+"""The shipper's batch budget: each worker collects its sink's batch-bytes until many workers
+share LOGDRIVER_BATCH_MEMORY, then an equal part of it, and its requests stay within that."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from logdriver.delivery import InProcessDelivery
+from logdriver.delivery.budget import ENV_BATCH_MEMORY, MIN_SHARE_BYTES, BatchBudget
+
+from ..helpers import frames
+from .harness import OPTS, Harness, LoopbackShipper, until
+
+
+def test_each_worker_gets_its_whole_batch_until_many_share_the_budget() -> None:
+    budget = BatchBudget(total=8 << 20)
+    budget.workers = 4
+    assert budget.share(1_000_000) == 1_000_000  # 2 MiB each: the sink's own batch-bytes
+    budget.workers = 100
+    assert budget.share(1_000_000) == (8 << 20) // 100
+    budget.workers = 100_000
+    assert budget.share(1_000_000) == MIN_SHARE_BYTES  # never below the floor ...
+    assert budget.share(1000) == 1000  # ... nor above what the sink asked for
+    assert BatchBudget.from_env({}).total == 16 << 20
+    assert BatchBudget.from_env({ENV_BATCH_MEMORY: "1m"}).total == 1 << 20
+    for bad in ("lots", "1k"):
+        with pytest.raises(ValueError, match=ENV_BATCH_MEMORY):
+            BatchBudget.from_env({ENV_BATCH_MEMORY: bad})
+
+
+async def test_a_worker_reads_and_sends_no_more_than_its_share(h: Harness) -> None:
+    await h.start()
+    assert h.driver is not None
+    delivery = h.driver.delivery
+    if isinstance(delivery, LoopbackShipper):
+        delivery = delivery.process.delivery
+    assert isinstance(delivery, InProcessDelivery)
+    delivery.budget.total = MIN_SHARE_BYTES  # one worker's share: 64 KiB, not its 1 MB
+    sizes: list[int] = []
+
+    def size(request: httpx.Request) -> None:
+        sizes.append(len(request.content))
+
+    h.receiver.answer = size  # type: ignore[assignment]
+    path = h.fifo()
+    await h.start_logging(path, {**OPTS, "batch-size": "100000", "batch-bytes": "5m",
+                                 "batch-wait": "5s"})
+    lines = 50_000
+    for start in range(0, lines, 100):  # as fast as the pipe takes it
+        while not _wrote(h, path, frames(100, start)):
+            await asyncio.sleep(0.01)
+    await until(lambda: len(h.receiver.lines) >= lines, timeout=60)
+    assert h.receiver.lines == [f"line {i:06d}" for i in range(lines)]
+    assert sum(sizes) > 1 << 20
+    if h.source == "shipper":
+        # After the first (its events' size unknown), each request is about one share, where
+        # the sink's own batch-bytes would take every line at once. (In process, a read of the
+        # store returns at least one whole block: what one read of the FIFO got.)
+        assert max(sizes[1:]) <= MIN_SHARE_BYTES + 300
+
+
+def _wrote(h: Harness, path: str, data: bytes) -> bool:
+    """Write ``data`` whole into the FIFO, or nothing if it is full (at most PIPE_BUF, 4096
+    bytes: a write that size is atomic)."""
+    assert len(data) <= 4096
+    try:
+        h.write(path, data)
+    except BlockingIOError:
+        return False
+    return True
