@@ -29,8 +29,8 @@ log = logging.getLogger("logdriver.delivery")
 # to release spooled segments, ten times a second while its container is blocked; a restart
 # resumes from it). 0: written after every accepted request, as docs/operators.md promises ("at
 # most the batch in flight" sent again after a crash). 0.5 saved about 10% of the shipper's CPU
-# (bench/spy.py: rename and write_json) but then a crash resends up to 0.5 s of requests:
-# tests/e2e/test_delivery.py's SIGKILL test saw 4,000 lines (4 batches) twice. A lead's call.
+# (bench/spy.py: rename and write_json), but a crash then resends up to 0.5 s of requests
+# (tests/e2e/test_delivery.py's SIGKILL test saw 4 batches twice): the promise wins.
 SAVE_SECONDS = 0.0
 DEADLETTER_MAX_BYTES = 64 << 20  # a dead-letter file larger than this is not appended to
 
