@@ -122,6 +122,25 @@ def _bind_unix(path: Path) -> socket.socket:
     return sock
 
 
+def _bind_metrics(port: int) -> socket.socket | None:
+    """A listening TCP socket on ``METRICS_HOST:port`` for /metrics and /status, None when
+    ``port`` is 0 (off); RuntimeError naming LOGDRIVER_METRICS_PORT when the address cannot be
+    had (another program holds the port)."""
+    if not port:
+        return None
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp's TCPSite
+        sock.bind((METRICS_HOST, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise RuntimeError(f"metrics port {port} (LOGDRIVER_METRICS_PORT) on {METRICS_HOST}: "
+                           f"{exc.strerror or exc}") from exc
+    sock.setblocking(False)
+    return sock
+
+
 def _raise_fd_limit() -> None:
     """Each running container costs about four descriptors (FIFO, pending file, segment, index):
     take the hard limit so hundreds of containers fit."""
@@ -175,6 +194,12 @@ class Plugin:
             return
         self._lock_fd = state_lock(self.settings.state_dir)
         os.chmod(self.settings.state_dir, 0o700)
+        try:  # before anything runs: a taken port fails the start with nothing left behind
+            metrics_sock = _bind_metrics(self.settings.metrics_port)
+        except RuntimeError:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+            raise
         await self.shipper.start()
         await self.driver.start()
         self._runner = web.AppRunner(build_app(self.driver), handle_signals=False,
@@ -183,13 +208,12 @@ class Plugin:
         sock = _bind_unix(self.settings.socket_path)
         site = web.SockSite(self._runner, sock)
         await site.start()
-        if self.settings.metrics_port:
+        if metrics_sock is not None:
             # Prometheus scrapes over TCP; loopback only: the status names containers.
             self._metrics_runner = web.AppRunner(build_metrics_app(self.driver), access_log=None,
                                                  handle_signals=False)
             await self._metrics_runner.setup()
-            await web.TCPSite(self._metrics_runner, METRICS_HOST,
-                              self.settings.metrics_port).start()
+            await web.SockSite(self._metrics_runner, metrics_sock).start()
             log.info("metrics listener", extra={"address": f"{METRICS_HOST}:"
                                                            f"{self.settings.metrics_port}"})
         self._sync_task = asyncio.create_task(self._sync_loop(), name="sync")

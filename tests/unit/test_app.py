@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import socket
 from pathlib import Path
 
@@ -94,3 +95,50 @@ async def test_a_refused_state_folder_is_left_alone_and_every_call_says_why(
     finally:
         await plugin.shutdown()
     assert not sock.exists()
+
+
+def _shipper_children() -> list[int]:
+    """PIDs of this process's children that run the shipper (from /proc)."""
+    me, found = os.getpid(), []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        if ppid == me and b"logdriver.delivery.process" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+async def test_a_metrics_port_in_use_fails_the_start_naming_it_and_leaves_nothing_behind(
+        tmp_path: Path) -> None:
+    """LOGDRIVER_METRICS_PORT taken by another program (9100: node_exporter): the start fails
+    with an error naming the variable and the port, before anything runs: no socket file for
+    dockerd to find (it would call a plugin that is gone), no shipper process, the state dir's
+    lock free, so the same plugin starts at once with the port fixed."""
+    fifos = tmp_path / "logging"
+    fifos.mkdir()
+    sock = tmp_path / "p.sock"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        plugin = Plugin(Settings(state_dir=tmp_path / "state", socket=sock,
+                                 fifo_root=str(fifos), metrics_port=port))
+        try:
+            with pytest.raises(RuntimeError) as refused:
+                await plugin.startup()
+            assert "LOGDRIVER_METRICS_PORT" in str(refused.value)
+            assert f"port {port}" in str(refused.value)
+            assert not sock.exists()
+            assert _shipper_children() == []
+        finally:
+            if _shipper_children():  # without the fix: stop what the failed start left running
+                await plugin.shutdown()
+    again = Plugin(Settings(state_dir=tmp_path / "state", socket=sock, fifo_root=str(fifos)))
+    await again.startup()
+    try:
+        assert sock.exists()
+    finally:
+        await again.shutdown()
