@@ -75,9 +75,7 @@ class SinkWorker:
         self._stopping = stopping
         self._on_exit = on_exit
         self.budget = budget or BatchBudget()
-        # its file is written within cursor.SAVE_SECONDS, and at once when the worker waits for
-        # input, stops, or its container is blocked (the store waits on it to free the spool)
-        self._cursor = Cursor(clog.path, self.name, on_error=self._cursor_error)
+        self._cursor = Cursor(clog.path, self.name)
         self.deadletter_path = deadletter_path(clog.path, self.name)
         self.reader = RecordReader(clog, self._load_cursor(), join)
         self.task: asyncio.Task[None] | None = None
@@ -92,7 +90,7 @@ class SinkWorker:
 
     @property
     def cursor(self) -> Position:
-        """Where delivery stands (its file follows within ``cursor.SAVE_SECONDS``)."""
+        """Where delivery stands (saved after each accepted request)."""
         return self._cursor.position
 
     @property
@@ -125,14 +123,11 @@ class SinkWorker:
         try:
             self._cursor.save(pos)
         except OSError as exc:
-            self._cursor_error(exc)
-
-    def _cursor_error(self, exc: OSError) -> None:
-        # Delivery goes on from the cursor kept in memory; a restart before the next saved
-        # cursor sends again what was delivered since (at least once, never lost).
-        if self.stats.should_log("cursor"):
-            log.warning("cannot save the delivery cursor", extra={
-                "container": self.clog.id, "sink": self.name, "error": exc.strerror})
+            # Delivery goes on from the cursor kept in memory; a restart before the next saved
+            # cursor sends again what was delivered since (at least once, never lost).
+            if self.stats.should_log("cursor"):
+                log.warning("cannot save the delivery cursor", extra={
+                    "container": self.clog.id, "sink": self.name, "error": exc.strerror})
 
     # ----------------------------------------------------------------- the loop
     def start(self) -> None:
@@ -170,7 +165,6 @@ class SinkWorker:
         finally:
             for task, _pos, _n in self._inflight:
                 task.cancel()
-            self._cursor.flush()
             self._on_exit(self)
             await self.sink.close()
 
@@ -216,7 +210,6 @@ class SinkWorker:
             due = self.reader.multiline_due_in()
             if due is not None:
                 wait = min(wait, due)
-            self._cursor.flush()  # nothing to read: the file catches up now
             await self.clog.wait_change(max(wait, 0.001))
         return batch
 
@@ -305,7 +298,7 @@ class SinkWorker:
             self._inflight.popleft()
             moved = pos
         if moved is not None:
-            self._cursor.advance(moved, now=self.clog.blocked)
+            self._save_cursor(moved)
 
     async def _send(self, payload: list[bytes]) -> bool:
         """Deliver ``payload`` (retrying, splitting, dead-lettering as the sink answers); False

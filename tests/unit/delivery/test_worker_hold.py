@@ -1,4 +1,4 @@
-"""What a worker holds while its sink fails, and when its cursor file is written."""
+"""What a worker holds while its sink fails, and that its cursor file follows every answer."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ import asyncio
 import json
 
 import httpx
-import pytest
 
-import logdriver.delivery.cursor as cursor_module
 from logdriver.delivery.worker import SinkWorker
 
 from ..helpers import frames
-from .harness import CID, OPTS, Harness, until
+from .harness import CID, Harness, until
 
 
 def the_worker(h: Harness) -> SinkWorker:
@@ -45,44 +43,19 @@ async def test_a_failing_sink_costs_one_batch_and_every_line_arrives_once_in_ord
     assert h.receiver.lines == [f"line {i:06d}" for i in range(2000)]
 
 
-async def test_a_save_interval_writes_the_cursor_file_within_it_not_per_request(
-        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    writes: list[object] = []
-    real = cursor_module.write_json
-
-    def counted(path: object, obj: object, *, durable: bool = True) -> None:
-        writes.append(obj)
-        real(path, obj, durable=durable)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(cursor_module, "write_json", counted)
-    monkeypatch.setattr(cursor_module, "SAVE_SECONDS", 0.5)  # the default, 0, writes every one
-    await h.start()
-    path = h.fifo()
-    await h.start_logging(path, {**OPTS, "batch-size": "10"})
-    h.write(path, frames(3000))
-    await until(lambda: len(h.receiver.lines) >= 3000)
-    worker = the_worker(h)
-    # idle now: the file catches up within cursor.SAVE_SECONDS of the last answer
-    await until(lambda: saved(h) == worker.cursor, timeout=cursor_module.SAVE_SECONDS + 0.3)
-    assert h.receiver.requests >= 300
-    assert len(writes) < h.receiver.requests / 4
-
-
-async def test_a_stopping_worker_writes_the_cursor_it_reached(
-        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cursor_module, "SAVE_SECONDS", 60.0)  # no timer comes first
+async def test_a_stopping_worker_has_written_the_cursor_it_reached(h: Harness) -> None:
     driver = await h.start()
     path = h.fifo()
     await h.start_logging(path)
     h.write(path, frames(500))
     await until(lambda: len(h.receiver.lines) >= 500)
     worker = the_worker(h)
-    await until(lambda: saved(h) == worker.cursor)  # it went idle: written at once
+    await until(lambda: saved(h) == worker.cursor)
     h.write(path, frames(50, start=500))
     await until(lambda: len(h.receiver.lines) >= 550)
     await until(lambda: not worker.held_events)
     reached = worker.cursor
-    assert saved(h) != reached  # answered after the worker went idle: not written yet
+    assert saved(h) == reached  # written once the request was accepted
     await driver.close()
     h.driver = None
     assert saved(h) == reached
