@@ -20,6 +20,8 @@ import pytest
 from sinks.util.client import AiohttpClient, Body, Exchange, Reply, build_client
 from sinks.util.tls import TLSKeys, TLSOptions
 
+from .test_client import _proxy
+
 KEYS = TLSKeys.with_prefix("http")
 BODY = os.urandom(3 << 20)  # over what one send() takes: the transport buffers the rest
 HEADERS = {"Authorization": "Splunk t", "Content-Encoding": "gzip"}
@@ -139,24 +141,8 @@ async def test_over_tls_and_through_a_connect_proxy_the_bytes_are_the_same(
     server = await asyncio.start_server(cap.handle, "127.0.0.1", 0, ssl=ctx)
     port = server.sockets[0].getsockname()[1]
     tunnels: list[bytes] = []
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        finally:
-            writer.close()
-
-    async def connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        tunnels.append(head)
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    proxy = await asyncio.start_server(connect, "127.0.0.1", 0)
-    proxy_url = f"http://127.0.0.1:{proxy.sockets[0].getsockname()[1]}"
+    proxy, proxy_port = await _proxy(tunnels)  # CONNECT tunnelled to the TLS server
+    proxy_url = f"http://127.0.0.1:{proxy_port}"
     options = {"http-tls-skip-verify": "true"}
     url = f"https://127.0.0.1:{port}/in"
     try:
