@@ -165,6 +165,7 @@ class SinkWorker:
         finally:
             for task, _pos, _n in self._inflight:
                 task.cancel()
+            self._cursor.close()
             self._on_exit(self)
             await self.sink.close()
 

@@ -61,6 +61,7 @@ from .ledger import (
     Position,
     UnreadableCursor,
     cursor_path,
+    cursor_record,
     deadletter_path,
     load_cursor,
     load_ledger,
@@ -79,6 +80,6 @@ __all__ = [
     "LOCAL_RECORD_EXTRA", "MAINTAIN_SECONDS", "NO_FLOOR",
     "READ_BYTES", "SPOOL_FULL", "WHEN_FULL", "Block", "ContainerLog", "Dropped", "Position",
     "Reader", "Segment", "Store", "StoreView", "Syncer", "UnreadableCursor", "Waiters",
-    "Writer", "cursor_path", "deadletter_path", "load_cursor", "load_ledger", "lost_between",
-    "read_cursor", "whole_frames", "write_json",
+    "Writer", "cursor_path", "cursor_record", "deadletter_path", "load_cursor", "load_ledger",
+    "lost_between", "read_cursor", "whole_frames", "write_json",
 ]

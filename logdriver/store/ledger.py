@@ -38,6 +38,8 @@ everything (oldest stop first), then the oldest undelivered segments of stopped 
 from __future__ import annotations
 
 import json
+import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,16 +115,69 @@ class UnreadableCursor(ValueError):
     """A cursor file that exists but holds no position."""
 
 
-def load_cursor(path: Path) -> Position | None:
-    """The position in the cursor file at ``path`` (``{"seq": N, "off": N}``), or None when
-    there is no such file; raises UnreadableCursor when there is one that cannot be read."""
+# The cursor file is one JSON object. The delivery worker writes it as a fixed-size record, the
+# numbers right-aligned in fields of constant width (JSON allows the spaces), and overwrites it in
+# place with one pwrite: the file keeps its size and every field its offset. ``crc`` is the CRC-32
+# (zlib.crc32) of ``b"<seq> <off>"`` in decimal: a record read while the writer overwrites it (the
+# kernel copies a write into the page cache without excluding readers), or cut by a power loss,
+# fails it or fails to parse and is read again. Files written before the record existed hold
+# ``{"seq": N, "off": N}`` (replaced by rename, never torn) and are read as they are; a version
+# that predates the record reads ``seq`` and ``off`` of the record and ignores ``crc``.
+CURSOR_RECORD = b'{"seq": %20d, "off": %20d, "crc": %10d}\n'
+CURSOR_RECORD_BYTES = len(CURSOR_RECORD % (0, 0, 0))  # 78
+CURSOR_READ_TRIES = 5  # reads of a cursor file that fails its check before it is unreadable
+CURSOR_RETRY_SECONDS = 0.001  # the first wait between them (doubled each time)
+_MAX_FIELD = 10**20  # seq and off fit the record's 20-digit fields (both are under 2**63)
+
+
+def cursor_crc(pos: Position) -> int:
+    """The check of a cursor record: CRC-32 of ``b"<seq> <off>"``."""
+    return zlib.crc32(b"%d %d" % pos)
+
+
+def cursor_record(pos: Position) -> bytes:
+    """``pos`` as a cursor record of ``CURSOR_RECORD_BYTES`` bytes; ValueError when a number is
+    negative or over 20 digits."""
+    seq, off = pos
+    if not (0 <= seq < _MAX_FIELD and 0 <= off < _MAX_FIELD):
+        raise ValueError(f"cursor position out of range: {pos}")
+    return CURSOR_RECORD % (seq, off, cursor_crc(pos))
+
+
+def parse_cursor(raw: bytes) -> Position | None:
+    """The position in the bytes of a cursor file, or None when they hold none: not JSON, no
+    ``seq``/``off`` integers, or a ``crc`` that does not match them (a torn record)."""
     try:
-        raw = json.loads(path.read_text())
-        return int(raw["seq"]), int(raw["off"])
-    except FileNotFoundError:
+        obj = json.loads(raw)
+        pos = int(obj["seq"]), int(obj["off"])
+        crc = obj.get("crc")
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UnreadableCursor(str(path)) from exc
+    if crc is not None and crc != cursor_crc(pos):
+        return None
+    return pos
+
+
+def load_cursor(path: Path) -> Position | None:
+    """The position in the cursor file at ``path`` (a record, or ``{"seq": N, "off": N}`` of
+    older versions), or None when there is no such file; raises UnreadableCursor when there is
+    one that still holds no valid position after ``CURSOR_READ_TRIES`` reads (a record being
+    overwritten while read is read again)."""
+    wait = CURSOR_RETRY_SECONDS
+    for attempt in range(CURSOR_READ_TRIES):
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise UnreadableCursor(str(path)) from exc
+        pos = parse_cursor(raw)
+        if pos is not None:
+            return pos
+        if attempt + 1 < CURSOR_READ_TRIES:
+            time.sleep(wait)
+            wait *= 2
+    raise UnreadableCursor(str(path))
 
 
 def read_cursor(container_dir: Path, sink: str) -> Position | None:

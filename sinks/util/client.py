@@ -21,6 +21,8 @@ from typing import Protocol
 
 import aiohttp
 import httpx
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.payload import Payload
 from yarl import URL
 
 from .answer import CONFIG_ERROR, Answer, Fault, Outcome
@@ -41,6 +43,7 @@ REDACTED = "[redacted]"
 # A reason quotes at most REASON_BODY_CHARS of an answer, so a secret the server echoed may be cut
 # part-way: a run of a secret's first this-many characters is redacted as (part of) it.
 SECRET_HEAD_CHARS = 8
+Body = bytes | bytearray | memoryview  # a request body, sent as it is (never copied by the client)
 _MAX_TARGETS = 64  # URLs whose parsed form and proxy a client remembers (a sink uses a few)
 # No answer came: the connection, TLS, proxy, a timeout or the HTTP framing failed (aiohttp's,
 # or httpx's under a test transport). TimeoutError and ssl.SSLError are OSErrors.
@@ -79,7 +82,7 @@ class HttpClient(abc.ABC):
     secrets: tuple[str, ...] = ()  # its own (a proxy's password), scrubbed as the sink's are
 
     @abc.abstractmethod
-    async def send(self, method: str, url: str, content: bytes | None,
+    async def send(self, method: str, url: str, content: Body | None,
                    headers: Mapping[str, str] | None, timeout: float | None) -> Reply: ...
 
     @abc.abstractmethod
@@ -144,14 +147,15 @@ class AiohttpClient(HttpClient):
             skip_auto_headers=("Content-Type",), cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False)
 
-    async def send(self, method: str, url: str, content: bytes | None,
+    async def send(self, method: str, url: str, content: Body | None,
                    headers: Mapping[str, str] | None, timeout: float | None) -> Reply:
         session = self._session
         if session is None:
             session = self._session = self._open()
         parsed, proxy = self.target(url)
+        data = None if content is None else UncopiedBody(content)
         async with session.request(
-            method, parsed, data=content, headers=headers, proxy=proxy, allow_redirects=False,
+            method, parsed, data=data, headers=headers, proxy=proxy, allow_redirects=False,
             timeout=self._timeout(self.timeout if timeout is None else timeout),
         ) as response:
             return Reply(response.status, response.headers, await _read_capped(response.content))
@@ -159,6 +163,49 @@ class AiohttpClient(HttpClient):
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+class UncopiedBody(Payload):
+    """A request body that reaches the transport as a view of the caller's buffer, uncopied.
+
+    aiohttp (3.12 to 3.14 at least) holds the request's headers back and writes them with the
+    first body chunk: ``StreamWriter._send_headers_with_payload`` calls ``_writelines((headers,
+    body))``, which on Python before 3.12.9 (and 3.13.0-3.13.1, CVE-2024-12254) is
+    ``transport.write(b"".join(...))``, a copy of every request body (7.4% of the shipper's busy
+    samples, bench/spy.py). This payload sends the headers alone (``send_headers``, one small
+    write) and then the body as a memoryview, which the selector transport also slices without
+    copying when the socket takes part of it (``data[n:]``; it copies only what it must buffer).
+    The bytes on the wire are the same. ``content_length`` (aiohttp passes Content-Length) cuts
+    the body as aiohttp's BytesPayload does (Content-Type application/octet-stream unless the
+    session skips it, as ours does), without its ResourceWarning over 1 MiB: the body is one
+    write, whatever its size."""
+
+    _value: memoryview
+    _autoclose = True  # nothing to close: bytes in memory, reusable (as BytesPayload)
+
+    def __init__(self, value: Body) -> None:
+        view = memoryview(value)
+        if view.ndim != 1 or view.itemsize != 1:
+            view = view.cast("B")
+        Payload.__init__(self, view, content_type="application/octet-stream")
+        self._size = view.nbytes
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return bytes(self._value).decode(encoding, errors)
+
+    async def as_bytes(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        return bytes(self._value)
+
+    async def write_with_length(self, writer: AbstractStreamWriter,
+                                content_length: int | None) -> None:
+        view = self._value
+        if content_length is not None and content_length < view.nbytes:
+            view = view[:content_length]
+        writer.send_headers()
+        await writer.write(view)
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        await self.write_with_length(writer, None)
 
 
 async def _read_capped(content: aiohttp.StreamReader) -> bytes:
@@ -192,8 +239,10 @@ class HttpxClient(HttpClient):
             timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
             follow_redirects=False, headers={"User-Agent": USER_AGENT})
 
-    async def send(self, method: str, url: str, content: bytes | None,
+    async def send(self, method: str, url: str, content: Body | None,
                    headers: Mapping[str, str] | None, timeout: float | None) -> Reply:
+        if content is not None and not isinstance(content, bytes):
+            content = bytes(content)  # httpx takes bytes or an iterable of them (tests only)
         async with self.client.stream(
             method, url, content=content, headers=headers,
             timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
@@ -237,7 +286,7 @@ class Exchange:
         method: str,
         url: str,
         *,
-        content: bytes | None = None,
+        content: Body | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> Reply | Answer:
@@ -252,7 +301,7 @@ class Exchange:
     async def post_events(
         self,
         url: str,
-        body: bytes,
+        body: Body,
         headers: Mapping[str, str],
         *,
         refused: frozenset[int],

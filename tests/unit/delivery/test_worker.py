@@ -9,7 +9,6 @@ import errno
 import json
 import re
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -415,13 +414,13 @@ async def test_every_metric_the_dashboard_uses_is_served(h: Harness) -> None:
 async def test_a_cursor_that_cannot_be_saved_for_a_full_disk_does_not_stop_delivery(
     h: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def full(path: Path, obj: object, *, durable: bool = True) -> None:
+    def full(fd: int, data: bytes, offset: int) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     await h.start()
     path = h.fifo()
     await h.start_logging(path)  # the first cursor is saved at attach
-    monkeypatch.setattr(cursor_module, "write_json", full)
+    monkeypatch.setattr(cursor_module, "pwrite", full)
     h.write(path, frames(500))
     await until(lambda: len(h.receiver.lines) >= 500)
     await asyncio.sleep(0.2)
