@@ -107,8 +107,7 @@ class Driver:
         self._loop = asyncio.get_running_loop()
         self.store.open()
         for clog in list(self.store.logs.values()):
-            fifos = list(clog.meta.get("fifos") or [])
-            for path in fifos:
+            for path in clog.recorded_fifos():
                 try:
                     validate_fifo_path(path, self.fifo_root)
                     reader = self._reader(path, clog)
@@ -116,14 +115,14 @@ class Driver:
                 except (OSError, RequestError) as exc:
                     log.info("FIFO from before the restart is gone",
                              extra={"container": clog.id, "error": str(exc)})
+                    clog.fifo_closed(path)
                     continue
                 reader.adopt_tail()
                 self.readers[path] = reader
                 clog.fifo_opened(path)
                 log.info("re-opened FIFO after restart", extra={"container": clog.id})
                 reader.read_available()
-            if set(fifos) != clog.running_fifos:
-                clog.save_meta()
+            clog.save_meta()  # only if changed (an older plugin's meta.json drops its fifos)
             self._resume_delivery(clog)
         self._maintainer = self._loop.create_task(self._maintain(), name="store-maintain")
 
