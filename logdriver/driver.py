@@ -11,9 +11,7 @@ import re
 import socket
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 import sinks
 
@@ -25,6 +23,9 @@ from .fifo import PIPE_BYTES, FifoReader
 from .options import LogOptions, OptionError
 from .readlogs import ReadRequest
 from .store import BLOCKED_POLL_SECONDS, MAINTAIN_SECONDS, ContainerLog, Store
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,9 @@ import traceback
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
-import httpx
 from yarl import URL
 
 from .answer import CONFIG_ERROR, Answer, Fault, Outcome
@@ -28,6 +27,9 @@ from .proxy import Proxies
 from .retry import CUT_MARK, classify_http
 from .tls import TLSOptions
 from .twin import Twin, twin
+
+if TYPE_CHECKING:
+    import httpx
 
 REQUEST_TIMEOUT_SECONDS = 30.0  # Docker's splunk driver gives one flush 30 s (batchSendTimeout)
 CONNECT_TIMEOUT_SECONDS = 10.0  # a peer that cannot take a TCP+TLS handshake in 10 s is down
@@ -42,10 +44,10 @@ REDACTED = "[redacted]"
 # part-way: a run of a secret's first this-many characters is redacted as (part of) it.
 SECRET_HEAD_CHARS = 8
 _MAX_TARGETS = 64  # URLs whose parsed form and proxy a client remembers (a sink uses a few)
-# No answer came: the connection, TLS, proxy, a timeout or the HTTP framing failed (aiohttp's,
-# or httpx's under a test transport). TimeoutError and ssl.SSLError are OSErrors.
-TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
-    aiohttp.ClientError, OSError, httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
+# No answer came: the connection, TLS, proxy, a timeout or the HTTP framing failed (aiohttp's;
+# httpx's under a test transport are in HttpxClient.errors). TimeoutError and ssl.SSLError are
+# OSErrors.
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError)
 
 
 class Deflate(Protocol):
@@ -73,7 +75,9 @@ class Reply:
 
 
 class HttpClient(abc.ABC):
-    """One sink's connections. ``send`` returns the Reply or raises one of TRANSPORT_ERRORS."""
+    """One sink's connections. ``send`` returns the Reply or raises one of ``errors``."""
+
+    errors: tuple[type[BaseException], ...] = TRANSPORT_ERRORS  # raised when no answer came
 
     timeout: float  # seconds a request may take, connecting included (per-request override)
     secrets: tuple[str, ...] = ()  # its own (a proxy's password), scrubbed as the sink's are
@@ -98,6 +102,8 @@ def build_client(
     (httpx.MockTransport) instead of the network."""
     context = tls.ssl_context()  # built (files read) even under a test transport
     if transport is not None:
+        from .httpx_client import HttpxClient  # tests only: production never imports httpx
+
         return HttpxClient(context, timeout, transport, proxy)
     proxies = (Proxies.from_environment() if proxy is None
                else Proxies.fixed(proxy, "proxy URL"))
@@ -178,38 +184,6 @@ async def _read_capped(content: aiohttp.StreamReader) -> bytes:
     return b"".join(parts)
 
 
-class HttpxClient(HttpClient):
-    """An httpx client over a given transport: the sinks' tests swap the network for
-    ``httpx.MockTransport``."""
-
-    def __init__(self, context: ssl.SSLContext, timeout: float,
-                 transport: httpx.AsyncBaseTransport, proxy: str | None) -> None:
-        self.timeout = timeout
-        if proxy is not None:
-            self.secrets = Proxies.fixed(proxy, "proxy URL").secrets()
-        self.client = httpx.AsyncClient(
-            proxy=proxy, verify=context, transport=transport, trust_env=True,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
-            follow_redirects=False, headers={"User-Agent": USER_AGENT})
-
-    async def send(self, method: str, url: str, content: bytes | None,
-                   headers: Mapping[str, str] | None, timeout: float | None) -> Reply:
-        async with self.client.stream(
-            method, url, content=content, headers=headers,
-            timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
-        ) as response:
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) >= MAX_ANSWER_BYTES:
-                    del body[MAX_ANSWER_BYTES:]
-                    break
-            return Reply(response.status_code, response.headers, bytes(body))
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-
 class Exchange:
     """Sends one request and returns a Reply, or an Answer(RETRY) when no answer came."""
 
@@ -244,7 +218,7 @@ class Exchange:
         seconds = self.client.timeout if timeout is None else timeout
         try:
             return await self.client.send(method, url, content, headers, timeout)
-        except TRANSPORT_ERRORS as exc:
+        except self.client.errors as exc:
             answer = transport_answer(exc, self.scrub, timeout=seconds)
             release_frames(exc)
             return answer
