@@ -2,6 +2,7 @@
 
 ```sh
 sudo .venv/bin/python bench/logs_calls.py [--lines 1000000] [--calls 20]
+.venv/bin/python bench/logs_calls.py --in-process [--calls 200] [--sink]
 ```
 
 dockerd answers `docker logs` of a stopped container by starting a logger for it and closing it
@@ -13,15 +14,25 @@ under the plugin and one under `local`; then CALLS times each, ``GET /containers
 through dockerd's API (bench/run.py ``api_logs``). The plugin's own answer time per call comes from
 its /metrics (``logdriver_api_request_duration_seconds``, sum / count over the CALLS calls, read
 before and after on its socket). Prints one JSON document.
+
+``--in-process`` needs neither dockerd nor root, and is steadier on a busy machine: it calls the
+driver's StartLogging and StopLogging as dockerd does for `docker logs` (a fresh FIFO held open
+read-write, nothing written) on a container that has a store already, CALLS times, and prints
+the median of each in ms (``--sink``: with a Splunk sink in the log-opts, built but not reached).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 import re
 import statistics
 import sys
+import tempfile
+import time
+from pathlib import Path
 
 from common import awk_program, environment
 from run import api_logs
@@ -48,11 +59,56 @@ def api_totals(socket_path: str) -> dict[str, tuple[float, float]]:
     return {e: (sums.get(e, 0.0), counts.get(e, 0.0)) for e in sums}
 
 
+async def in_process(calls: int, sink: bool) -> dict[str, float]:
+    """Median ms of StartLogging and StopLogging of `docker logs` on a stopped container."""
+    from logdriver.delivery import InProcessDelivery
+    from logdriver.driver import Driver
+    from logdriver.store import Store
+
+    root = Path(tempfile.mkdtemp(prefix="ld-calls-", dir="/var/tmp"))
+    fifo_root = root / "logging"
+    fifo_root.mkdir()
+    config = {"max-size": "100m", "max-file": "5"}
+    if sink:
+        config |= {"splunk-url": "https://127.0.0.1:9", "splunk-verify-connection": "false",
+                   "splunk-token": "00000000-0000-0000-0000-000000000000"}
+    info = {"ContainerID": "c" * 64, "ContainerName": "/calls", "Config": config,
+            "ContainerEnv": None, "ContainerLabels": None, "DaemonName": "docker"}
+    driver = Driver(Store(root / "state", disk_budget=1 << 30), delivery=InProcessDelivery(),
+                    fifo_root=str(fifo_root), env={}, stop_eof_timeout=0.01)
+    await driver.start()
+    times: dict[str, list[float]] = {"StartLogging": [], "StopLogging": []}
+    try:
+        for i in range(calls + 1):  # the first is the container's own start
+            path = str(fifo_root / f"{i:064x}")
+            os.mkfifo(path, 0o700)
+            held = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+            t0 = time.perf_counter()
+            await driver.start_logging(path, info)
+            t1 = time.perf_counter()
+            driver.stop_logging(path)
+            t2 = time.perf_counter()
+            os.close(held)
+            os.unlink(path)
+            await asyncio.sleep(0.02)  # the reader sees EOF and goes
+            if i:
+                times["StartLogging"].append(t1 - t0)
+                times["StopLogging"].append(t2 - t1)
+    finally:
+        await driver.close()
+    return {k: round(statistics.median(v) * 1e3, 3) for k, v in times.items()}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--calls", type=int, default=20)
+    ap.add_argument("--in-process", action="store_true")
+    ap.add_argument("--sink", action="store_true")
     args = ap.parse_args()
+    if args.in_process:
+        print(json.dumps(asyncio.run(in_process(args.calls, args.sink))))
+        return 0
     out: dict[str, object] = {"lines": args.lines, "calls": args.calls}
     with environment("logdriver-bench") as (docker, plugin):
         for driver in (plugin.name, "local"):

@@ -240,7 +240,9 @@ class Driver:
         if reader is None:
             return
         reader.read_available()
-        self._stopped(reader)
+        self._stopped(reader, forget=False)
+        # The FIFO's note goes after the answer, in a thread (an unlink waits on the journal).
+        self.loop.run_in_executor(None, reader.clog.forget_fifo, path)
         task = self.loop.create_task(self._finish_reader(reader, reader.entries))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -253,9 +255,9 @@ class Driver:
             self._stopped(reader)
             reader.close()
 
-    def _stopped(self, reader: FifoReader) -> None:
+    def _stopped(self, reader: FifoReader, *, forget: bool = True) -> None:
         clog = reader.clog
-        clog.fifo_closed(reader.path)
+        clog.fifo_closed(reader.path, forget=forget)
         clog.sync()
         # `docker logs` on a stopped container opens and stops an empty FIFO: that must not make
         # the container look recently stopped (eviction order), so only a FIFO that carried

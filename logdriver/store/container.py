@@ -149,9 +149,8 @@ class ContainerLog(Reader):
         return fifos.recorded(self.path, self.meta.get("fifos") or ())
 
     def fifo_opened(self, path: str) -> None:
-        """The plugin reads this container's output from ``path``, noted at once (fifos.py): a
-        restart re-opens it. OSError if it cannot be noted, unless the disk is full (then,
-        as when meta.json could not be saved, a restart of the plugin misses this FIFO)."""
+        """The plugin reads this container's output from ``path``, noted at once (fifos.py) for
+        a restart to re-open. OSError if it cannot be noted, unless the disk is full."""
         self.running_fifos.add(path)
         try:
             fifos.record(self.path, path)
@@ -161,9 +160,17 @@ class ContainerLog(Reader):
                 raise
             log.warning("cannot note the FIFO: the disk is full", extra={"container": self.id})
 
-    def fifo_closed(self, path: str) -> None:
-        """The container's output through ``path`` has ended (its note goes at once)."""
+    def fifo_closed(self, path: str, *, forget: bool = True) -> None:
+        """The container's output through ``path`` has ended; its note goes now, or with
+        ``forget=False`` by the caller's ``forget_fifo`` (off the loop: an unlink can wait
+        milliseconds on the journal)."""
         self.running_fifos.discard(path)
+        if forget:
+            self.forget_fifo(path)
+
+    def forget_fifo(self, path: str) -> None:
+        """Remove the note of ``path``; a failure is logged (the next start drops a note of a
+        FIFO that is gone)."""
         try:
             fifos.forget(self.path, path)
         except OSError as exc:
