@@ -310,13 +310,11 @@ async def test_restart_reopens_running_fifos_and_keeps_a_half_read_frame(tmp_pat
     os.close(d.fds.pop(path))
 
 
-async def test_restart_reopens_a_fifo_an_older_plugin_listed_in_meta_json(
-    tmp_path: Path,
-) -> None:
+async def _plugin_dies_after_three_lines(tmp_path: Path) -> tuple[Driver, Daemon, str]:
+    """A plugin that read 3 lines from a container's FIFO, then died (no close)."""
     fifo_root = tmp_path / "logging"
     fifo_root.mkdir()
-    state = tmp_path / "state"
-    first = Driver(Store(state, disk_budget=1 << 30),
+    first = Driver(Store(tmp_path / "state", disk_budget=1 << 30),
                    delivery=InProcessDelivery(), fifo_root=str(fifo_root))
     await first.start()
     async with TestClient(TestServer(build_app(first))) as client:
@@ -326,7 +324,15 @@ async def test_restart_reopens_a_fifo_an_older_plugin_listed_in_meta_json(
         d.write(path, frames(3))
         await settle()
     for reader in first.readers.values():
-        reader._detach()  # the plugin dies
+        reader._detach()
+    return first, d, path
+
+
+async def test_restart_reopens_a_fifo_an_older_plugin_listed_in_meta_json(
+    tmp_path: Path,
+) -> None:
+    fifo_root, state = tmp_path / "logging", tmp_path / "state"
+    first, d, path = await _plugin_dies_after_three_lines(tmp_path)
     # What an older plugin left: the FIFO listed in meta.json's "fifos", no note beside it.
     cdir = first.store.logs[CID].path
     meta = json.loads((cdir / "meta.json").read_text())
@@ -349,20 +355,8 @@ async def test_restart_reopens_a_fifo_an_older_plugin_listed_in_meta_json(
 
 
 async def test_fifo_closed_while_the_plugin_was_down_counts_as_stopped(tmp_path: Path) -> None:
-    fifo_root = tmp_path / "logging"
-    fifo_root.mkdir()
-    state = tmp_path / "state"
-    first = Driver(Store(state, disk_budget=1 << 30),
-                   delivery=InProcessDelivery(), fifo_root=str(fifo_root))
-    await first.start()
-    async with TestClient(TestServer(build_app(first))) as client:
-        d = Daemon(client, fifo_root)
-        path = d.fifo()
-        await d.start(path)
-        d.write(path, frames(3))
-        await settle()
-    for reader in first.readers.values():
-        reader._detach()  # the plugin dies...
+    fifo_root, state = tmp_path / "logging", tmp_path / "state"
+    _first, d, path = await _plugin_dies_after_three_lines(tmp_path)  # the plugin dies...
     os.close(d.fds.pop(path))  # ...and the daemon closes its end meanwhile
     second = Driver(Store(state, disk_budget=1 << 30),
                     delivery=InProcessDelivery(), fifo_root=str(fifo_root))
