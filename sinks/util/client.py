@@ -102,8 +102,6 @@ def build_client(
     (httpx.MockTransport) instead of the network."""
     context = tls.ssl_context()  # built (files read) even under a test transport
     if transport is not None:
-        from .httpx_client import HttpxClient  # tests only: production never imports httpx
-
         return HttpxClient(context, timeout, transport, proxy)
     proxies = (Proxies.from_environment() if proxy is None
                else Proxies.fixed(proxy, "proxy URL"))
@@ -182,6 +180,42 @@ async def _read_capped(content: aiohttp.StreamReader) -> bytes:
         parts.append(chunk)
         size += len(chunk)
     return b"".join(parts)
+
+
+class HttpxClient(HttpClient):
+    """An httpx client over a given transport: the sinks' tests swap the network for
+    ``httpx.MockTransport``."""
+
+    def __init__(self, context: ssl.SSLContext, timeout: float,
+                 transport: httpx.AsyncBaseTransport, proxy: str | None) -> None:
+        import httpx  # tests only: the plugin and the shipper never import httpx
+
+        self.timeout = timeout
+        self.errors = (*TRANSPORT_ERRORS, httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
+        self._client_default = httpx.USE_CLIENT_DEFAULT
+        if proxy is not None:
+            self.secrets = Proxies.fixed(proxy, "proxy URL").secrets()
+        self.client = httpx.AsyncClient(
+            proxy=proxy, verify=context, transport=transport, trust_env=True,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
+            follow_redirects=False, headers={"User-Agent": USER_AGENT})
+
+    async def send(self, method: str, url: str, content: bytes | None,
+                   headers: Mapping[str, str] | None, timeout: float | None) -> Reply:
+        async with self.client.stream(
+            method, url, content=content, headers=headers,
+            timeout=self._client_default if timeout is None else timeout,
+        ) as response:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) >= MAX_ANSWER_BYTES:
+                    del body[MAX_ANSWER_BYTES:]
+                    break
+            return Reply(response.status_code, response.headers, bytes(body))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
 
 class Exchange:
