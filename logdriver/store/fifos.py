@@ -1,12 +1,13 @@
 """The record of which FIFOs a container's output runs through: what a restarted plugin re-opens.
 
-Each FIFO the plugin reads is a symlink ``<container dir>/fifos/<FIFO name>`` pointing at the
-FIFO's path: one ``symlink`` when StartLogging opens it, one ``unlink`` when it stops. Not
-fsynced, on purpose: the daemon's FIFOs live under /run and end with the machine, so the record
-only has to survive a crash or restart of the plugin, which the page cache does. `docker logs`
-of a stopped container opens and stops a FIFO every time (docs/PROTOCOL.md), so this is its whole
-cost on disk. (Before this record, the list was meta.json's ``fifos``, saved with fsync + rename
-at each start and stop; ``recorded`` still reads it, for a store an older plugin left.)
+Each FIFO the plugin reads is a file ``<container dir>/fifos/<FIFO name>`` (root-only, like
+every file of the store) holding the FIFO's path: written when StartLogging opens it, unlinked
+when it stops. Not fsynced, on purpose: the daemon's FIFOs live under /run and end with the
+machine, so the record only has to survive a crash or restart of the plugin, which the page
+cache does. `docker logs` of a stopped container opens and stops a FIFO every time
+(docs/PROTOCOL.md), so this is its whole cost on disk. (Before this record, the list was
+meta.json's ``fifos``, saved with fsync + rename at each start and stop; ``recorded`` still
+reads it, for a store an older plugin left.)
 """
 
 from __future__ import annotations
@@ -23,16 +24,16 @@ def record(container_dir: Path, fifo: str) -> None:
     """Note that the container's output runs through ``fifo`` (an absolute path). Raises
     OSError (e.g. the disk is full) when it cannot be noted."""
     folder = container_dir / FIFOS_DIR
-    link = folder / os.path.basename(fifo)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
     try:
-        os.symlink(fifo, link)
+        fd = os.open(folder / os.path.basename(fifo), flags, 0o600)
     except FileNotFoundError:  # the container's first FIFO
         folder.mkdir(mode=0o700, exist_ok=True)
-        os.symlink(fifo, link)
-    except FileExistsError:  # noted already (a restart re-opening it), or left by a crash
-        if os.readlink(link) != fifo:
-            os.unlink(link)
-            os.symlink(fifo, link)
+        fd = os.open(folder / os.path.basename(fifo), flags, 0o600)
+    try:
+        os.write(fd, os.fsencode(fifo))
+    finally:
+        os.close(fd)
 
 
 def forget(container_dir: Path, fifo: str) -> None:
@@ -48,5 +49,10 @@ def recorded(container_dir: Path, legacy: Iterable[object] = ()) -> list[str]:
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for entry in os.scandir(container_dir / FIFOS_DIR):
             with contextlib.suppress(OSError):
-                found.add(os.readlink(entry.path))
+                with open(entry.path, "rb") as f:
+                    path = os.fsdecode(f.read(4096))
+                if os.path.basename(path) == entry.name:
+                    found.add(path)
+                else:  # cut short by a crash as it was written: nothing to re-open
+                    os.unlink(entry.path)
     return sorted(found)
