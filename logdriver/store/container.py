@@ -134,8 +134,8 @@ class ContainerLog(Reader):
         except OSError as exc:
             if not is_disk_full(exc):
                 raise
-            # The old meta.json stays; what it misses (a FIFO, a stop time) is found again from
-            # the daemon's next calls or costs a `docker logs -f` an extra wait after a restart.
+            # The old meta.json stays; what it misses (a stop time) is found again from the
+            # daemon's next calls or costs a `docker logs -f` an extra wait after a restart.
             log.warning("cannot save meta.json: the disk is full", extra={"container": self.id})
 
     def save_info(self, info: dict[str, Any]) -> None:
