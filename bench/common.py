@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +20,8 @@ if str(REPO) not in sys.path:
 from tests.e2e.daemon import Daemon, build_image  # noqa: E402
 from tests.e2e.helpers import Docker, PluginProcess, parse_ts, plugin_command  # noqa: E402
 
-__all__ = ["REPO", "TWIN_ENV", "Docker", "PluginProcess", "awk_program", "children",
-           "cpu_and_rss", "environment", "parse_ts", "twin_of"]
+__all__ = ["REPO", "TWIN_ENV", "Docker", "PeakPss", "PluginProcess", "awk_program", "children",
+           "cpu_and_rss", "environment", "parse_ts", "pss", "twin_of"]
 
 # The plugin's environment for each twin (sinks/util/twin.py): the shipper inherits it.
 NO_EXTENSIONS = "LOGDRIVER_NO_EXTENSIONS"
@@ -104,3 +105,50 @@ def cpu_and_rss(pid: int, *, with_children: bool = True) -> tuple[float, int]:
             c, r = _one(p)
             cpu, rss = cpu + c, rss + r
     return cpu, rss
+
+
+def pss(pid: int, *, with_children: bool = True) -> int:
+    """Proportional set size (bytes, /proc/PID/smaps_rollup ``Pss``) of ``pid`` and its live
+    children, summed: a page shared by N processes counts 1/N in each, so the shared libraries
+    both processes map count once in the sum, where the VmRSS/VmHWM sum counts them twice."""
+    total = 0
+    for p in [pid, *(children(pid) if with_children else [])]:
+        with contextlib.suppress(OSError), open(f"/proc/{p}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+    return total
+
+
+class PeakPss:
+    """The highest ``pss`` sum of a process and its children while in use (``with``), sampled
+    every ``every`` seconds: the kernel keeps a peak RSS (VmHWM) but no peak PSS."""
+
+    def __init__(self, pid: int, every: float = 0.25) -> None:
+        self.pid, self.every, self.peak = pid, every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            self.peak = max(self.peak, pss(self.pid))
+            if self._stop.wait(self.every):
+                return
+
+    def start(self) -> PeakPss:
+        self._thread.start()
+        return self
+
+    def stop(self) -> int:
+        """Stop sampling; the peak (bytes)."""
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, pss(self.pid))
+        return self.peak
+
+    def __enter__(self) -> PeakPss:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -22,7 +22,7 @@ import statistics
 import sys
 import time
 
-from common import REPO, Docker, awk_program, cpu_and_rss, environment, parse_ts
+from common import REPO, Docker, PeakPss, awk_program, cpu_and_rss, environment, parse_ts
 
 from tests.e2e.helpers import UnixHTTPConnection
 
@@ -86,6 +86,7 @@ def main() -> int:
         one(docker, plugin.name, 10_000, 0)  # warm-up
         one(docker, "local", 10_000, 0)
         cpu0, _ = cpu_and_rss(plugin.pid)
+        pss = PeakPss(plugin.pid).start()
         for r in range(args.rounds):
             order = ["local", plugin.name] if r % 2 == 0 else [plugin.name, "local"]
             for driver in order:
@@ -95,6 +96,7 @@ def main() -> int:
                       f"{res['logs']:.2f} s, tail {res['tail']:.3f} s, "
                       f"{int(res['lines_kept'])} lines kept", flush=True)
         cpu1, rss = cpu_and_rss(plugin.pid)
+        pss.stop()
 
     med = {d: {k: statistics.median(x[k] for x in rs) for k in rs[0]} for d, rs in results.items()}
     ours, local = med[plugin.name], med["local"]
@@ -107,7 +109,7 @@ def main() -> int:
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "lines": args.lines, "rounds": args.rounds, "median": med, "ratio": ratios,
         "plugin_cpu_seconds_per_run": (cpu1 - cpu0) / (2 * args.rounds),
-        "plugin_peak_rss_bytes": rss, "rounds_raw": results,
+        "plugin_peak_rss_bytes": rss, "plugin_peak_pss_bytes": pss.peak, "rounds_raw": results,
     }
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
@@ -118,8 +120,9 @@ def main() -> int:
     for k in ("run", "logs", "tail"):
         target = f"<= {TARGETS[k]}x" if k in TARGETS else f"< {TAIL_LIMIT_S} s"
         print(f"{k:8}{local[k]:>9.3f}s{ours[k]:>11.3f}s{ratios[k]:>8.2f}{target:>10}")
-    print(f"plugin CPU per run {report['plugin_cpu_seconds_per_run']:.2f} s, "
-          f"peak RSS {rss / 2**20:.0f} MiB; lines kept: local {int(local['lines_kept'])}, "
+    print(f"plugin CPU per run {report['plugin_cpu_seconds_per_run']:.2f} s, peak RSS "
+          f"{rss / 2**20:.0f} MiB (PSS {pss.peak / 2**20:.0f}); lines kept: local "
+          f"{int(local['lines_kept'])}, "
           f"logdriver {int(ours['lines_kept'])}\nwritten to {path}")
     ok = (ratios["run"] <= TARGETS["run"] and ratios["logs"] <= TARGETS["logs"]
           and ours["tail"] < TAIL_LIMIT_S)

@@ -18,7 +18,8 @@ alternating driver order:
   mixed   20 containers at once, each printing LINES/20 lines of 10 B to 20 KB (lines over 16 KiB
           arrive as partial entries): wall time until all have exited, logdriver vs `local`
   memory  20 containers x 100,000 lines with the HEC sink down the whole run: peak memory of the
-          plugin and its shipper (fresh processes), and that the backlog is on disk (scale.py)
+          plugin and its shipper (fresh processes; VmHWM sum, PSS beside it), and that the
+          backlog is on disk (scale.py)
   scale   100 containers x 20,000 lines at once to HEC: run time vs `local`, every line
           delivered, peak memory; CPU per line and memory at 1, 20 and 100 containers (scale.py)
 

@@ -11,9 +11,7 @@ import re
 import socket
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 import sinks
 
@@ -25,6 +23,9 @@ from .fifo import PIPE_BYTES, FifoReader
 from .options import LogOptions, OptionError
 from .readlogs import ReadRequest
 from .store import BLOCKED_POLL_SECONDS, MAINTAIN_SECONDS, ContainerLog, Store
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,7 @@ class Driver:
         self._loop = asyncio.get_running_loop()
         self.store.open()
         for clog in list(self.store.logs.values()):
-            fifos = list(clog.meta.get("fifos") or [])
-            for path in fifos:
+            for path in clog.recorded_fifos():
                 try:
                     validate_fifo_path(path, self.fifo_root)
                     reader = self._reader(path, clog)
@@ -116,14 +116,14 @@ class Driver:
                 except (OSError, RequestError) as exc:
                     log.info("FIFO from before the restart is gone",
                              extra={"container": clog.id, "error": str(exc)})
+                    clog.fifo_closed(path)
                     continue
                 reader.adopt_tail()
                 self.readers[path] = reader
                 clog.fifo_opened(path)
                 log.info("re-opened FIFO after restart", extra={"container": clog.id})
                 reader.read_available()
-            if set(fifos) != clog.running_fifos:
-                clog.save_meta()
+            clog.save_meta()  # only if changed (an older plugin's meta.json drops its fifos)
             self._resume_delivery(clog)
         self._maintainer = self._loop.create_task(self._maintain(), name="store-maintain")
 
@@ -240,7 +240,9 @@ class Driver:
         if reader is None:
             return
         reader.read_available()
-        self._stopped(reader)
+        self._stopped(reader, forget=False)
+        # The FIFO's note goes after the answer, in a thread (an unlink waits on the journal).
+        self.loop.run_in_executor(None, reader.clog.forget_fifo, path)
         task = self.loop.create_task(self._finish_reader(reader, reader.entries))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -253,9 +255,9 @@ class Driver:
             self._stopped(reader)
             reader.close()
 
-    def _stopped(self, reader: FifoReader) -> None:
+    def _stopped(self, reader: FifoReader, *, forget: bool = True) -> None:
         clog = reader.clog
-        clog.fifo_closed(reader.path)
+        clog.fifo_closed(reader.path, forget=forget)
         clog.sync()
         # `docker logs` on a stopped container opens and stops an empty FIFO: that must not make
         # the container look recently stopped (eviction order), so only a FIFO that carried

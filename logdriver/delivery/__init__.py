@@ -29,10 +29,24 @@ container writes on. After a crash at most the request in flight is sent again.
 
 from __future__ import annotations
 
-from .inprocess import SHUTDOWN_FLUSH_SECONDS, InProcessDelivery
-from .protocol import Delivery
+from typing import TYPE_CHECKING, Any
+
+from .protocol import SHUTDOWN_FLUSH_SECONDS, Delivery
 from .shipper import ShipperLink
 from .stats import LATENCY_BUCKETS
+
+if TYPE_CHECKING:
+    from .inprocess import InProcessDelivery
+
+
+def __getattr__(name: str) -> Any:
+    """The workers (inprocess.py and what it runs) load on first use: the shipper process and
+    tests use them, the plugin, which only talks to the shipper, never does."""
+    if name == "InProcessDelivery":
+        from .inprocess import InProcessDelivery
+
+        return InProcessDelivery
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["LATENCY_BUCKETS", "SHUTDOWN_FLUSH_SECONDS", "Delivery", "InProcessDelivery",
            "ShipperLink"]

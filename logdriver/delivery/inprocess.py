@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from sinks import Context, JoinConfig, SinkConfig, create, kernel_report, load_kernels
 
 from ..delegate import Delegate
 from .budget import BatchBudget
+from .protocol import SHUTDOWN_FLUSH_SECONDS
 from .records import StoredLog
 from .stats import Totals
 from .worker import SinkWorker
 
-SHUTDOWN_FLUSH_SECONDS = 4.0  # on SIGTERM, how long workers may keep sending what they hold
-# (within the plugin's 10 s shutdown: 3 s to close the API, then this, then the store)
+if TYPE_CHECKING:
+    import httpx
+
 
 
 class InProcessDelivery:

@@ -18,13 +18,15 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ..store import StoreView
-from .inprocess import SHUTDOWN_FLUSH_SECONDS, InProcessDelivery
+from .inprocess import InProcessDelivery
 from .messages import NICE, STATS_EVERY_SECONDS, encode, kernels_message, shipment_of
+from .protocol import SHUTDOWN_FLUSH_SECONDS
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("logdriver.shipper")  # the name its lines always had
 

@@ -9,6 +9,9 @@ from sinks import Context, JoinConfig, SinkConfig
 
 from ..store import ContainerLog
 
+SHUTDOWN_FLUSH_SECONDS = 4.0  # on SIGTERM, how long workers may keep sending what they hold
+# (within the plugin's 10 s shutdown: 3 s to close the API, then this, then the store)
+
 
 class Delivery(Protocol):
     """Implemented by ``InProcessDelivery`` (workers in this process) and ``ShipperLink``

@@ -15,7 +15,6 @@ from typing import Any
 from sinks import Context, JoinConfig, SinkConfig
 
 from ..store import DISK_BUDGET, ContainerLog, Dropped
-from .inprocess import SHUTDOWN_FLUSH_SECONDS
 from .messages import (
     NICE,
     STATS_EVERY_SECONDS,
@@ -26,6 +25,7 @@ from .messages import (
     kernels_of,
     state_line,
 )
+from .protocol import SHUTDOWN_FLUSH_SECONDS
 
 log = logging.getLogger("logdriver.shipper")  # the name its lines always had
 

@@ -2,8 +2,10 @@
 
 On disk, under ``<state dir>/containers/<container id>/``::
 
-    meta.json             container Info, the FIFOs it is being read from, when it stopped, its
-                          sinks, spool settings and the drop ledger (container.py)
+    meta.json             container Info, when it stopped, its sinks, spool settings and the
+                          drop ledger (container.py); rewritten only when it changed
+    fifos/<FIFO name>     a note per FIFO the container's output is being read from, holding
+                          its path (fifos.py; not fsynced: FIFOs end with the machine)
     <seq>.log             a segment: validated frames exactly as Docker sent them, back to back
     <seq>.idx             the segment's index: one fixed-size record per closed block (segment.py)
     cursor-<sink>.json    where delivery to that sink stands (written by the delivery worker)

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..delegate import Delegate, Writable
 from ..framing import Scanner, ScanResult
+from . import fifos
 from .ledger import (
     BLOCK,
     DROP_OLDEST,
@@ -68,6 +69,7 @@ class ContainerLog(Reader):
         # Called when a block ends (the FIFO readers resume).
         self.on_unblock: list[Callable[[], None]] = []
         self.running_fifos: set[str] = set()
+        self._saved_meta = ""  # meta.json as last read or written (unchanged: not rewritten)
         self.stop_count = 0  # bumped by every stop; followers end when it changes
         self.dropped_segments = 0
         self._on_grow = on_grow
@@ -95,6 +97,7 @@ class ContainerLog(Reader):
         if meta_path.exists():
             try:
                 self.meta = json.loads(meta_path.read_text())
+                self._saved_meta = json.dumps(self.meta)
             except (OSError, ValueError):
                 log.warning("unreadable meta.json, starting it anew", extra={"container": self.id})
                 self.meta = {}
@@ -113,20 +116,26 @@ class ContainerLog(Reader):
 
     # ----------------------------------------------------------------- metadata
     def save_meta(self) -> None:
+        """Save meta.json (fsync + rename) if its content changed since it was last read or
+        written. The running FIFOs are not in it (see fifos.py)."""
         self.meta["max_size"] = self.max_size
         self.meta["max_file"] = self.max_file
-        self.meta["fifos"] = sorted(self.running_fifos)
+        self.meta.pop("fifos", None)  # an older plugin's record; fifos.recorded() read it
         self.meta["sinks"] = list(self.sinks)
         self.meta["spool_max_size"] = self.spool_max_size
         self.meta["when_full"] = self.when_full
         self.meta["dropped"] = [d.to_json() for d in self.ledger.values()]
+        text = json.dumps(self.meta)
+        if text == self._saved_meta:
+            return
         try:
             write_json(self.path / "meta.json", self.meta)
+            self._saved_meta = text
         except OSError as exc:
             if not is_disk_full(exc):
                 raise
-            # The old meta.json stays; what it misses (a FIFO, a stop time) is found again from
-            # the daemon's next calls or costs a `docker logs -f` an extra wait after a restart.
+            # The old meta.json stays; what it misses (a stop time) is found again from the
+            # daemon's next calls or costs a `docker logs -f` an extra wait after a restart.
             log.warning("cannot save meta.json: the disk is full", extra={"container": self.id})
 
     def save_info(self, info: dict[str, Any]) -> None:
@@ -134,14 +143,39 @@ class ContainerLog(Reader):
         self.meta["info"] = info
         self.save_meta()
 
-    def fifo_opened(self, path: str) -> None:
-        """The plugin reads this container's output from ``path`` (saved by the next
-        ``save_meta``: a restart re-opens it)."""
-        self.running_fifos.add(path)
+    def recorded_fifos(self) -> list[str]:
+        """The FIFOs this container's output ran through when the plugin last stopped (or
+        died): a restart re-opens them."""
+        return fifos.recorded(self.path, self.meta.get("fifos") or ())
 
-    def fifo_closed(self, path: str) -> None:
-        """The container's output through ``path`` has ended (saved by the next ``save_meta``)."""
+    def fifo_opened(self, path: str) -> None:
+        """The plugin reads this container's output from ``path``, noted at once (fifos.py) for
+        a restart to re-open. OSError if it cannot be noted, unless the disk is full."""
+        self.running_fifos.add(path)
+        try:
+            fifos.record(self.path, path)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                self.running_fifos.discard(path)
+                raise
+            log.warning("cannot note the FIFO: the disk is full", extra={"container": self.id})
+
+    def fifo_closed(self, path: str, *, forget: bool = True) -> None:
+        """The container's output through ``path`` has ended; its note goes now, or with
+        ``forget=False`` by the caller's ``forget_fifo`` (off the loop: an unlink can wait
+        milliseconds on the journal)."""
         self.running_fifos.discard(path)
+        if forget:
+            self.forget_fifo(path)
+
+    def forget_fifo(self, path: str) -> None:
+        """Remove the note of ``path``; a failure is logged (the next start drops a note of a
+        FIFO that is gone)."""
+        try:
+            fifos.forget(self.path, path)
+        except OSError as exc:
+            log.warning("cannot remove the FIFO's note",
+                        extra={"container": self.id, "error": exc.strerror})
 
     def configure(
         self, *, max_size: int, max_file: int, sinks: tuple[str, ...],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from ..util.answer import Answer
 from ..util.client import Exchange, HttpClient, build_client, gzip_body
@@ -10,6 +10,9 @@ from ..util.record import Context, Record, Records
 from ..util.send import SinkBase
 from .config import DD_GZIP_LEVEL, DD_MAX_BATCH_COST, DD_MAX_BATCH_EVENTS, DatadogConfig
 from .encoder import ItemEncoder
+
+if TYPE_CHECKING:
+    import httpx
 
 _REFUSED = frozenset({401, 403})  # answers that mean the API key is wrong
 

@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import urllib.parse
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ..util.answer import Answer
 from ..util.client import Exchange, HttpClient, build_client, gzip_body
@@ -13,6 +12,9 @@ from ..util.record import Context, Record, Records
 from ..util.send import SinkBase
 from .config import FORMAT_JSON, HTTP_MAX_BATCH_BYTES, HTTP_MAX_BATCH_EVENTS, HttpConfig
 from .encoder import EventEncoder
+
+if TYPE_CHECKING:
+    import httpx
 
 _REFUSED = frozenset({401, 403, 407})  # answers that mean the credentials are wrong
 GZIP_LEVEL = 6

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import urllib.parse
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ..util.answer import Answer, Outcome
 from ..util.client import Exchange, HttpClient, Reply, build_client, gzip_body
@@ -15,6 +14,9 @@ from ..util.send import SinkBase
 from .answer import classify, partial_success
 from .config import MAX_REQUEST_BYTES, OTLP_MAX_BATCH_BYTES, OTLP_MAX_BATCH_EVENTS, OtlpConfig
 from .encoder import OtlpEncoder
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 

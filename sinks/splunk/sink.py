@@ -7,8 +7,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import replace
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ..util.answer import Answer, Outcome
 from ..util.client import Exchange, HttpClient, Reply, build_client, gzip_body
@@ -26,6 +25,9 @@ from .config import (
     SplunkConfig,
 )
 from .encoder import Envelope
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,9 @@ import traceback
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
-import httpx
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import Payload
 from yarl import URL
@@ -30,6 +29,9 @@ from .proxy import Proxies
 from .retry import CUT_MARK, classify_http
 from .tls import TLSOptions
 from .twin import Twin, twin
+
+if TYPE_CHECKING:
+    import httpx
 
 REQUEST_TIMEOUT_SECONDS = 30.0  # Docker's splunk driver gives one flush 30 s (batchSendTimeout)
 CONNECT_TIMEOUT_SECONDS = 10.0  # a peer that cannot take a TCP+TLS handshake in 10 s is down
@@ -45,10 +47,10 @@ REDACTED = "[redacted]"
 SECRET_HEAD_CHARS = 8
 Body = bytes | bytearray | memoryview  # a request body, sent as it is (never copied by the client)
 _MAX_TARGETS = 64  # URLs whose parsed form and proxy a client remembers (a sink uses a few)
-# No answer came: the connection, TLS, proxy, a timeout or the HTTP framing failed (aiohttp's,
-# or httpx's under a test transport). TimeoutError and ssl.SSLError are OSErrors.
-TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
-    aiohttp.ClientError, OSError, httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
+# No answer came: the connection, TLS, proxy, a timeout or the HTTP framing failed (aiohttp's;
+# httpx's under a test transport are in HttpxClient.errors). TimeoutError and ssl.SSLError are
+# OSErrors.
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError)
 
 
 class Deflate(Protocol):
@@ -76,7 +78,9 @@ class Reply:
 
 
 class HttpClient(abc.ABC):
-    """One sink's connections. ``send`` returns the Reply or raises one of TRANSPORT_ERRORS."""
+    """One sink's connections. ``send`` returns the Reply or raises one of ``errors``."""
+
+    errors: tuple[type[BaseException], ...] = TRANSPORT_ERRORS  # raised when no answer came
 
     timeout: float  # seconds a request may take, connecting included (per-request override)
     secrets: tuple[str, ...] = ()  # its own (a proxy's password), scrubbed as the sink's are
@@ -231,7 +235,11 @@ class HttpxClient(HttpClient):
 
     def __init__(self, context: ssl.SSLContext, timeout: float,
                  transport: httpx.AsyncBaseTransport, proxy: str | None) -> None:
+        import httpx  # tests only: the plugin and the shipper never import httpx
+
         self.timeout = timeout
+        self.errors = (*TRANSPORT_ERRORS, httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
+        self._client_default = httpx.USE_CLIENT_DEFAULT
         if proxy is not None:
             self.secrets = Proxies.fixed(proxy, "proxy URL").secrets()
         self.client = httpx.AsyncClient(
@@ -245,7 +253,7 @@ class HttpxClient(HttpClient):
             content = bytes(content)  # httpx takes bytes or an iterable of them (tests only)
         async with self.client.stream(
             method, url, content=content, headers=headers,
-            timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+            timeout=self._client_default if timeout is None else timeout,
         ) as response:
             body = bytearray()
             async for chunk in response.aiter_bytes():
@@ -293,7 +301,7 @@ class Exchange:
         seconds = self.client.timeout if timeout is None else timeout
         try:
             return await self.client.send(method, url, content, headers, timeout)
-        except TRANSPORT_ERRORS as exc:
+        except self.client.errors as exc:
             answer = transport_answer(exc, self.scrub, timeout=seconds)
             release_frames(exc)
             return answer

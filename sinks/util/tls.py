@@ -17,8 +17,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import httpx
-
 from .errors import SinkOptionError
 from .parse import invalid, opt, parse_bool
 
@@ -68,6 +66,8 @@ class _ServerNameContext(ssl.SSLContext):
 
 @functools.cache
 def _bundled_ca_der() -> bytes:
+    import httpx  # its bundled store (certifi), only when the system has none
+
     certs = httpx.create_ssl_context(trust_env=False).get_ca_certs(binary_form=True)
     return b"".join(c for c in certs if isinstance(c, bytes))
 

@@ -188,14 +188,25 @@ async def test_docker_logs_on_stopped_container_keeps_history(daemon: Daemon) ->
     daemon.write(path, frames(10))
     await daemon.call("LogDriver.StopLogging", {"File": path})
     daemon.close(path)
-    stopped_at = daemon.driver.store.logs[CID].stopped_at  # type: ignore[attr-defined]
+    clog = daemon.driver.store.logs[CID]  # type: ignore[attr-defined]
+    stopped_at = clog.stopped_at
+    meta = (clog.path / "meta.json").stat()
     for _ in range(2):  # what `docker logs` does on a stopped container
+        for _ in range(500):  # a FIFO's note goes after StopLogging's answer, in a thread
+            if not clog.recorded_fifos():
+                break
+            await asyncio.sleep(0.01)
+        assert clog.recorded_fifos() == []
         again = daemon.fifo()
         assert await daemon.start(again) == (200, {})
+        assert clog.recorded_fifos() == [again]  # a restart of the plugin would re-open it
         assert len(await daemon.read()) == 10
         await daemon.call("LogDriver.StopLogging", {"File": again})
         daemon.close(again)
-    assert daemon.driver.store.logs[CID].stopped_at == stopped_at  # type: ignore[attr-defined]
+    assert clog.stopped_at == stopped_at
+    # Nothing in meta.json changed: it was not rewritten (no fsync + rename per `docker logs`).
+    after = (clog.path / "meta.json").stat()
+    assert (after.st_ino, after.st_mtime_ns) == (meta.st_ino, meta.st_mtime_ns)
 
 
 @pytest.mark.parametrize(
@@ -299,11 +310,11 @@ async def test_restart_reopens_running_fifos_and_keeps_a_half_read_frame(tmp_pat
     os.close(d.fds.pop(path))
 
 
-async def test_fifo_closed_while_the_plugin_was_down_counts_as_stopped(tmp_path: Path) -> None:
+async def _plugin_dies_after_three_lines(tmp_path: Path) -> tuple[Driver, Daemon, str]:
+    """A plugin that read 3 lines from a container's FIFO, then died (no close)."""
     fifo_root = tmp_path / "logging"
     fifo_root.mkdir()
-    state = tmp_path / "state"
-    first = Driver(Store(state, disk_budget=1 << 30),
+    first = Driver(Store(tmp_path / "state", disk_budget=1 << 30),
                    delivery=InProcessDelivery(), fifo_root=str(fifo_root))
     await first.start()
     async with TestClient(TestServer(build_app(first))) as client:
@@ -313,14 +324,46 @@ async def test_fifo_closed_while_the_plugin_was_down_counts_as_stopped(tmp_path:
         d.write(path, frames(3))
         await settle()
     for reader in first.readers.values():
-        reader._detach()  # the plugin dies...
+        reader._detach()
+    return first, d, path
+
+
+async def test_restart_reopens_a_fifo_an_older_plugin_listed_in_meta_json(
+    tmp_path: Path,
+) -> None:
+    fifo_root, state = tmp_path / "logging", tmp_path / "state"
+    first, d, path = await _plugin_dies_after_three_lines(tmp_path)
+    # What an older plugin left: the FIFO listed in meta.json's "fifos", no note beside it.
+    cdir = first.store.logs[CID].path
+    meta = json.loads((cdir / "meta.json").read_text())
+    (cdir / "meta.json").write_text(json.dumps(meta | {"fifos": [path]}))
+    for note in (cdir / "fifos").iterdir():
+        note.unlink()
+    d.write(path, frames(2, start=3))
+    second = Driver(Store(state, disk_budget=1 << 30),
+                    delivery=InProcessDelivery(), fifo_root=str(fifo_root))
+    await second.start()
+    assert list(second.readers) == [path]
+    clog = second.store.logs[CID]
+    assert clog.recorded_fifos() == [path]
+    assert "fifos" not in json.loads((cdir / "meta.json").read_text())
+    async with TestClient(TestServer(build_app(second))) as client:
+        got = await Daemon(client, fifo_root).read()
+        assert [e.line for e in got] == [b"line %06d\n" % i for i in range(5)]
+        await second.close()
+    os.close(d.fds.pop(path))
+
+
+async def test_fifo_closed_while_the_plugin_was_down_counts_as_stopped(tmp_path: Path) -> None:
+    fifo_root, state = tmp_path / "logging", tmp_path / "state"
+    _first, d, path = await _plugin_dies_after_three_lines(tmp_path)  # the plugin dies...
     os.close(d.fds.pop(path))  # ...and the daemon closes its end meanwhile
     second = Driver(Store(state, disk_budget=1 << 30),
                     delivery=InProcessDelivery(), fifo_root=str(fifo_root))
     await second.start()
     clog = second.store.logs[CID]
     assert not clog.running and second.readers == {}
-    assert json.loads((clog.path / "meta.json").read_text())["fifos"] == []
+    assert clog.recorded_fifos() == []
     assert clog.stop_count == 1
     await second.close()
 
