@@ -17,8 +17,8 @@ import stat
 from collections.abc import Callable
 
 from .errors import RequestError
-from .framing import Scanner
-from .store import ContainerLog
+from .framing import Scanner, ScanResult
+from .store import ContainerLog, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -169,24 +169,48 @@ class FifoReader:
             if until_blocked and self.clog.blocked:
                 break
             try:
-                chunk = os.read(self.fd, READ_CHUNK)
+                got = self._splice() if self.clog.splice_ok else self._read()
             except BlockingIOError:
                 break
             except OSError:
                 log.exception("FIFO read failed", extra={"fifo": self.path})
                 self._on_eof()
                 break
-            if not chunk:
+            if not got:
                 self._on_eof()
                 break
-            taken += len(chunk)
-            self._ingest(chunk)
-            if short_read_ends and len(chunk) < READ_CHUNK:
+            taken += got
+            if short_read_ends and got < READ_CHUNK:
                 break
         return taken
 
+    def _splice(self) -> int:
+        """Move one chunk from the pipe into the store (ContainerLog.splice_in: no byte taken
+        from the FIFO is ever only in memory); falls back to ``_read`` when the store cannot
+        take it so (no splice(2) here, or its disk is full: the entries are counted as lost and
+        the container goes on). Returns bytes taken, 0 at end of file."""
+        try:
+            moved, res = self.clog.splice_in(self.scanner, self.fd, READ_CHUNK)
+        except BlockingIOError:
+            raise
+        except OSError as exc:
+            if self.clog.splice_ok and not is_disk_full(exc):
+                raise
+            return self._read()
+        if res is not None:
+            self._scanned(res)
+        return moved
+
+    def _read(self) -> int:
+        chunk = os.read(self.fd, READ_CHUNK)
+        if chunk:
+            self._ingest(chunk)
+        return len(chunk)
+
     def _ingest(self, chunk: bytes) -> None:
-        res = self.clog.ingest(self.scanner, chunk)
+        self._scanned(self.clog.ingest(self.scanner, chunk))
+
+    def _scanned(self, res: ScanResult) -> None:
         if res.corrupt:
             self._corrupt(res.corrupt)
             log.warning("skipped corrupt frames", extra={"fifo": self.path, "count": res.corrupt})

@@ -74,7 +74,7 @@ from .reader import READ_BYTES, Reader, Waiters
 from .segment import BLOCK_BYTES, IDX, LOCAL_RECORD_EXTRA, Block, Segment, whole_frames, write_json
 from .store import Store
 from .view import StoreView
-from .writer import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE, Syncer, Writer
+from .writer import DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE, Syncer, Writer, is_disk_full
 
 __all__ = [
     "BLOCK", "BLOCKED_POLL_SECONDS", "BLOCK_BYTES", "CAUSES", "DEFAULT_MAX_FILE",
@@ -82,6 +82,6 @@ __all__ = [
     "LOCAL_RECORD_EXTRA", "MAINTAIN_SECONDS", "NO_FLOOR",
     "READ_BYTES", "SPOOL_FULL", "WHEN_FULL", "Block", "ContainerLog", "Dropped", "Position",
     "Reader", "Segment", "Store", "StoreView", "Syncer", "UnreadableCursor", "Waiters",
-    "Writer", "cursor_path", "cursor_record", "deadletter_path", "load_cursor", "load_ledger",
-    "lost_between", "read_cursor", "whole_frames", "write_json",
+    "Writer", "cursor_path", "cursor_record", "deadletter_path", "is_disk_full", "load_cursor",
+    "load_ledger", "lost_between", "read_cursor", "whole_frames", "write_json",
 ]

@@ -245,6 +245,21 @@ class ContainerLog(Reader):
         self.corrupt_frames += res.corrupt
         return res
 
+    def splice_in(self, scanner: Scanner, pipe_fd: int, size: int) -> tuple[int, ScanResult | None]:
+        """Move up to ``size`` bytes from the FIFO ``pipe_fd`` into the store (``Writer.splice_in``:
+        its errors, (0, None) at end of file), and count them as received."""
+        moved, res = self.writer.splice_in(scanner, pipe_fd, size)
+        if res is not None:
+            self.received_lines += res.count
+            self.received_bytes += moved
+            self.corrupt_frames += res.corrupt
+        return moved, res
+
+    @property
+    def splice_ok(self) -> bool:
+        """The store takes FIFO data with splice(2) (``splice_in``); else read it and ``ingest``."""
+        return self.writer.splice_ok
+
     def count_corrupt(self, frames: int) -> None:
         """``frames`` more were skipped as corrupt outside ``ingest`` (a FIFO's unfinished end)."""
         self.corrupt_frames += frames

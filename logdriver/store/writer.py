@@ -105,6 +105,8 @@ class Writer:
         self._on_spooled = on_spooled
         self._fd = -1
         self._idx_fd = -1
+        self._splice_fd = -1  # the active segment, read-write without O_APPEND (splice_in)
+        self.splice_ok = hasattr(os, "splice")  # until splice(2) fails other than for want of room
         self._closed = False
         self.dirty = False  # appended since the last sync
         # Raw bytes after the last whole frame of the active segment: the incomplete frame of the
@@ -139,10 +141,10 @@ class Writer:
             )
 
     def close_fds(self) -> None:
-        for fd in (self._fd, self._idx_fd):
+        for fd in (self._fd, self._idx_fd, self._splice_fd):
             if fd >= 0:
                 os.close(fd)
-        self._fd = self._idx_fd = -1
+        self._fd = self._idx_fd = self._splice_fd = -1
 
     def _rotate(self) -> Segment:
         old = self.active()
@@ -188,7 +190,46 @@ class Writer:
             self.tail_owner = None
 
     # ----------------------------------------------------------------- appending
-    def ingest(self, scanner: Scanner, chunk: bytes) -> ScanResult:
+    def splice_in(self, scanner: Scanner, pipe_fd: int, size: int) -> tuple[int, ScanResult | None]:
+        """Move up to ``size`` bytes from the pipe ``pipe_fd`` (a FIFO, non-blocking) to the end
+        of the active segment with splice(2), then store them as ``ingest`` does; returns how
+        many bytes moved and their scan ((0, None) at end of file).
+
+        Nothing the pipe gave up is ever only in this process's memory: a plugin killed at any
+        point (even inside the call: the kernel moves whole pipe pages) finds every byte it took
+        from the FIFO on disk at restart, where read(2) then write(2) lose what was read when
+        the kill falls between the two or inside the write. Raises BlockingIOError when the pipe
+        is empty, and OSError from splice(2); on EINVAL/ENOSYS/EPERM/EOPNOTSUPP (a file system
+        or sandbox without splice) ``splice_ok`` turns False and the caller reads instead."""
+        seg = self.active()
+        self._ensure_fds(seg)
+        if self.tail and self.tail_owner is not scanner:
+            os.ftruncate(self._fd, seg.size)  # another reader's incomplete frame: not ours
+            self.tail = b""
+        if self._splice_fd < 0:
+            self._splice_fd = os.open(seg.path, os.O_RDWR | os.O_CLOEXEC)
+        end = os.fstat(self._splice_fd).st_size
+        try:
+            moved = os.splice(pipe_fd, self._splice_fd, size, offset_dst=end,
+                              flags=os.SPLICE_F_NONBLOCK)
+        except OSError as exc:
+            if exc.errno in (errno.EINVAL, errno.ENOSYS, errno.EPERM, errno.EOPNOTSUPP):
+                self.splice_ok = False
+                log.warning("splice(2) into the store failed: reading this FIFO with read(2) "
+                            "(a plugin killed mid-read may lose the entries of one read)",
+                            extra={"container": self.id, "error": exc.strerror})
+            raise
+        if not moved:
+            return 0, None
+        chunk = os.pread(self._splice_fd, moved, end)
+        while len(chunk) < moved:  # (a regular file's pread is whole; never trust it blindly)
+            more = os.pread(self._splice_fd, moved - len(chunk), end + len(chunk))
+            if not more:
+                raise OSError(errno.EIO, "segment shorter than what splice(2) wrote to it")
+            chunk += more
+        return moved, self.ingest(scanner, chunk, on_disk=True)
+
+    def ingest(self, scanner: Scanner, chunk: bytes, *, on_disk: bool = False) -> ScanResult:
         """Store one chunk just read from the FIFO that ``scanner`` scans.
 
         The raw chunk goes to disk first, right after the bytes already there, so a plugin killed
@@ -197,11 +238,13 @@ class Writer:
         scanned; when it holds only whole valid frames up to its incomplete tail and needs no
         rotation (the usual case), it is already in place and only the index changes. Otherwise
         the raw bytes are taken back and the valid frames are written properly.
+
+        ``on_disk``: ``splice_in`` put the chunk at the segment's end already.
         """
         stored_before = self.stored_entries
         self._scanned = None
         try:
-            return self._ingest(scanner, chunk)
+            return self._ingest(scanner, chunk, on_disk)
         except OSError as exc:
             if not is_disk_full(exc):
                 raise
@@ -233,15 +276,16 @@ class Writer:
             log.warning("the state dir is full: log entries dropped",
                         extra={"container": self.id, "dropped_lines": self.dropped_lines})
 
-    def _ingest(self, scanner: Scanner, chunk: bytes) -> ScanResult:
+    def _ingest(self, scanner: Scanner, chunk: bytes, on_disk: bool) -> ScanResult:
         seg = self.active()
         self._ensure_fds(seg)
-        if self.tail and self.tail_owner is not scanner:
-            # Another reader's incomplete frame (it keeps it in memory) or an orphan from before a
-            # restart: not ours to extend.
-            os.ftruncate(self._fd, seg.size)
-            self.tail = b""
-        _write_all(self._fd, chunk)
+        if not on_disk:
+            if self.tail and self.tail_owner is not scanner:
+                # Another reader's incomplete frame (it keeps it in memory) or an orphan from
+                # before a restart: not ours to extend.
+                os.ftruncate(self._fd, seg.size)
+                self.tail = b""
+            _write_all(self._fd, chunk)
         res = self._scanned = scanner.feed(chunk)
         runs = res.runs
         fits = not runs or (

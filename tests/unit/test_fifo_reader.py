@@ -4,6 +4,7 @@ per read, a pause returns the fd to the selector, and every frame is stored eith
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from logdriver.fifo import COALESCE_SECONDS, MAX_COALESCE_SECONDS, FifoReader
+from logdriver.fifo import COALESCE_SECONDS, F_SETPIPE_SZ, MAX_COALESCE_SECONDS, FifoReader
 from logdriver.store import ContainerLog
 
 from .helpers import frames
@@ -140,3 +141,86 @@ async def test_a_slow_steady_writer_is_polled_less_often_up_to_the_longest_pause
     assert max(pauses) == MAX_COALESCE_SECONDS
     assert lines(clog) == [b"line %06d" % i for i in range(60)]
     clog.close()
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs in the dying process."""
+
+
+def _open_pipe(fifo: Path) -> tuple[int, int]:
+    """A FIFO's read and write ends, the pipe made 1 MiB so that every write here is whole."""
+    os.mkfifo(fifo)
+    rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    fcntl.fcntl(rfd, F_SETPIPE_SZ, 1 << 20)
+    return rfd, os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+
+
+def _write(fd: int, data: bytes) -> None:
+    assert os.write(fd, data) == len(data)
+
+
+@pytest.mark.parametrize("kill_after", [1, 2, 5])
+async def test_a_plugin_killed_just_after_taking_a_chunk_from_the_fifo_loses_no_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kill_after: int
+) -> None:
+    """The bytes a read takes from the FIFO are gone from the pipe: with read(2) then write(2)
+    a kill between the two (or inside the write) lost them, and the FIFO's rest began inside a
+    frame (a corrupt frame at restart: tests/e2e/test_faults.py's SIGKILL test saw it under load).
+    splice(2) puts them on disk as the pipe gives them up, so a store reopened after a kill at
+    the worst moment (the chunk taken, not yet looked at) plus the FIFO's rest hold every entry."""
+    rfd, wfd = _open_pipe(tmp_path / "fifo")
+    data = frames(3000)
+    clog = ContainerLog.open(tmp_path / CID, CID)
+    assert clog.splice_ok, "this test needs splice(2) (Linux)"
+    reader = FifoReader(str(tmp_path / "fifo"), clog)
+    reader.fd = rfd
+    calls = 0
+    real_ingest = clog.writer.ingest
+
+    def dying_ingest(*args: Any, **kw: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == kill_after:
+            raise Killed
+        return real_ingest(*args, **kw)
+
+    monkeypatch.setattr(clog.writer, "ingest", dying_ingest)
+    step = 7001  # chunks that end inside frames
+    sent = 0
+    with pytest.raises(Killed):
+        while True:
+            _write(wfd, data[sent : sent + step])
+            sent += step
+            reader.read_available(short_read_ends=True)
+    _write(wfd, data[sent:])
+    os.close(wfd)
+    # The restart: the store reopened from disk, a new reader continues the FIFO.
+    again = ContainerLog.open(tmp_path / CID, CID)
+    reader2 = FifoReader(str(tmp_path / "fifo"), again)
+    reader2.fd = rfd
+    reader2.adopt_tail()
+    reader2.read_available()
+    assert reader2.eof
+    assert again.corrupt_frames == 0
+    assert lines(again) == [b"line %06d" % i for i in range(3000)]
+
+
+async def test_without_splice_the_reader_reads_and_stores_all_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file system or sandbox without splice(2) (EINVAL, ENOSYS, EPERM): the first chunk is
+    read instead, and the store keeps every entry."""
+    rfd, wfd = _open_pipe(tmp_path / "fifo")
+    clog = ContainerLog.open(tmp_path / CID, CID)
+
+    def no_splice(*_a: Any, **_kw: Any) -> int:
+        raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(os, "splice", no_splice)
+    reader = FifoReader(str(tmp_path / "fifo"), clog)
+    reader.fd = rfd
+    _write(wfd, frames(500))
+    os.close(wfd)
+    reader.read_available()
+    assert not clog.splice_ok
+    assert reader.eof and clog.stored_entries == 500 and clog.corrupt_frames == 0
