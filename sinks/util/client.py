@@ -52,13 +52,13 @@ class Deflate(Protocol):
     """What gzip_body needs of a zlib-compatible module: ``zlib.compress``'s signature and
     levels (-1..9, -1 meaning 6); ``zlib`` itself is the fallback twin."""
 
-    def compress(self, data: bytes, /, level: int = ..., wbits: int = ...) -> bytes: ...
+    def compress(self, data: bytes | bytearray, /, level: int = ..., wbits: int = ...) -> bytes: ...
 
 
 GZIP: Twin[Deflate] = twin(zlib, "zlib_ng.zlib_ng")
 
 
-def gzip_body(data: bytes, level: int) -> bytes:
+def gzip_body(data: bytes | bytearray, level: int) -> bytes:
     """A gzip member (mtime 0, so equal input gives equal bytes with one library); ``level``
     -1..9 as Go's. The bytes depend on the library (``GZIP.active``); what they decompress to
     does not."""
@@ -79,7 +79,7 @@ class HttpClient(abc.ABC):
     secrets: tuple[str, ...] = ()  # its own (a proxy's password), scrubbed as the sink's are
 
     @abc.abstractmethod
-    async def send(self, method: str, url: str, content: bytes | None,
+    async def send(self, method: str, url: str, content: bytes | bytearray | None,
                    headers: Mapping[str, str] | None, timeout: float | None) -> Reply: ...
 
     @abc.abstractmethod
@@ -144,7 +144,7 @@ class AiohttpClient(HttpClient):
             skip_auto_headers=("Content-Type",), cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False)
 
-    async def send(self, method: str, url: str, content: bytes | None,
+    async def send(self, method: str, url: str, content: bytes | bytearray | None,
                    headers: Mapping[str, str] | None, timeout: float | None) -> Reply:
         session = self._session
         if session is None:
@@ -192,10 +192,10 @@ class HttpxClient(HttpClient):
             timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
             follow_redirects=False, headers={"User-Agent": USER_AGENT})
 
-    async def send(self, method: str, url: str, content: bytes | None,
+    async def send(self, method: str, url: str, content: bytes | bytearray | None,
                    headers: Mapping[str, str] | None, timeout: float | None) -> Reply:
-        async with self.client.stream(
-            method, url, content=content, headers=headers,
+        async with self.client.stream(  # httpx takes bytes (a sink may give its bytearray)
+            method, url, content=None if content is None else bytes(content), headers=headers,
             timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
         ) as response:
             body = bytearray()
@@ -237,7 +237,7 @@ class Exchange:
         method: str,
         url: str,
         *,
-        content: bytes | None = None,
+        content: bytes | bytearray | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> Reply | Answer:
@@ -252,7 +252,7 @@ class Exchange:
     async def post_events(
         self,
         url: str,
-        body: bytes,
+        body: bytes | bytearray,
         headers: Mapping[str, str],
         *,
         refused: frozenset[int],

@@ -22,6 +22,7 @@ from sinks.otlp import sink as otlp_sink
 from sinks.otlp.config import OtlpConfig
 from sinks.splunk.config import SplunkConfig
 from sinks.util.base import Sink, SinkConfig
+from sinks.util.body import Body
 from sinks.util.record import Record, Records
 
 from .fakes import T0, context, record
@@ -74,7 +75,9 @@ async def _delivery_body(name: str, recs: Records) -> bytes | None:
     bodies: list[bytes] = []
     sink = _sink(name, bodies)
     try:
-        answer = await sink.send(sink.encode_many(context(), recs))
+        body = Body(sink.framing)
+        sink.encode_into(context(), recs, body)
+        answer = await sink.send_body(body)
     finally:
         await sink.close()
     assert answer.ok, answer
