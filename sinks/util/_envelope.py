@@ -152,11 +152,11 @@ def _format(layout: Layout, times: list[int], sources: list[str],
 
 
 def envelopes_into(layout: Layout, times: list[int], sources: list[str], lines: list[bytes],
-                   partial: list[bool], out: bytearray, ends: array[int], sep: bytes,
-                   fallback: Callable[[int], bytes]) -> int:
+                   partial: list[bool], out: bytearray, ends: array[int], base: int,
+                   sep: bytes, fallback: Callable[[int], bytes]) -> int:
     """See ``envelope.EnvelopeKernel.envelopes_into``: ``envelopes``, the declined records
     encoded by ``fallback``, appended in order."""
-    _check_out(out, ends, "envelopes_into")
+    _check_out(out, ends, base, "envelopes_into")
 
     def declined(i: int) -> bytes:
         event = fallback(i)
@@ -172,22 +172,25 @@ def envelopes_into(layout: Layout, times: list[int], sources: list[str], lines: 
         if count:
             for i in compress(range(len(events)), map(is_, events, repeat(None))):
                 events[i] = declined(i)
-    return append_events(out, ends, cast(list[bytes], events), sep)
+    return append_events(out, ends, base, cast(list[bytes], events), sep)
 
 
-def _check_out(out: bytearray, ends: array[int], name: str) -> None:
+def _check_out(out: bytearray, ends: array[int], base: int, name: str) -> None:
     if type(out) is not bytearray or not isinstance(ends, array) or ends.typecode != "Q":
         raise TypeError(f"{name}: a bytearray and an array('Q') are needed")
+    if base < 0:
+        raise ValueError(f"{name}: a negative base")
 
 
-def text_lines_into(lines: list[bytes], out: bytearray, ends: array[int]) -> int:
+def text_lines_into(lines: list[bytes], out: bytearray, ends: array[int], base: int) -> int:
     """See ``envelope.EnvelopeKernel.text_lines_into``."""
-    _check_out(out, ends, "text_lines_into")
+    _check_out(out, ends, base, "text_lines_into")
     if lines:
         start = len(out)
         out += b"\n".join(lines)
         out += b"\n"
-        ends.extend(islice(accumulate(map(len, lines), add_newline, initial=start), 1, None))
+        ends.extend(islice(accumulate(map(len, lines), add_newline, initial=start + base), 1,
+                           None))
     return 0
 
 

@@ -30,6 +30,7 @@ cdef enum:
     TIME_MS = 1
     TIME_RFC3339 = 2
     TIME_ROOM = 48  # bytes reserved for any time format
+    EXPECTED_ENVELOPE = 160  # bytes per event beside its line, for the first reservation
     FRACTION_BITS = 44  # every double >= 256 is a multiple of 2**-44
 
 cdef object NO_SOURCE = object()  # no source seen yet, or the last one had no pieces
@@ -278,10 +279,10 @@ cdef class _Out:
     cdef char* reserve(self, Py_ssize_t need) except NULL:
         """Room for ``need`` more bytes after ``used``; the write position."""
         cdef Py_ssize_t want
-        if need > PY_SSIZE_T_MAX - self.used - (self.used >> 2):
+        if need > PY_SSIZE_T_MAX - self.used - (self.used >> 1):
             raise MemoryError()
         if self.used + need > self.size:
-            want = self.used + need + (self.used >> 2)  # a quarter more: few reallocs
+            want = self.used + need + (self.used >> 1)  # half more: few reallocs
             PyByteArray_Resize(self.buf, want)
             self.size = want
         return PyByteArray_AS_STRING(self.buf) + self.used
@@ -401,6 +402,17 @@ cdef Py_ssize_t declined_event(_Out out, Py_ssize_t i, bytes sep, object fallbac
     return out.used
 
 
+cdef Py_ssize_t expected_size(list lines, Py_ssize_t n) except -1:
+    """Room for the usual batch at once (its lines, plus some envelope each): few reallocs."""
+    cdef Py_ssize_t i, total = 0
+    cdef object line
+    for i in range(min(n, len(lines))):
+        line = lines[i]
+        if PyBytes_CheckExact(line) and PyBytes_GET_SIZE(line) < PY_SSIZE_T_MAX // 4 - total:
+            total += PyBytes_GET_SIZE(line)
+    return total + min(n, PY_SSIZE_T_MAX // 4 // EXPECTED_ENVELOPE) * EXPECTED_ENVELOPE
+
+
 cdef _Out open_out(bytearray buf, Py_ssize_t n):
     cdef _Out out = _Out.__new__(_Out)
     out.buf = buf
@@ -420,17 +432,36 @@ cdef int close_out(_Out out, Py_ssize_t keep) except -1:
     return 0
 
 
+cdef uint64_t check_out(str name, bytearray out, array.array ends, object base) except? 0:
+    """The same refusals as the pure twin's ``_check_out``; ``base`` as a C integer."""
+    if type(out) is not bytearray or ends.ob_descr.typecode != c'Q':
+        raise TypeError(f"{name}: a bytearray and an array('Q') are needed")
+    if base < 0:
+        raise ValueError(f"{name}: a negative base")
+    return base
+
+
+cdef int put_ends(_Out o, array.array ends, Py_ssize_t n, uint64_t base) except -1:
+    """The ``n`` end offsets written, plus ``base``, onto ``ends``."""
+    cdef Py_ssize_t i
+    if base:
+        for i in range(n):
+            o.ends[i] += base
+    array.extend_buffer(ends, <char*>o.ends, n)
+    return 0
+
+
 def envelopes_into(layout, list times, list sources, list lines, list partial,
-                   bytearray out not None, array.array ends not None, bytes sep not None,
-                   fallback):
+                   bytearray out not None, array.array ends not None, base,
+                   bytes sep not None, fallback):
     """See ``envelope.EnvelopeKernel.envelopes_into``."""
     cdef Py_ssize_t n = len(lines), start = PyByteArray_GET_SIZE(out), empty
-    if type(out) is not bytearray or ends.ob_descr.typecode != c'Q':
-        raise TypeError("envelopes_into: a bytearray and an array('Q') are needed")
+    cdef uint64_t offset = check_out("envelopes_into", out, ends, base)
     cdef _Out o = open_out(out, n)
     try:
+        o.reserve(expected_size(lines, n))
         empty = write_envelopes(layout, times, sources, lines, partial, o, sep, fallback, None)
-        array.extend_buffer(ends, <char*>o.ends, n)
+        put_ends(o, ends, n, offset)
     except BaseException:
         close_out(o, start)
         raise
@@ -484,18 +515,18 @@ def text_lines(list lines):
     return out
 
 
-def text_lines_into(list lines, bytearray out not None, array.array ends not None):
+def text_lines_into(list lines, bytearray out not None, array.array ends not None, base):
     """See ``envelope.EnvelopeKernel.text_lines_into``."""
     cdef Py_ssize_t n = len(lines), i, size, start = PyByteArray_GET_SIZE(out)
     cdef object line
     cdef char* o
-    if type(out) is not bytearray or ends.ob_descr.typecode != c'Q':
-        raise TypeError("text_lines_into: a bytearray and an array('Q') are needed")
+    cdef uint64_t offset = check_out("text_lines_into", out, ends, base)
     for line in lines:
         if not PyBytes_CheckExact(line):  # the pure twin says what is wrong with it
-            return _envelope.text_lines_into(lines, out, ends)
+            return _envelope.text_lines_into(lines, out, ends, base)
     cdef _Out w = open_out(out, n)
     try:
+        w.reserve(expected_size(lines, n))
         for i in range(n):
             if i >= len(lines):
                 raise ValueError("text_lines_into: the list changed during the call")
@@ -508,7 +539,7 @@ def text_lines_into(list lines, bytearray out not None, array.array ends not Non
             o[size] = b'\n'
             w.used += size + 1
             w.ends[i] = w.used
-        array.extend_buffer(ends, <char*>w.ends, n)
+        put_ends(w, ends, n, offset)
     except BaseException:
         close_out(w, start)
         raise

@@ -39,22 +39,24 @@ JSON_ARRAY = Framing(b"[", b",", b"]")
 class Body:
     """Encoded events in one buffer (``buf``): ``framing.opening``, then each event followed by
     ``framing.sep`` (none after an empty event: a record the sink skips by design), so that the
-    buffer is the request body. ``ends[i]`` is the offset in ``buf`` just past event ``i`` and
-    its separator; ``empty`` counts the empty events. ``key`` stands for the request across
-    its retries (a sink that counts attempts keys them by it): the body itself, or, for a body
-    made ``of`` a list of events, its first non-empty event object (the same events sent again).
+    buffer is the request body. ``ends[i] - origin`` is the offset in ``buf`` just past event
+    ``i`` and its separator; ``empty`` counts the empty events. ``key`` stands for the request
+    across its retries (a sink that counts attempts keys them by it): the body itself, or, for a
+    body made ``of`` a list of events, its first non-empty event object (the same events sent
+    again).
 
     ``cost(k)`` is what the first ``k`` events count against ``BatchConfig.bytes``, as
     ``batch.batch_cost`` counts them: their bytes plus ``SEPARATOR_ALLOWANCE`` each (the
     separators written here are that allowance, not added to it).
     """
 
-    __slots__ = ("buf", "empty", "ends", "framing", "key", "_sent")
+    __slots__ = ("buf", "empty", "ends", "framing", "key", "origin", "_sent")
 
     def __init__(self, framing: Framing = BACK_TO_BACK) -> None:
         self.framing = framing
         self.buf = bytearray(framing.opening)
         self.ends = array(OFFSET_TYPE)
+        self.origin = 0  # ends[i] - origin: the offset in buf (a part keeps its source's ends)
         self.empty = 0
         self.key: object = self
         self._sent = False
@@ -75,17 +77,22 @@ class Body:
         """Events that go on the wire (the empty ones are skipped records)."""
         return len(self.ends) - self.empty
 
+    @property
+    def _first(self) -> int:
+        """Where event 0 starts, as ``ends`` counts."""
+        return self.origin + len(self.framing.opening)
+
     def extend(self, events: list[bytes]) -> None:
         """Append encoded events (the list path: sinks without a kernel)."""
-        self.empty += append_events(self.buf, self.ends, events, self.framing.sep)
+        self.empty += append_events(self.buf, self.ends, self.origin, events, self.framing.sep)
 
     def start(self, i: int) -> int:
         """Offset of event ``i`` in ``buf``."""
-        return self.ends[i - 1] if i else len(self.framing.opening)
+        return self.ends[i - 1] - self.origin if i else len(self.framing.opening)
 
     def event(self, i: int) -> bytes:
         """Event ``i`` as its sink encoded it (without the separator)."""
-        a, b = self.start(i), self.ends[i]
+        a, b = self.start(i), self.ends[i] - self.origin
         return bytes(self.buf[a : b - len(self.framing.sep)]) if b > a else b""
 
     def events(self, lo: int = 0, hi: int | None = None) -> list[bytes]:
@@ -97,24 +104,28 @@ class Body:
         if not self.empty:
             return list(range(len(self)))
         ends = self.ends
-        return list(compress(range(len(ends)), map(ne, ends, [self.start(0), *ends[:-1]])))
+        return list(compress(range(len(ends)), map(ne, ends, [self._first, *ends[:-1]])))
 
     def nonempty_before(self, i: int) -> int:
         """How many events before event ``i`` go on the wire."""
         return bisect_left(self.nonempty_indices(), i)
 
     def part(self, lo: int, hi: int) -> Body:
-        """A new body of events ``lo`` to ``hi`` (a copy: split halves, the rest after a bad
-        event)."""
+        """A new body of events ``lo`` to ``hi`` (one copy of their bytes: a batch's tail, split
+        halves, the rest after a bad event). Its ``ends`` are a copy of these (``origin``
+        says where they start), not a pass over them."""
         part = Body(self.framing)
-        a, b = self.start(lo), self.ends[hi - 1] if hi > lo else self.start(lo)
-        part.buf += self.buf[a:b]
+        a = self.start(lo)
+        b = self.ends[hi - 1] - self.origin if hi > lo else a
+        with memoryview(self.buf) as view:
+            part.buf += view[a:b]
         sep = self.framing.sep
         if self._sent and sep and b > a and b == len(self.buf):
             part.buf[-len(sep):] = sep  # the closing the last event got when sent
-        shift = a - len(self.framing.opening)
-        part.ends = array(OFFSET_TYPE, (end - shift for end in self.ends[lo:hi]))
-        part.empty = sum(1 for x, y in pairwise([a, *self.ends[lo:hi]]) if x == y)
+        part.ends = self.ends[lo:hi]
+        part.origin = self.origin + a - len(self.framing.opening)
+        if self.empty:
+            part.empty = sum(1 for x, y in pairwise([a + self.origin, *part.ends]) if x == y)
         return part
 
     def cost(self, k: int) -> int:
@@ -122,14 +133,14 @@ class Body:
         if not k:
             return 0
         extra = SEPARATOR_ALLOWANCE - len(self.framing.sep)
-        return self.ends[k - 1] - len(self.framing.opening) + extra * k + self._unseparated(k)
+        return self.ends[k - 1] - self._first + extra * k + self._unseparated(k)
 
     def _unseparated(self, k: int) -> int:
         """Separator bytes the empty events among the first ``k`` count but do not carry."""
         if not (self.empty and self.framing.sep):
             return 0
         return len(self.framing.sep) * sum(
-            1 for x, y in pairwise([self.start(0), *self.ends[:k]]) if x == y)
+            1 for x, y in pairwise([self._first, *self.ends[:k]]) if x == y)
 
     def fit(self, max_events: int, max_bytes: int) -> int:
         """How many of the first events fit within both limits (0 when the first alone costs
@@ -138,11 +149,11 @@ class Body:
         if self.empty and self.framing.sep:  # rare: cost is not a function of the offset alone
             return bisect_right(range(1, hi + 1), max_bytes, key=self.cost)
         extra = SEPARATOR_ALLOWANCE - len(self.framing.sep)
-        base = len(self.framing.opening)
+        first = self._first
         if not extra:
-            return bisect_right(self.ends, base + max_bytes, 0, hi)
+            return bisect_right(self.ends, first + max_bytes, 0, hi)
         ends = self.ends
-        return bisect_right(range(hi), max_bytes, key=lambda i: ends[i] - base + extra * (i + 1))
+        return bisect_right(range(hi), max_bytes, key=lambda i: ends[i] - first + extra * (i + 1))
 
     def cut(self, k: int) -> Body:
         """Keep the first ``k`` events; the rest move to a new body (one copy of the tail)."""
@@ -156,7 +167,7 @@ class Body:
         """Let go of every event (the buffer's memory goes too)."""
         self.buf = bytearray(self.framing.opening)
         self.ends = array(OFFSET_TYPE)
-        self.empty = 0
+        self.origin = self.empty = 0
 
     def payload(self) -> bytearray:
         """The request body: the buffer, its last separator turned into ``framing.closing``
@@ -170,9 +181,10 @@ class Body:
         return self.buf
 
 
-def append_events(out: bytearray, ends: array[int], events: list[bytes], sep: bytes) -> int:
+def append_events(out: bytearray, ends: array[int], base: int, events: list[bytes],
+                  sep: bytes) -> int:
     """Each of ``events`` then ``sep`` (none after an empty one) appended to ``out``, each one's
-    end offset to ``ends``; how many were empty."""
+    end offset plus ``base`` to ``ends``; how many were empty."""
     if not events:
         return 0
     empty = events.count(b"")
@@ -181,13 +193,13 @@ def append_events(out: bytearray, ends: array[int], events: list[bytes], sep: by
         out += sep.join(events)
         out += sep
         ends.extend(islice(accumulate(map(add, map(len, events), repeat(len(sep))),
-                                      initial=start), 1, None))
+                                      initial=start + base), 1, None))
     else:
         for event in events:
             if event:
                 out += event
                 out += sep
-            ends.append(len(out))
+            ends.append(len(out) + base)
     return empty
 
 

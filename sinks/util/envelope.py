@@ -48,18 +48,21 @@ class EnvelopeKernel(Protocol):
 
     def envelopes_into(self, layout: Layout, times: list[int], sources: list[str],
                        lines: list[bytes], partial: list[bool], out: bytearray,
-                       ends: array[int], sep: bytes, fallback: Callable[[int], bytes]) -> int:
+                       ends: array[int], base: int, sep: bytes,
+                       fallback: Callable[[int], bytes]) -> int:
         """``envelopes``' events written to the end of ``out``, each followed by ``sep`` (none
-        after an empty event), each one's end offset appended to ``ends`` (an ``array('Q')``);
+        after an empty event), each one's end offset in ``out`` plus ``base`` (>= 0) appended
+        to ``ends`` (an ``array('Q')``);
         a record declined is ``fallback(i)``'s bytes there, ``i`` its index. Returns how many
         events are empty. ValueError as ``envelopes``; TypeError if ``out`` is not a bytearray,
         ``ends`` not an ``array('Q')`` or ``fallback`` answers other than bytes. On an error
         ``out`` and ``ends`` are as they were."""
         ...
 
-    def text_lines_into(self, lines: list[bytes], out: bytearray, ends: array[int]) -> int:
-        """``text_lines``' events written to the end of ``out`` and their end offsets appended
-        to ``ends`` (an ``array('Q')``); returns 0 (no event is empty)."""
+    def text_lines_into(self, lines: list[bytes], out: bytearray, ends: array[int],
+                        base: int) -> int:
+        """``text_lines``' events written to the end of ``out`` and their end offsets plus
+        ``base`` appended to ``ends`` (an ``array('Q')``); returns 0 (no event is empty)."""
         ...
 
 
@@ -96,7 +99,8 @@ def encode_into(layout: Layout | None, recs: Records, encode: Callable[[Record],
         return encode(Record(times[i], sources[i], lines[i], partial[i]))
 
     body.empty += KERNEL.active.envelopes_into(layout, times, sources, lines, partial, body.buf,
-                                               body.ends, body.framing.sep, fallback)
+                                               body.ends, body.origin, body.framing.sep,
+                                               fallback)
 
 
 def text_into(recs: Records, body: Body) -> None:
@@ -105,4 +109,4 @@ def text_into(recs: Records, body: Body) -> None:
     if body.framing.sep:
         body.extend(KERNEL.active.text_lines(recs.lines))
         return
-    body.empty += KERNEL.active.text_lines_into(recs.lines, body.buf, body.ends)
+    body.empty += KERNEL.active.text_lines_into(recs.lines, body.buf, body.ends, body.origin)

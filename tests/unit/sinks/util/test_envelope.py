@@ -268,9 +268,9 @@ def encoders() -> dict[str, tuple[Layout, Callable[[Record], bytes]]]:
 @SETTINGS
 @given(name=st.sampled_from(["inline", "json", "raw", "datadog", "http"]),
        rows=hostile_records, sep=st.sampled_from([b"", b",", b";;"]),
-       prefix=st.binary(max_size=5))
+       prefix=st.binary(max_size=5), base=st.sampled_from([0, 3, 2**40]))
 def test_both_twins_write_the_same_buffer(name: str, rows: list[tuple[object, ...]], sep: bytes,
-                                          prefix: bytes) -> None:
+                                          prefix: bytes, base: int) -> None:
     """envelopes_into: the same bytes, end offsets and empty count from both twins, each event
     the per-record encoder's (what the twins decline, every hostile record, it encodes)."""
     pure, compiled = pure_and_compiled(KERNEL)
@@ -283,28 +283,32 @@ def test_both_twins_write_the_same_buffer(name: str, rows: list[tuple[object, ..
     results = []
     for kernel in (pure, compiled):
         out, ends = bytearray(prefix), array("Q", [7])
-        got = outcome(kernel.envelopes_into, layout, *columns, out, ends, sep, fallback)
+        got = outcome(kernel.envelopes_into, layout, *columns, out, ends, base, sep, fallback)
         results.append((got, bytes(out), list(ends)))
     assert results[0] == results[1]
     got, out, ends = results[0]
     if isinstance(got, int):
-        events = [out[a:b] for a, b in zip([len(prefix), *ends[1:]], ends[1:], strict=False)]
+        offsets = [end - base for end in ends[1:]]
+        events = [out[a:b] for a, b in zip([len(prefix), *offsets], offsets, strict=False)]
         want = [fallback(i) for i in range(len(rows))]
         assert events == [e + sep if e else e for e in want] and got == want.count(b"")
 
 
 @SETTINGS
 @given(rows=st.lists(st.one_of(lines, lines.map(bytearray), st.just(3)), max_size=10),
-       prefix=st.binary(max_size=5))
-def test_both_twins_write_the_same_text_lines(rows: list[object], prefix: bytes) -> None:
+       prefix=st.binary(max_size=5), base=st.sampled_from([0, 5, -1]))
+def test_both_twins_write_the_same_text_lines(rows: list[object], prefix: bytes,
+                                              base: int) -> None:
     pure, compiled = pure_and_compiled(KERNEL)
     results = []
     for kernel in (pure, compiled):
         out, ends = bytearray(prefix), array("Q")
-        got = outcome(kernel.text_lines_into, rows, out, ends)
+        got = outcome(kernel.text_lines_into, rows, out, ends, base)
         results.append((got, bytes(out), list(ends)))
     assert results[0] == results[1]
     if results[0][0] == 0:
+        assert results[0][2] == [base + len(prefix) + sum(len(r) + 1 for r in rows[:i + 1])  # type: ignore[arg-type]
+                                 for i in range(len(rows))]
         assert results[0][1] == prefix + b"".join(bytes(r) + b"\n" for r in rows)  # type: ignore[arg-type]
 
 
@@ -316,5 +320,5 @@ def test_a_refused_call_leaves_the_buffer_as_it_was() -> None:
         for bad in (lambda i: "text", lambda i: 1 // 0):
             out, ends = bytearray(b"kept"), array("Q", [4])
             with pytest.raises((TypeError, ZeroDivisionError)):
-                kernel.envelopes_into(layout, *columns, out, ends, b",", bad)
+                kernel.envelopes_into(layout, *columns, out, ends, 0, b",", bad)
             assert (out, list(ends)) == (bytearray(b"kept"), [4])
