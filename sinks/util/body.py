@@ -50,7 +50,7 @@ class Body:
     separators written here are that allowance, not added to it).
     """
 
-    __slots__ = ("buf", "empty", "ends", "framing", "key", "origin", "_sent")
+    __slots__ = ("_key", "buf", "empty", "ends", "framing", "origin", "_sent")
 
     def __init__(self, framing: Framing = BACK_TO_BACK) -> None:
         self.framing = framing
@@ -58,7 +58,7 @@ class Body:
         self.ends = array(OFFSET_TYPE)
         self.origin = 0  # ends[i] - origin: the offset in buf (a part keeps its source's ends)
         self.empty = 0
-        self.key: object = self
+        self._key: object = None  # not the body itself: no reference cycle keeps a buffer alive
         self._sent = False
 
     @classmethod
@@ -66,8 +66,13 @@ class Body:
         body = cls(framing)
         events = list(events)
         body.extend(events)
-        body.key = next(filter(None, events), body)
+        body._key = next(filter(None, events), None)
         return body
+
+    @property
+    def key(self) -> object:
+        """What stands for this request across its retries (see the class)."""
+        return self if self._key is None else self._key
 
     def __len__(self) -> int:
         return len(self.ends)
