@@ -47,6 +47,7 @@ from .util.batch import (
     batch_fit,
     plan_batches,
 )
+from .util.body import Body
 from .util.errors import SinkOptionError, SinkVerifyError
 from .util.parse import check_unicode, opt, parse_bool, parse_size
 from .util.record import Context, Record, Records, TagInfo
@@ -61,7 +62,7 @@ SINK_OPTION_KEYS: frozenset[str] = (SPLUNK_KEYS | DATADOG_KEYS | HTTP_KEYS | LOK
 
 __all__ = [
     "ENV", "ENV_REGEX", "LABELS", "LABELS_REGEX", "SINK_OPTION_KEYS", "TAG", "Answer",
-    "AttrSelectors", "BatchConfig", "Context", "DatadogConfig", "Fault", "HttpConfig",
+    "AttrSelectors", "BatchConfig", "Body", "Context", "DatadogConfig", "Fault", "HttpConfig",
     "JoinConfig", "LokiConfig", "OtlpConfig", "Outcome", "Record", "Records", "Sink",
     "SinkConfig", "SinkOptionError", "SinkSetup", "SinkVerifyError", "SplunkConfig", "TagInfo",
     "TagTemplate", "backoff", "batch_cost", "batch_fit", "check_unicode", "classify_http",

@@ -1,41 +1,48 @@
-"""A delivery worker's batch: the encoded events of one request, cut to the sink's limits."""
+"""A delivery worker's batch: the request body its events are encoded into, cut to the sink's
+limits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sinks import BatchConfig, batch_cost, batch_fit
+from sinks import BatchConfig, Body
 
 
 @dataclass(slots=True)
 class Batch:
-    """The encoded events of one request, what they count against the byte limit, and the
-    (packed) position the cursor may move to once they are accepted."""
+    """The events of one request, encoded into ``body`` (the request body, see
+    ``sinks.util.body``), the (packed) cursor position after each (``marks``), what they count
+    against the byte limit (``size``) and the position the cursor may move to once they are
+    accepted (``end``)."""
 
-    events: list[bytes] = field(default_factory=list)
+    body: Body
+    marks: list[int] = field(default_factory=list)
     size: int = 0
     end: int = 0
 
+    def __len__(self) -> int:
+        return len(self.marks)
 
-@dataclass(slots=True)
-class Taken:
-    """Encoded events read but not yet in a batch, each with its (packed) cursor position."""
+    def clear(self) -> None:
+        """Let go of every event (the worker sheds what it read ahead)."""
+        self.body.clear()
+        self.marks = []
+        self.size = 0
 
-    events: list[bytes]
-    ends: list[int]
 
-
-def fill(batch: Batch, taken: Taken, config: BatchConfig) -> Taken | None:
-    """Move events of ``taken`` into ``batch`` within ``config``'s limits (an event that alone
-    exceeds ``config.bytes`` gets a batch of its own: the server decides); returns what did not
-    fit (the batch is full then), or None when all of it went in. ``taken`` is not empty."""
-    events, ends = taken.events, taken.ends
-    k, cost = batch_fit(events, max_events=config.events - len(batch.events),
-                        max_bytes=config.bytes - batch.size)
-    if not k and not batch.events:  # only an event alone may exceed the limit
-        k, cost = 1, batch_cost(events[:1])
-    if k:
-        batch.events += events[:k] if k < len(events) else events
-        batch.size += cost
-        batch.end = ends[k - 1]
-    return Taken(events[k:], ends[k:]) if k < len(events) else None
+def fill(batch: Batch, config: BatchConfig) -> Batch | None:
+    """Cut ``batch`` (events just appended to its body, their positions to ``marks``) to
+    ``config``'s limits: a bisect over the body's end offsets. An event that alone exceeds
+    ``config.bytes`` gets a batch of its own (the server decides). Returns what did not fit as a
+    new batch (one copy of the tail; ``batch`` is full then), or None when all of it fits.
+    ``batch`` is not empty."""
+    body = batch.body
+    n = len(body)
+    k = body.fit(config.events, config.bytes) or 1  # only an event alone may exceed the limit
+    rest = None
+    if k < n:
+        rest = Batch(body.cut(k), batch.marks[k:])
+        del batch.marks[k:]
+    batch.size = body.cost(k)
+    batch.end = batch.marks[k - 1]
+    return rest

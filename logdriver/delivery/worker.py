@@ -18,16 +18,19 @@ from dataclasses import replace
 
 from sinks import (
     Answer,
+    BatchConfig,
+    Body,
     Context,
     JoinConfig,
     Outcome,
+    Records,
     Sink,
     SinkConfig,
     backoff,
 )
 
 from ..store import Position, UnreadableCursor, deadletter_path
-from .batch import Batch, Taken, fill
+from .batch import Batch, fill
 from .budget import BatchBudget
 from .cursor import Cursor, append_dead_letters
 from .records import TAKE_READ_BYTES, RecordReader, StoredLog, packed, unpacked
@@ -85,7 +88,7 @@ class SinkWorker:
         self._failing = False  # the last answer asked for a retry
         self._sink_ok = False  # the sink took a request: from then on, read ahead while it works
         self._on_retry: asyncio.Future[None] | None = None  # set when a request must be retried
-        self._rest: Taken | None = None  # read and encoded past the last full batch
+        self._rest: Batch | None = None  # read and encoded past the last full batch
         self._broken = False  # a request stopped unfinished (shutdown): nothing more is settled
 
     @property
@@ -98,8 +101,8 @@ class SinkWorker:
         """Encoded events this worker holds: on the wire (or being retried), read ahead."""
         held = sum(n for _task, _pos, n in self._inflight)
         if self._ahead is not None:
-            held += len(self._ahead.events)
-        return held + (len(self._rest.events) if self._rest is not None else 0)
+            held += len(self._ahead)
+        return held + (len(self._rest) if self._rest is not None else 0)
 
     @property
     def stopping(self) -> bool:
@@ -155,7 +158,7 @@ class SinkWorker:
                 batch = await self._collect()
                 if batch is None:
                     break
-                if batch.events and not await self._ship(batch):
+                if len(batch) and not await self._ship(batch):
                     break
             while self._inflight and not self._broken:
                 await asyncio.wait([self._inflight[0][0]])
@@ -177,42 +180,50 @@ class SinkWorker:
         share = self.budget.share(cfg.bytes)  # many workers: each an equal part of the budget
         if share < cfg.bytes:
             cfg = replace(cfg, bytes=share)
-        batch = Batch()
-        if self._rest is not None:
-            self._rest = fill(batch, self._rest, cfg)
+        batch, self._rest = self._rest or Batch(Body(self.sink.framing)), None
+        if len(batch):
+            self._rest = fill(batch, cfg)
             if self._rest is not None:
                 return batch
         deadline = 0.0
         while not self.stopping:
-            want = min(cfg.events - len(batch.events), TAKE_RECORDS)
+            want = min(cfg.events - len(batch), TAKE_RECORDS)
             recs, ends = self.reader.take(want, min(TAKE_READ_BYTES, share))
             if recs:
-                self._rest = fill(batch, Taken(self.sink.encode_many(self.ctx, recs), ends), cfg)
+                self._rest = self._encode(batch, recs, ends, cfg)
             self.count_dropped()
-            if self._rest is not None or len(batch.events) >= cfg.events or batch.size >= cfg.bytes:
+            if self._rest is not None or len(batch) >= cfg.events or batch.size >= cfg.bytes:
                 return batch
             if len(recs) >= want:
                 await asyncio.sleep(0)  # more is stored: let the FIFO readers run, then go on
                 continue
             now = time.monotonic()
-            if batch.events and not deadline:
+            if len(batch) and not deadline:
                 deadline = now + cfg.wait_seconds
-            if batch.events and (now >= deadline or self.clog.blocked):
+            if len(batch) and (now >= deadline or self.clog.blocked):
                 return batch  # blocked: nothing more comes until this goes
             stopped = self.reader.pos >= self.clog.end and not self.clog.running
             recs, ends = self.reader.flush_stale(everything=stopped)
             if recs:
-                self._rest = fill(batch, Taken(self.sink.encode_many(self.ctx, recs), ends), cfg)
+                self._rest = self._encode(batch, recs, ends, cfg)
                 if self._rest is not None:
                     return batch
             if stopped:
-                return batch if batch.events else None
-            wait = deadline - now if batch.events else IDLE_SECONDS
+                return batch if len(batch) else None
+            wait = deadline - now if len(batch) else IDLE_SECONDS
             due = self.reader.multiline_due_in()
             if due is not None:
                 wait = min(wait, due)
             await self.clog.wait_change(max(wait, 0.001))
         return batch
+
+    def _encode(self, batch: Batch, recs: Records, ends: list[int],
+                cfg: BatchConfig) -> Batch | None:
+        """Encode ``recs`` (cursor positions ``ends``) into ``batch``'s body and cut it to
+        ``cfg`` (``fill``): what did not fit, or None."""
+        self.sink.encode_into(self.ctx, recs, batch.body)
+        batch.marks += ends
+        return fill(batch, cfg)
 
     def count_dropped(self) -> None:
         """Add what the reader found lost to this sink's and the process's counters."""
@@ -250,9 +261,9 @@ class SinkWorker:
             self._ahead = None
         if self._broken:
             return False
-        payload = list(filter(None, batch.events))
-        task = asyncio.get_running_loop().create_task(self._send(payload))
-        self._inflight.append((task, unpacked(batch.end), len(payload)))
+        body = batch.body
+        task = asyncio.get_running_loop().create_task(self._send(body))
+        self._inflight.append((task, unpacked(batch.end), body.nonempty))
         task.add_done_callback(self._settle)
         return True
 
@@ -275,8 +286,8 @@ class SinkWorker:
         the sink is back, so that a failing sink costs one batch in memory. False (kept) when
         there is nothing to let go or the reader cannot go back exactly
         (``RecordReader.can_rewind``)."""
-        ahead = len(batch.events) if batch is not None else 0
-        rest = len(self._rest.events) if self._rest is not None else 0
+        ahead = len(batch) if batch is not None else 0
+        rest = len(self._rest) if self._rest is not None else 0
         if not (ahead or rest) or not self._inflight:
             return False
         end = packed(self._inflight[-1][1])
@@ -285,7 +296,7 @@ class SinkWorker:
         self.reader.rewind(end, ahead + rest)
         self._rest = None
         if batch is not None:
-            batch.events = []
+            batch.clear()
         return True
 
     def _settle(self, _task: asyncio.Task[bool]) -> None:
@@ -301,14 +312,15 @@ class SinkWorker:
         if moved is not None:
             self._save_cursor(moved)
 
-    async def _send(self, payload: list[bytes]) -> bool:
-        """Deliver ``payload`` (retrying, splitting, dead-lettering as the sink answers); False
-        if shutdown came while it still had to be retried."""
+    async def _send(self, body: Body) -> bool:
+        """Deliver the events of ``body`` (retrying, splitting, dead-lettering as the sink
+        answers); False if shutdown came while it still had to be retried. The rare paths take
+        per-event bytes or new bodies cut from it (``Body.event``, ``Body.part``)."""
         attempt = 0
         while True:
-            if payload:
+            if body.nonempty:
                 t0 = time.monotonic()
-                answer = await self.sink.send(payload)
+                answer = await self.sink.send_body(body)
                 self.stats.answered(answer, time.monotonic() - t0)
             else:
                 answer = Answer(Outcome.OK, reason="nothing to send")
@@ -317,35 +329,37 @@ class SinkWorker:
             if self._failing and self._on_retry is not None and not self._on_retry.done():
                 self._on_retry.set_result(None)  # the read-ahead batch may be let go (_shed)
             if answer.outcome is Outcome.OK:
-                self._delivered(len(payload) - answer.rejected)
+                self._delivered(body.nonempty - answer.rejected)
                 if answer.rejected:
                     self._rejected(answer)
                 return True
             if answer.outcome is Outcome.SPLIT:
-                half = len(payload) // 2
-                return await self._send(payload[:half]) and await self._send(payload[half:])
+                wire = body.nonempty_indices()
+                half = wire[len(wire) // 2]  # half of the events on the wire on each side
+                return (await self._send(body.part(0, half))
+                        and await self._send(body.part(half, len(body))))
             bad = answer.invalid_event
-            if answer.outcome is Outcome.DROP and bad is not None and bad < len(payload):
+            if answer.outcome is Outcome.DROP and bad is not None and bad < len(body):
                 # The sink took the events before ``bad`` and none after: one bad event costs
                 # one event, and the rest go again (Docker's driver resends all: moby#35862).
-                if bad:
-                    self._delivered(bad)
-                self._dead_letter(payload[bad : bad + 1], answer)
-                payload = payload[bad + 1 :]
+                if before := body.nonempty_before(bad):
+                    self._delivered(before)
+                self._dead_letter([body.event(bad)], answer)
+                body = body.part(bad + 1, len(body))
                 attempt = 0
-                if not payload:
+                if not body.nonempty:
                     return True
                 continue
             refused = answer.refused_events
             if answer.outcome is Outcome.DROP and refused is not None:
                 # The sink stored every other event (Loki): only the named ones are lost
-                lost = sorted({i for i in refused if 0 <= i < len(payload)})
-                if len(payload) > len(lost):
-                    self._delivered(len(payload) - len(lost))
-                self._dead_letter([payload[i] for i in lost], answer)
+                lost = sorted({i for i in refused if 0 <= i < len(body)})
+                if body.nonempty > len(lost):
+                    self._delivered(body.nonempty - len(lost))
+                self._dead_letter([body.event(i) for i in lost], answer)
                 return True
             if answer.outcome is Outcome.DROP:
-                self._dead_letter(payload, answer)
+                self._dead_letter([body.event(i) for i in body.nonempty_indices()], answer)
                 return True
             attempt += 1
             self.stats.retries += 1

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from ..util.envelope import ESCAPE_JSON, TIME_MS, Layout, encode_batch
+from ..util.body import Body
+from ..util.envelope import ESCAPE_JSON, TIME_MS, Layout, encode_batch, encode_into
 from ..util.gojson import decode_line
 from ..util.record import Context, Record, Records
 from ..util.timefmt import epoch_ms
@@ -135,3 +136,8 @@ class ItemEncoder:
         kernel (records it declines through ``encode``)."""
         layout = self.shape_for(ctx).layout
         return encode_batch(layout, recs, lambda rec: self.encode(ctx, rec))
+
+    def encode_into(self, ctx: Context, recs: Records, body: Body) -> None:
+        """``body.extend(encode_many(ctx, recs))``, the kernel writing straight into ``body``."""
+        layout = self.shape_for(ctx).layout
+        encode_into(layout, recs, lambda rec: self.encode(ctx, rec), body)

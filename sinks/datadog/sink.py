@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..util.answer import Answer
+from ..util.body import JSON_ARRAY, Body
 from ..util.client import Exchange, HttpClient, build_client, gzip_body
 from ..util.record import Context, Record, Records
 from ..util.send import SinkBase
@@ -22,6 +23,7 @@ class DatadogSink(SinkBase):
     check: the intake has no health endpoint that needs no data."""
 
     name = "datadog"
+    framing = JSON_ARRAY
     max_batch_events = DD_MAX_BATCH_EVENTS
     max_batch_bytes = DD_MAX_BATCH_COST
 
@@ -46,8 +48,11 @@ class DatadogSink(SinkBase):
     def encode_many(self, ctx: Context, recs: Records) -> list[bytes]:
         return self._encoder.encode_many(ctx, recs)
 
-    async def _post_events(self, events: list[bytes]) -> Answer:
-        body = b"[" + b",".join(events) + b"]"
+    def encode_into(self, ctx: Context, recs: Records, body: Body) -> None:
+        self._encoder.encode_into(ctx, recs, body)
+
+    async def _post_body(self, events: Body) -> Answer:
+        body: bytes | bytearray = events.payload()
         if self.config.gzip:
             body = gzip_body(body, DD_GZIP_LEVEL)
         return await self._exchange.post_events(

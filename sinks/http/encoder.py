@@ -6,7 +6,16 @@ from __future__ import annotations
 
 import json
 
-from ..util.envelope import ESCAPE_JSON, KERNEL, TIME_RFC3339, Layout, encode_batch
+from ..util.body import Body
+from ..util.envelope import (
+    ESCAPE_JSON,
+    KERNEL,
+    TIME_RFC3339,
+    Layout,
+    encode_batch,
+    encode_into,
+    text_into,
+)
 from ..util.gojson import decode_line
 from ..util.record import Context, Record, Records
 from ..util.timefmt import rfc3339nano
@@ -68,3 +77,11 @@ class EventEncoder:
             return KERNEL.active.text_lines(recs.lines)
         self.static_fields(ctx)
         return encode_batch(self._layout, recs, lambda rec: self.encode(ctx, rec))
+
+    def encode_into(self, ctx: Context, recs: Records, body: Body) -> None:
+        """``body.extend(encode_many(ctx, recs))``, the kernel writing straight into ``body``."""
+        if self.format == FORMAT_TEXT:
+            text_into(recs, body)
+            return
+        self.static_fields(ctx)
+        encode_into(self._layout, recs, lambda rec: self.encode(ctx, rec), body)

@@ -7,6 +7,7 @@ import urllib.parse
 from typing import TYPE_CHECKING
 
 from ..util.answer import Answer
+from ..util.body import BACK_TO_BACK, JSON_ARRAY, Body
 from ..util.client import Exchange, HttpClient, build_client, gzip_body
 from ..util.record import Context, Record, Records
 from ..util.send import SinkBase
@@ -50,6 +51,7 @@ class HttpSink(SinkBase):
         if config.gzip:
             self._headers["Content-Encoding"] = "gzip"
         self._encoder = EventEncoder(config.format)
+        self.framing = JSON_ARRAY if config.format == FORMAT_JSON else BACK_TO_BACK
 
     def encode(self, ctx: Context, rec: Record) -> bytes:
         return self._encoder.encode(ctx, rec)
@@ -57,11 +59,11 @@ class HttpSink(SinkBase):
     def encode_many(self, ctx: Context, recs: Records) -> list[bytes]:
         return self._encoder.encode_many(ctx, recs)
 
-    async def _post_events(self, events: list[bytes]) -> Answer:
-        if self.config.format == FORMAT_JSON:
-            body = b"[" + b",".join(events) + b"]"
-        else:
-            body = b"".join(events)
+    def encode_into(self, ctx: Context, recs: Records, body: Body) -> None:
+        self._encoder.encode_into(ctx, recs, body)
+
+    async def _post_body(self, events: Body) -> Answer:
+        body: bytes | bytearray = events.payload()
         if self.config.gzip:
             body = gzip_body(body, GZIP_LEVEL)
         return await self._exchange.post_events(

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..util.answer import Answer, Outcome
+from ..util.body import Body
 from ..util.client import Exchange, HttpClient, Reply, build_client
 from ..util.errors import SinkOptionError
 from ..util.record import Context, Record, Records
@@ -62,9 +63,9 @@ class LokiSink(SinkBase):
         self._ctx: Context | None = None
         self._labels: dict[str, str] = {}
         self._streams: dict[str, dict[str, str]] = {}
-        # retries so far per request, keyed by id() of its first event (the event is kept so the
+        # retries so far per request, keyed by id() of its Body.key (the key is kept so the
         # id cannot be reused while counted): only when loki-retries is finite
-        self._attempts: dict[int, tuple[bytes, int]] = {}
+        self._attempts: dict[int, tuple[object, int]] = {}
 
     @classmethod
     def from_config(cls, config: LokiConfig, *,
@@ -103,7 +104,9 @@ class LokiSink(SinkBase):
         return encode_many(recs, protobuf=self._protobuf)
 
     # ----------------------------------------------------------------- sending
-    async def _post_events(self, events: list[bytes]) -> Answer:
+    async def _post_body(self, events_body: Body) -> Answer:
+        """One push request of the body's events (grouped into streams by ``build_body``)."""
+        events = [events_body.event(i) for i in events_body.nonempty_indices()]
         body, streams = build_body(events, self.stream_labels, protobuf=self._protobuf)
         endpoints = self._endpoints.round()
         answer = Answer(Outcome.RETRY, None, None, "no endpoint")
@@ -115,7 +118,7 @@ class LokiSink(SinkBase):
                 log.warning("loki endpoint failed, trying the next",
                             extra={"endpoint": endpoint.shown,
                                    "reason": self._exchange.scrub(answer.reason)})
-        return self._exchange.scrubbed(self._count_retries(events[0], answer))
+        return self._exchange.scrubbed(self._count_retries(events_body.key, answer))
 
     async def _post(self, endpoint: Endpoint, body: bytes, events: Sequence[bytes],
                     streams: list[Stream]) -> Answer:
@@ -160,13 +163,14 @@ class LokiSink(SinkBase):
             named |= matched
         return tuple(sorted(named))
 
-    def _count_retries(self, first: bytes, answer: Answer) -> Answer:
+    def _count_retries(self, first: object, answer: Answer) -> Answer:
         """``loki-retries`` N (not 0): a request is made N times in all, then dropped
         (dead-lettered) at its N-th failure, as Loki's driver (clients/pkg/util/client.go
         sendBatch: send, ``backoff.Wait()``, stop once ``!backoff.Ongoing()``; dskit's
         backoff.go: Wait counts a retry, Ongoing is false once retries >= MaxRetries; 0 is for
         ever). The wait before each retry is at least Loki's driver's backoff,
-        ``loki-min-backoff`` doubling up to ``loki-max-backoff``."""
+        ``loki-min-backoff`` doubling up to ``loki-max-backoff``. ``first`` identifies the
+        request (``Body.key``)."""
         key = id(first)
         if answer.outcome is not Outcome.RETRY:
             self._attempts.pop(key, None)

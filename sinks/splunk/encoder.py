@@ -8,7 +8,8 @@ Key order and omission follow the Go structs: ``{"event":..,"time":..,"host":..}
 
 from __future__ import annotations
 
-from ..util.envelope import ESCAPE_GO, TIME_HEC, Layout, encode_batch
+from ..util.body import Body
+from ..util.envelope import ESCAPE_GO, TIME_HEC, Layout, encode_batch, encode_into
 from ..util.gojson import go_map, go_string, go_text, raw_json
 from ..util.record import Context, Record, Records
 from ..util.timefmt import hec_time
@@ -73,6 +74,10 @@ class Envelope:
         """``[encode(r) for r in recs]``, the batch at once through ``util.envelope``'s kernel
         (records it declines through ``encode``)."""
         return encode_batch(self._layout, recs, self.encode)
+
+    def encode_into(self, recs: Records, body: Body) -> None:
+        """``body.extend(encode_many(recs))``, the kernel writing straight into ``body``."""
+        encode_into(self._layout, recs, self.encode, body)
 
     def encode(self, rec: Record) -> bytes:
         """One envelope; ``b""`` for a record the raw format skips (blank line), as moby does."""

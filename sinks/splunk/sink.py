@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..util.answer import Answer, Outcome
+from ..util.body import Body
 from ..util.client import Exchange, HttpClient, Reply, build_client, gzip_body
 from ..util.errors import SinkVerifyError
 from ..util.parse import redact_url
@@ -74,10 +75,13 @@ class SplunkSink(SinkBase):
     def encode_many(self, ctx: Context, recs: Records) -> list[bytes]:
         return self._envelope_for(ctx).encode_many(recs)
 
-    async def _post_events(self, events: list[bytes]) -> Answer:
-        """One request, to each endpoint in turn from the next in the round until one answers
-        other than RETRY."""
-        body = b"".join(events)
+    def encode_into(self, ctx: Context, recs: Records, body: Body) -> None:
+        self._envelope_for(ctx).encode_into(recs, body)
+
+    async def _post_body(self, events: Body) -> Answer:
+        """One request (the envelopes back to back), to each endpoint in turn from the next in
+        the round until one answers other than RETRY."""
+        body: bytes | bytearray = events.payload()
         if self.config.gzip:
             body = gzip_body(body, self.config.gzip_level)
         urls = self._urls.round()
@@ -92,7 +96,7 @@ class SplunkSink(SinkBase):
                                    "reason": self._exchange.scrub(answer.reason)})
         return self._exchange.scrubbed(answer)
 
-    async def _post(self, base: str, body: bytes) -> Answer:
+    async def _post(self, base: str, body: bytes | bytearray) -> Answer:
         reply = await self._exchange.request("POST", base + HEC_EVENT_PATH, content=body,
                                              headers=self._post_headers)
         if not isinstance(reply, Reply):

@@ -5,11 +5,14 @@ others are declined."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from array import array
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import compress, repeat
-from operator import floordiv, truediv
+from itertools import accumulate, compress, islice, repeat
+from operator import floordiv, is_, truediv
+from typing import cast
 
+from .body import append_events
 from .gojson import PLAIN_CHARS
 from .timefmt import NS_PER_MS, rfc3339nano
 
@@ -146,6 +149,53 @@ def _format(layout: Layout, times: list[int], sources: list[str],
     args: list[object] = [None] * (2 * n)
     args[0::2], args[1::2] = (stamps, lines) if layout.time_first else (lines, stamps)
     return (body % tuple(args)).split(_SEPARATOR)[:-1]  # type: ignore[return-value]
+
+
+def envelopes_into(layout: Layout, times: list[int], sources: list[str], lines: list[bytes],
+                   partial: list[bool], out: bytearray, ends: array[int], base: int,
+                   sep: bytes, fallback: Callable[[int], bytes]) -> int:
+    """See ``envelope.EnvelopeKernel.envelopes_into``: ``envelopes``, the declined records
+    encoded by ``fallback``, appended in order."""
+    _check_out(out, ends, base, "envelopes_into")
+
+    def declined(i: int) -> bytes:
+        event = fallback(i)
+        if type(event) is not bytes:
+            raise TypeError("envelopes_into: the fallback must answer bytes")
+        return event
+
+    answer = envelopes(layout, times, sources, lines, partial)
+    if answer is None:
+        events: Events = [declined(i) for i in range(len(lines))]
+    else:
+        events, count = answer
+        if count:
+            for i in compress(range(len(events)), map(is_, events, repeat(None))):
+                events[i] = declined(i)
+    return append_events(out, ends, base, cast(list[bytes], events), sep)
+
+
+def _check_out(out: bytearray, ends: array[int], base: int, name: str) -> None:
+    if type(out) is not bytearray or not isinstance(ends, array) or ends.typecode != "Q":
+        raise TypeError(f"{name}: a bytearray and an array('Q') are needed")
+    if base < 0:
+        raise ValueError(f"{name}: a negative base")
+
+
+def text_lines_into(lines: list[bytes], out: bytearray, ends: array[int], base: int) -> int:
+    """See ``envelope.EnvelopeKernel.text_lines_into``."""
+    _check_out(out, ends, base, "text_lines_into")
+    if lines:
+        start = len(out)
+        out += b"\n".join(lines)
+        out += b"\n"
+        ends.extend(islice(accumulate(map(len, lines), add_newline, initial=start + base), 1,
+                           None))
+    return 0
+
+
+def add_newline(total: int, length: int) -> int:
+    return total + length + 1
 
 
 def text_lines(lines: list[bytes]) -> list[bytes]:

@@ -9,10 +9,12 @@ current sizes, and a line is read only below ``PyBytes_GET_SIZE``. A record it d
 ``json_lines``, a line over ``max_line // 3`` bytes) comes back as None for the per-record encoder.
 """
 
+from cpython cimport array
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.long cimport PyLong_CheckExact
 from cpython.pyport cimport PY_SSIZE_T_MAX
-from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.string cimport memcmp, memcpy
 
@@ -28,9 +30,12 @@ cdef enum:
     TIME_MS = 1
     TIME_RFC3339 = 2
     TIME_ROOM = 48  # bytes reserved for any time format
+    EXPECTED_ENVELOPE = 160  # bytes per event beside its line, for the first reservation
     FRACTION_BITS = 44  # every double >= 256 is a multiple of 2**-44
 
 cdef object NO_SOURCE = object()  # no source seen yet, or the last one had no pieces
+
+from sinks.util import _envelope
 
 include "_envelope_time.pxi"  # put_time: the three time formats
 
@@ -264,91 +269,227 @@ cdef bint may_be_json(const uint8_t* s, Py_ssize_t n) noexcept nogil:
     return i == n or s[i] >= 0x80  # all of it a number, or a code point Python might read on
 
 
-def envelopes(layout, list times, list sources, list lines, list partial):
-    """See ``envelope.EnvelopeKernel.envelopes``; never answers None for the whole batch."""
-    cdef Py_ssize_t n = len(lines), i, size, need, fixed, cap = 0, done = 0
+cdef class _Out:
+    """Where ``write_envelopes`` puts events: ``buf`` (a bytearray) from ``used`` on, each
+    event's end offset at ``ends[k]`` (a PyMem array, one per record)."""
+    cdef bytearray buf
+    cdef Py_ssize_t used, size
+    cdef uint64_t* ends
+
+    cdef char* reserve(self, Py_ssize_t need) except NULL:
+        """Room for ``need`` more bytes after ``used``; the write position."""
+        cdef Py_ssize_t want
+        if need > PY_SSIZE_T_MAX - self.used - (self.used >> 1):
+            raise MemoryError()
+        if self.used + need > self.size:
+            want = self.used + need + (self.used >> 1)  # half more: few reallocs
+            PyByteArray_Resize(self.buf, want)
+            self.size = want
+        return PyByteArray_AS_STRING(self.buf) + self.used
+
+    cdef int append(self, bytes piece) except -1:
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(piece)
+        cdef char* o = self.reserve(n)
+        memcpy(o, PyBytes_AS_STRING(piece), n)
+        self.used += n
+        return 0
+
+
+cdef Py_ssize_t write_envelopes(layout, list times, list sources, list lines, list partial,
+                                _Out out, bytes sep, object fallback, list declined) except -1:
+    """Each record's event then ``sep`` (none after an empty event) into ``out``; a record it
+    does not handle: ``fallback(i)``'s bytes, or (``fallback`` None) an empty event with ``i``
+    appended to ``declined``. Returns how many events are empty."""
+    cdef Py_ssize_t n = len(lines), i, size, need, fixed, empty = 0, nsep = PyBytes_GET_SIZE(sep)
     cdef Py_ssize_t max_line = layout.max_line
     cdef int escape = layout.escape, time_kind = layout.time, overflow
     cdef bint time_first = layout.time_first, json_lines = layout.json_lines
     cdef bint skip_blank = layout.skip_blank, go = escape == ESCAPE_GO
     cdef dict heads = layout.heads
     cdef tuple tails = layout.tails
-    cdef bytes whole = tails[0], cut = tails[1], head = None, middle = None, tail
+    cdef bytes whole = tails[0], cut = tails[1], head = None, middle = None, tail, event
     cdef object line, src, last_src = NO_SOURCE, pair, flag, t_obj
     cdef const uint8_t* s
     cdef int64_t t
-    cdef char* buf = NULL
     cdef char* o
-    cdef list out
     if len(times) != n or len(sources) != n or len(partial) != n:
         raise ValueError("envelopes: the record columns differ in length")
     if not PyBytes_CheckExact(whole) or not PyBytes_CheckExact(cut):
         raise TypeError("envelopes: a layout's pieces must be bytes")
-    out = [None] * n
-    fixed = max(PyBytes_GET_SIZE(whole), PyBytes_GET_SIZE(cut)) + TIME_ROOM
-    try:
+    fixed = max(PyBytes_GET_SIZE(whole), PyBytes_GET_SIZE(cut)) + TIME_ROOM + nsep
+    for i in range(n):
+        # The lists are only read; still, check each index against their sizes now.
+        if i >= len(lines) or i >= len(times) or i >= len(sources) or i >= len(partial):
+            raise ValueError("envelopes: a record column changed during the call")
+        line = lines[i]
+        src = sources[i]
+        t_obj = times[i]
+        flag = partial[i]
+        if not PyBytes_CheckExact(line) or not PyLong_CheckExact(t_obj):
+            out.ends[i] = declined_event(out, i, sep, fallback, declined, &empty)
+            continue
+        if flag is True:
+            tail = cut
+        elif flag is False:
+            tail = whole
+        else:
+            out.ends[i] = declined_event(out, i, sep, fallback, declined, &empty)
+            continue
+        t = PyLong_AsLongLongAndOverflow(t_obj, &overflow)
+        if overflow:
+            out.ends[i] = declined_event(out, i, sep, fallback, declined, &empty)
+            continue
+        if src is not last_src:
+            pair = heads.get(src) if type(src) is str else None
+            if pair is None:
+                last_src = NO_SOURCE
+                out.ends[i] = declined_event(out, i, sep, fallback, declined, &empty)
+                continue
+            head, middle = pair
+            if not PyBytes_CheckExact(head) or not PyBytes_CheckExact(middle):
+                raise TypeError("envelopes: a layout's pieces must be bytes")
+            last_src = src
+        size = PyBytes_GET_SIZE(line)
+        s = <const uint8_t*>PyBytes_AS_STRING(line)
+        if (max_line and size > max_line // 3) or (json_lines and may_be_json(s, size)):
+            out.ends[i] = declined_event(out, i, sep, fallback, declined, &empty)
+            continue
+        if skip_blank and blank_line(s, size):
+            empty += 1
+            out.ends[i] = out.used
+            continue
+        if size > (PY_SSIZE_T_MAX - fixed) // 8:
+            out.ends[i] = declined_event(out, i, sep, fallback, declined, &empty)
+            continue  # no room to reserve (not a line that fits in memory anyway)
+        need = PyBytes_GET_SIZE(head) + PyBytes_GET_SIZE(middle) + fixed + 6 * size
+        o = out.reserve(need)
+        s = <const uint8_t*>PyBytes_AS_STRING(line)
+        o = put_piece(o, head)
+        if time_first:
+            o = put_time(o, t, time_kind)
+            o = put_piece(o, middle)
+            o = put_escaped(o, s, size, go)
+        else:
+            o = put_escaped(o, s, size, go)
+            o = put_piece(o, middle)
+            o = put_time(o, t, time_kind)
+        o = put_piece(o, tail)
+        memcpy(o, PyBytes_AS_STRING(sep), nsep)
+        out.used = o + nsep - PyByteArray_AS_STRING(out.buf)
+        out.ends[i] = out.used
+    return empty
+
+
+cdef Py_ssize_t declined_event(_Out out, Py_ssize_t i, bytes sep, object fallback,
+                               list declined, Py_ssize_t* empty) except -1:
+    """The per-record encoder's event for record ``i`` (see ``write_envelopes``); its end."""
+    cdef object event
+    if fallback is None:
+        declined.append(i)
+        empty[0] += 1
+        return out.used
+    event = fallback(i)
+    if not PyBytes_CheckExact(event):
+        raise TypeError("envelopes_into: the fallback must answer bytes")
+    out.size = PyByteArray_GET_SIZE(out.buf)  # Python ran: trust nothing kept about the buffer
+    if out.size < out.used:
+        raise RuntimeError("envelopes_into: the buffer shrank during the call")
+    if PyBytes_GET_SIZE(event):
+        out.append(event)
+        out.append(sep)
+    else:
+        empty[0] += 1
+    return out.used
+
+
+cdef Py_ssize_t expected_size(list lines, Py_ssize_t n) except -1:
+    """Room for the usual batch at once (its lines, plus some envelope each): few reallocs."""
+    cdef Py_ssize_t i, total = 0
+    cdef object line
+    for i in range(min(n, len(lines))):
+        line = lines[i]
+        if PyBytes_CheckExact(line) and PyBytes_GET_SIZE(line) < PY_SSIZE_T_MAX // 4 - total:
+            total += PyBytes_GET_SIZE(line)
+    return total + min(n, PY_SSIZE_T_MAX // 4 // EXPECTED_ENVELOPE) * EXPECTED_ENVELOPE
+
+
+cdef _Out open_out(bytearray buf, Py_ssize_t n):
+    cdef _Out out = _Out.__new__(_Out)
+    out.buf = buf
+    out.used = out.size = PyByteArray_GET_SIZE(buf)
+    out.ends = <uint64_t*>PyMem_Malloc(max(n, 1) * sizeof(uint64_t))
+    if out.ends == NULL:
+        raise MemoryError()
+    return out
+
+
+cdef int close_out(_Out out, Py_ssize_t keep) except -1:
+    """Give the bytearray its written size (``keep`` on failure: as it was) and free ``ends``."""
+    PyMem_Free(out.ends)
+    out.ends = NULL
+    if PyByteArray_GET_SIZE(out.buf) != keep:
+        PyByteArray_Resize(out.buf, keep)
+    return 0
+
+
+cdef uint64_t check_out(str name, bytearray out, array.array ends, object base) except? 0:
+    """The same refusals as the pure twin's ``_check_out``; ``base`` as a C integer."""
+    if type(out) is not bytearray or ends.ob_descr.typecode != c'Q':
+        raise TypeError(f"{name}: a bytearray and an array('Q') are needed")
+    if base < 0:
+        raise ValueError(f"{name}: a negative base")
+    return base
+
+
+cdef int put_ends(_Out o, array.array ends, Py_ssize_t n, uint64_t base) except -1:
+    """The ``n`` end offsets written, plus ``base``, onto ``ends``."""
+    cdef Py_ssize_t i
+    if base:
         for i in range(n):
-            # The lists are only read; still, check each index against their sizes now.
-            if i >= len(lines) or i >= len(times) or i >= len(sources) or i >= len(partial):
-                raise ValueError("envelopes: a record column changed during the call")
-            line = lines[i]
-            src = sources[i]
-            t_obj = times[i]
-            flag = partial[i]
-            if not PyBytes_CheckExact(line) or not PyLong_CheckExact(t_obj):
-                continue
-            if flag is True:
-                tail = cut
-            elif flag is False:
-                tail = whole
+            o.ends[i] += base
+    array.extend_buffer(ends, <char*>o.ends, n)
+    return 0
+
+
+def envelopes_into(layout, list times, list sources, list lines, list partial,
+                   bytearray out not None, array.array ends not None, base,
+                   bytes sep not None, fallback):
+    """See ``envelope.EnvelopeKernel.envelopes_into``."""
+    cdef Py_ssize_t n = len(lines), start = PyByteArray_GET_SIZE(out), empty
+    cdef uint64_t offset = check_out("envelopes_into", out, ends, base)
+    cdef _Out o = open_out(out, n)
+    try:
+        o.reserve(expected_size(lines, n))
+        empty = write_envelopes(layout, times, sources, lines, partial, o, sep, fallback, None)
+        put_ends(o, ends, n, offset)
+    except BaseException:
+        close_out(o, start)
+        raise
+    close_out(o, o.used)
+    return empty
+
+
+def envelopes(layout, list times, list sources, list lines, list partial):
+    """See ``envelope.EnvelopeKernel.envelopes``; never answers None for the whole batch."""
+    cdef Py_ssize_t n = len(lines), i, j = 0, a = 0, b
+    cdef list declined = [], events
+    cdef bytearray buf = bytearray()
+    cdef _Out o = open_out(buf, n)
+    cdef const char* base
+    try:
+        write_envelopes(layout, times, sources, lines, partial, o, b"", None, declined)
+        events = [None] * n
+        base = PyByteArray_AS_STRING(buf)
+        for i in range(n):
+            b = o.ends[i]
+            if j < len(declined) and declined[j] == i:
+                j += 1
             else:
-                continue
-            t = PyLong_AsLongLongAndOverflow(t_obj, &overflow)
-            if overflow:
-                continue
-            if src is not last_src:
-                pair = heads.get(src) if type(src) is str else None
-                if pair is None:
-                    last_src = NO_SOURCE
-                    continue
-                head, middle = pair
-                if not PyBytes_CheckExact(head) or not PyBytes_CheckExact(middle):
-                    raise TypeError("envelopes: a layout's pieces must be bytes")
-                last_src = src
-            size = PyBytes_GET_SIZE(line)
-            s = <const uint8_t*>PyBytes_AS_STRING(line)
-            if max_line and size > max_line // 3:
-                continue
-            if json_lines and may_be_json(s, size):
-                continue
-            if skip_blank and blank_line(s, size):
-                out[i] = b""
-                done += 1
-                continue
-            if size > (PY_SSIZE_T_MAX - fixed) // 8:
-                continue  # no room to reserve (not a line that fits in memory anyway)
-            need = PyBytes_GET_SIZE(head) + PyBytes_GET_SIZE(middle) + fixed + 6 * size
-            if need > cap:
-                cap = need * 2
-                o = <char*>PyMem_Realloc(buf, cap)
-                if o == NULL:
-                    raise MemoryError()
-                buf = o
-            o = put_piece(buf, head)
-            if time_first:
-                o = put_time(o, t, time_kind)
-                o = put_piece(o, middle)
-                o = put_escaped(o, s, size, go)
-            else:
-                o = put_escaped(o, s, size, go)
-                o = put_piece(o, middle)
-                o = put_time(o, t, time_kind)
-            o = put_piece(o, tail)
-            out[i] = PyBytes_FromStringAndSize(buf, o - buf)
-            done += 1
+                events[i] = PyBytes_FromStringAndSize(base + a, b - a)
+            a = b
     finally:
-        PyMem_Free(buf)
-    return out, n - done
+        close_out(o, 0)
+    return events, len(declined)
 
 
 def text_lines(list lines):
@@ -372,3 +513,35 @@ def text_lines(list lines):
         o[size] = b'\n'
         out[i] = event
     return out
+
+
+def text_lines_into(list lines, bytearray out not None, array.array ends not None, base):
+    """See ``envelope.EnvelopeKernel.text_lines_into``."""
+    cdef Py_ssize_t n = len(lines), i, size, start = PyByteArray_GET_SIZE(out)
+    cdef object line
+    cdef char* o
+    cdef uint64_t offset = check_out("text_lines_into", out, ends, base)
+    for line in lines:
+        if not PyBytes_CheckExact(line):  # the pure twin says what is wrong with it
+            return _envelope.text_lines_into(lines, out, ends, base)
+    cdef _Out w = open_out(out, n)
+    try:
+        w.reserve(expected_size(lines, n))
+        for i in range(n):
+            if i >= len(lines):
+                raise ValueError("text_lines_into: the list changed during the call")
+            line = lines[i]
+            if not PyBytes_CheckExact(line):
+                raise ValueError("text_lines_into: the list changed during the call")
+            size = PyBytes_GET_SIZE(line)
+            o = w.reserve(size + 1)
+            memcpy(o, PyBytes_AS_STRING(line), size)
+            o[size] = b'\n'
+            w.used += size + 1
+            w.ends[i] = w.used
+        put_ends(w, ends, n, offset)
+    except BaseException:
+        close_out(w, start)
+        raise
+    close_out(w, w.used)
+    return 0

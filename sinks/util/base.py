@@ -8,6 +8,7 @@ from typing import Protocol
 
 from .answer import Answer, Fault, Outcome
 from .batch import BatchConfig
+from .body import Body, Framing
 from .errors import SinkOptionError, SinkVerifyError
 from .record import Context, Record, Records
 from .retry import backoff, classify_http, parse_retry_after
@@ -30,14 +31,28 @@ class Sink(Protocol):
         ...
 
     def encode_many(self, ctx: Context, recs: Records) -> list[bytes]:
-        """``[encode(ctx, r) for r in recs]``; the delivery hot path calls this."""
+        """``[encode(ctx, r) for r in recs]``."""
+        ...
+
+    @property
+    def framing(self) -> Framing:
+        """How this sink's events make a request body (``util.body``)."""
+        ...
+
+    def encode_into(self, ctx: Context, recs: Records, body: Body) -> None:
+        """``body.extend(encode_many(ctx, recs))`` (``body`` has this sink's ``framing``); the
+        delivery hot path calls this."""
+        ...
+
+    async def send_body(self, body: Body) -> Answer:
+        """One request (plus failover/ack polling where the sink has them) for the events of
+        ``body`` (this sink's ``framing``), through ``util.send.send_body``: empty events are
+        left out (none: OK, no request), a single event is never answered SPLIT (DROP
+        instead), ``invalid_event`` and ``refused_events`` index ``body``'s events."""
         ...
 
     async def send(self, encoded: Sequence[bytes]) -> Answer:
-        """One request (plus failover/ack polling where the sink has them) for these events,
-        through ``util.send.send_events``: ``b""`` events are left out (none: OK, no request),
-        a single event is never answered SPLIT (DROP instead), ``invalid_event`` indexes
-        ``encoded``."""
+        """``send_body`` of a body of these events; indices index ``encoded``."""
         ...
 
     async def verify(self) -> None:

@@ -45,7 +45,7 @@ REDACTED = "[redacted]"
 # A reason quotes at most REASON_BODY_CHARS of an answer, so a secret the server echoed may be cut
 # part-way: a run of a secret's first this-many characters is redacted as (part of) it.
 SECRET_HEAD_CHARS = 8
-Body = bytes | bytearray | memoryview  # a request body, sent as it is (never copied by the client)
+BodyBytes = bytes | bytearray | memoryview  # a request body, sent as it is (never copied here)
 _MAX_TARGETS = 64  # URLs whose parsed form and proxy a client remembers (a sink uses a few)
 # No answer came: the connection, TLS, proxy, a timeout or the HTTP framing failed (aiohttp's;
 # httpx's under a test transport are in HttpxClient.errors). TimeoutError and ssl.SSLError are
@@ -57,13 +57,13 @@ class Deflate(Protocol):
     """What gzip_body needs of a zlib-compatible module: ``zlib.compress``'s signature and
     levels (-1..9, -1 meaning 6); ``zlib`` itself is the fallback twin."""
 
-    def compress(self, data: bytes, /, level: int = ..., wbits: int = ...) -> bytes: ...
+    def compress(self, data: bytes | bytearray, /, level: int = ..., wbits: int = ...) -> bytes: ...
 
 
 GZIP: Twin[Deflate] = twin(zlib, "zlib_ng.zlib_ng")
 
 
-def gzip_body(data: bytes, level: int) -> bytes:
+def gzip_body(data: bytes | bytearray, level: int) -> bytes:
     """A gzip member (mtime 0, so equal input gives equal bytes with one library); ``level``
     -1..9 as Go's. The bytes depend on the library (``GZIP.active``); what they decompress to
     does not."""
@@ -86,7 +86,7 @@ class HttpClient(abc.ABC):
     secrets: tuple[str, ...] = ()  # its own (a proxy's password), scrubbed as the sink's are
 
     @abc.abstractmethod
-    async def send(self, method: str, url: str, content: Body | None,
+    async def send(self, method: str, url: str, content: BodyBytes | None,
                    headers: Mapping[str, str] | None, timeout: float | None) -> Reply: ...
 
     @abc.abstractmethod
@@ -151,7 +151,7 @@ class AiohttpClient(HttpClient):
             skip_auto_headers=("Content-Type",), cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False)
 
-    async def send(self, method: str, url: str, content: Body | None,
+    async def send(self, method: str, url: str, content: BodyBytes | None,
                    headers: Mapping[str, str] | None, timeout: float | None) -> Reply:
         session = self._session
         if session is None:
@@ -187,7 +187,7 @@ class UncopiedBody(Payload):
     _value: memoryview
     _autoclose = True  # nothing to close: bytes in memory, reusable (as BytesPayload)
 
-    def __init__(self, value: Body) -> None:
+    def __init__(self, value: BodyBytes) -> None:
         view = memoryview(value)
         if view.ndim != 1 or view.itemsize != 1:
             view = view.cast("B")
@@ -247,7 +247,7 @@ class HttpxClient(HttpClient):
             timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
             follow_redirects=False, headers={"User-Agent": USER_AGENT})
 
-    async def send(self, method: str, url: str, content: Body | None,
+    async def send(self, method: str, url: str, content: BodyBytes | None,
                    headers: Mapping[str, str] | None, timeout: float | None) -> Reply:
         if content is not None and not isinstance(content, bytes):
             content = bytes(content)  # httpx takes bytes or an iterable of them (tests only)
@@ -294,7 +294,7 @@ class Exchange:
         method: str,
         url: str,
         *,
-        content: Body | None = None,
+        content: BodyBytes | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> Reply | Answer:
@@ -309,7 +309,7 @@ class Exchange:
     async def post_events(
         self,
         url: str,
-        body: Body,
+        body: BodyBytes,
         headers: Mapping[str, str],
         *,
         refused: frozenset[int],

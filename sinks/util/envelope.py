@@ -16,6 +16,7 @@ the sink's per-record encoder take those, so the bytes are always the per-record
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 from itertools import compress, repeat
 from operator import is_
@@ -23,11 +24,12 @@ from typing import Protocol, cast
 
 from . import _envelope
 from ._envelope import ESCAPE_GO, ESCAPE_JSON, TIME_HEC, TIME_MS, TIME_RFC3339, Events, Layout
+from .body import Body
 from .record import Record, Records
 from .twin import Twin, twin
 
 __all__ = ["ESCAPE_GO", "ESCAPE_JSON", "KERNEL", "TIME_HEC", "TIME_MS", "TIME_RFC3339",
-           "EnvelopeKernel", "Events", "Layout", "encode_batch"]
+           "EnvelopeKernel", "Events", "Layout", "encode_batch", "encode_into", "text_into"]
 
 
 class EnvelopeKernel(Protocol):
@@ -42,6 +44,25 @@ class EnvelopeKernel(Protocol):
 
     def text_lines(self, lines: list[bytes]) -> list[bytes]:
         """Each line with a newline after it (the HTTP sink's text format)."""
+        ...
+
+    def envelopes_into(self, layout: Layout, times: list[int], sources: list[str],
+                       lines: list[bytes], partial: list[bool], out: bytearray,
+                       ends: array[int], base: int, sep: bytes,
+                       fallback: Callable[[int], bytes]) -> int:
+        """``envelopes``' events written to the end of ``out``, each followed by ``sep`` (none
+        after an empty event), each one's end offset in ``out`` plus ``base`` (>= 0) appended
+        to ``ends`` (an ``array('Q')``);
+        a record declined is ``fallback(i)``'s bytes there, ``i`` its index. Returns how many
+        events are empty. ValueError as ``envelopes``; TypeError if ``out`` is not a bytearray,
+        ``ends`` not an ``array('Q')`` or ``fallback`` answers other than bytes. On an error
+        ``out`` and ``ends`` are as they were."""
+        ...
+
+    def text_lines_into(self, lines: list[bytes], out: bytearray, ends: array[int],
+                        base: int) -> int:
+        """``text_lines``' events written to the end of ``out`` and their end offsets plus
+        ``base`` appended to ``ends`` (an ``array('Q')``); returns 0 (no event is empty)."""
         ...
 
 
@@ -63,3 +84,29 @@ def encode_batch(layout: Layout | None, recs: Records,
         for i in compress(range(len(events)), map(is_, events, repeat(None))):
             events[i] = encode(Record(times[i], sources[i], lines[i], partial[i]))
     return cast(list[bytes], events)  # no None left in it
+
+
+def encode_into(layout: Layout | None, recs: Records, encode: Callable[[Record], bytes],
+                body: Body) -> None:
+    """``body.extend(encode_batch(layout, recs, encode))`` without a bytes object per event:
+    the kernel writes the records it handles straight into ``body``, ``encode`` the others."""
+    if layout is None:
+        body.extend([encode(rec) for rec in recs])
+        return
+    times, sources, lines, partial = recs.times, recs.sources, recs.lines, recs.partial
+
+    def fallback(i: int) -> bytes:
+        return encode(Record(times[i], sources[i], lines[i], partial[i]))
+
+    body.empty += KERNEL.active.envelopes_into(layout, times, sources, lines, partial, body.buf,
+                                               body.ends, body.origin, body.framing.sep,
+                                               fallback)
+
+
+def text_into(recs: Records, body: Body) -> None:
+    """The HTTP sink's text format into ``body``: each line and a newline (then the framing's
+    separator, if it has one: the list path)."""
+    if body.framing.sep:
+        body.extend(KERNEL.active.text_lines(recs.lines))
+        return
+    body.empty += KERNEL.active.text_lines_into(recs.lines, body.buf, body.ends, body.origin)

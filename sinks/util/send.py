@@ -1,4 +1,4 @@
-"""The one step every sink's ``send`` goes through (``send_events``: skipped events left out, no
+"""The one step every sink's ``send`` goes through (``send_body``: skipped events left out, no
 request for none, a SPLIT of a single event settled as a DROP, refused events named in the
 caller's numbering), and SinkBase, which every sink builds on so that its ``send`` is that
 step."""
@@ -10,32 +10,33 @@ from dataclasses import replace
 from typing import Generic, TypeVar
 
 from .answer import Answer, Outcome
+from .body import BACK_TO_BACK, Body
 from .client import Exchange
+from .record import Context, Records
 from .retry import settle_split
 
 T = TypeVar("T")
 
 NOTHING_TO_SEND = "nothing to send"
 
-Post = Callable[[list[bytes]], Awaitable[Answer]]  # one request for these (non-empty) events
+PostBody = Callable[[Body], Awaitable[Answer]]  # one request for a body with an event to send
 
 
-async def send_events(encoded: Sequence[bytes], post: Post) -> Answer:
-    """``post`` the non-empty events of ``encoded`` (``b""`` is a record the sink skips by
-    design) and settle the answer.
+async def send_body(body: Body, post: PostBody) -> Answer:
+    """``post`` ``body`` when an event of it goes on the wire (an empty event is a record the
+    sink skips by design) and settle the answer.
 
-    No event: OK with no request. A SPLIT for one event becomes a DROP (``settle_split``). An
-    ``invalid_event`` or ``refused_events`` the server gave (indices into the events it was
-    sent) are mapped back to indices into ``encoded``. ``post`` must never raise and must scrub
-    its reasons.
+    No such event: OK with no request. A SPLIT for one event becomes a DROP (``settle_split``).
+    An ``invalid_event`` or ``refused_events`` the server gave (indices into the events it was
+    sent, the non-empty ones) are mapped back to indices into ``body``. ``post`` must never
+    raise and must scrub its reasons.
     """
-    events = list(filter(None, encoded))
-    if not events:
+    sent = body.nonempty
+    if not sent:
         return Answer(Outcome.OK, None, None, NOTHING_TO_SEND)
-    answer = settle_split(await post(events), len(events))
-    if len(events) != len(encoded) and (answer.invalid_event is not None
-                                        or answer.refused_events is not None):
-        nonempty = [i for i, event in enumerate(encoded) if event]
+    answer = settle_split(await post(body), sent)
+    if body.empty and (answer.invalid_event is not None or answer.refused_events is not None):
+        nonempty = body.nonempty_indices()
         bad = answer.invalid_event
         if bad is not None:
             answer = replace(answer, invalid_event=nonempty[bad] if bad < len(nonempty) else None)
@@ -46,15 +47,34 @@ async def send_events(encoded: Sequence[bytes], post: Post) -> Answer:
 
 
 class SinkBase:
-    """What every sink shares: ``send`` is ``send_events`` over the sink's ``_post_events`` (one
-    request for non-empty events; never raises, reasons scrubbed), no start-up check unless the
-    sink has one, and ``close`` releases the Exchange (idempotent)."""
+    """What every sink shares: ``send_body`` is ``send_body`` over the sink's ``_post_body`` (one
+    request for a body with events to send; never raises, reasons scrubbed), ``send`` the same
+    for a list of events, ``encode_into`` its ``encode_many`` appended to the body, no start-up
+    check unless the sink has one, and ``close`` releases the Exchange (idempotent).
+
+    A sink whose request is its body (``framing``) overrides ``_post_body`` and sends
+    ``body.payload()``; the others (Loki, OTLP) build their request from the events in
+    ``_post_events``."""
+
+    framing = BACK_TO_BACK
 
     def __init__(self, exchange: Exchange) -> None:
         self._exchange = exchange
 
+    def encode_many(self, ctx: Context, recs: Records) -> list[bytes]:
+        raise NotImplementedError
+
+    def encode_into(self, ctx: Context, recs: Records, body: Body) -> None:
+        body.extend(self.encode_many(ctx, recs))
+
     async def send(self, encoded: Sequence[bytes]) -> Answer:
-        return await send_events(encoded, self._post_events)
+        return await self.send_body(Body.of(self.framing, encoded))
+
+    async def send_body(self, body: Body) -> Answer:
+        return await send_body(body, self._post_body)
+
+    async def _post_body(self, body: Body) -> Answer:
+        return await self._post_events([body.event(i) for i in body.nonempty_indices()])
 
     async def _post_events(self, events: list[bytes]) -> Answer:
         raise NotImplementedError

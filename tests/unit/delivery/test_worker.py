@@ -104,6 +104,34 @@ async def test_one_bad_hec_event_costs_one_event(h: Harness, bad: tuple[int, ...
     assert all("invalid-event-number" in json.loads(x)["reason"] for x in letters)
 
 
+@pytest.mark.parametrize("bad", [(6,), (3, 99)])
+async def test_one_bad_hec_event_among_skipped_blank_lines_costs_one_event(
+        h: Harness, bad: tuple[int, ...]) -> None:
+    # The raw format skips blank lines (empty events in the batch's body): HEC's index of the
+    # bad event counts only the events it was sent, and still names the right one.
+    lines = [b"   " if i % 4 == 1 else b"line %06d%s" % (i, b" POISON" if i in bad else b"")
+             for i in range(100)]
+    sent = [i for i in range(100) if i % 4 != 1]
+    with FakeHec("tok", refuse_marker="POISON") as hec:
+        driver = await h.start(network=True)
+        path = h.fifo()
+        await h.start_logging(path, {"splunk-url": hec.url, "splunk-token": "tok",
+                                     "splunk-format": "raw", "splunk-verify-connection": "false",
+                                     "batch-wait": "50ms"})
+        h.write(path, b"".join(encode_entry(Entry("stdout", T0 + i, ln))
+                               for i, ln in enumerate(lines)))
+        await until(lambda: driver.delivery.dead_letters >= len(bad))
+        await until(lambda: len(hec.events) >= len(sent) - len(bad))
+        await asyncio.sleep(0.2)  # anything sent twice would arrive now
+        tag = CID[:12] + " "  # the raw format's prefix: the default tag
+        assert hec.lines() == [tag + lines[i].decode() for i in sent if i not in bad]
+    assert (driver.delivery.dead_letters, driver.delivery.delivered_events) == (
+        len(bad), len(sent) - len(bad))
+    letters = (h.state / "containers" / CID / "deadletter-splunk.ndjson").read_text().splitlines()
+    dead = [json.loads(base64.b64decode(json.loads(x)["event_b64"]))["event"] for x in letters]
+    assert dead == [CID[:12] + " " + lines[i].decode() for i in bad]
+
+
 async def test_reading_a_silent_stopped_container_never_asks_the_sink(h: Harness) -> None:
     # `docker logs` on a stopped container is a StartLogging too. One that printed nothing has
     # no history, yet it was started before: no connection check, even with HEC down.

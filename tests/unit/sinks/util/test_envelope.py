@@ -7,6 +7,7 @@ twin and through the kernel functions directly; all must equal ``encode`` record
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -20,10 +21,12 @@ from sinks.http.encoder import EventEncoder
 from sinks.splunk.config import HecFields
 from sinks.splunk.encoder import Envelope
 from sinks.util import twin
+from sinks.util.body import BACK_TO_BACK, JSON_ARRAY, Body, framed
 from sinks.util.envelope import KERNEL, EnvelopeKernel, Layout
 from sinks.util.record import Context, Record, Records
 
 from ..fakes import context, record
+from ..kernels import outcome, pure_and_compiled
 
 KEY = "0123456789abcdef0123456789abcdef"
 T0 = 1_700_000_000_123_456_789
@@ -84,13 +87,22 @@ def running(kernel: EnvelopeKernel) -> Iterator[None]:
 
 
 def check(layout: Layout | None, recs: list[Record],
-          encode: Callable[[Record], bytes], encode_many: Callable[[Records], list[bytes]]) -> None:
-    """encode_many under each twin, and each kernel's own answer, equal encode per record."""
+          encode: Callable[[Record], bytes], encode_many: Callable[[Records], list[bytes]],
+          encode_into: Callable[[Records, Body], None] | None = None) -> None:
+    """encode_many under each twin, and each kernel's own answer, equal encode per record; so
+    do the events encode_into writes after an event already in a body, in either framing, and
+    the body is their old joined body."""
     expected = [encode(rec) for rec in recs]
     columns = Records.of(recs)
     for kernel in kernels():
         with running(kernel):
             assert encode_many(columns) == expected
+            for framing in (BACK_TO_BACK, JSON_ARRAY) if encode_into is not None else ():
+                body = Body.of(framing, [b"before"])
+                encode_into(columns, body)  # type: ignore[misc]
+                assert body.events() == [b"before", *expected]
+                assert body.empty == expected.count(b"")
+                assert bytes(body.payload()) == framed(framing, [b"before", *expected])
         if layout is None:
             continue
         answer = kernel.envelopes(layout, columns.times, columns.sources, columns.lines,
@@ -108,7 +120,7 @@ def check(layout: Layout | None, recs: list[Record],
 def test_hec_batches_are_the_per_record_envelopes(fmt: str, ctx: Context, recs: list[Record],
                                                   fields: HecFields) -> None:
     envelope = Envelope(fmt, ctx, fields)
-    check(envelope._layout, recs, envelope.encode, envelope.encode_many)
+    check(envelope._layout, recs, envelope.encode, envelope.encode_many, envelope.encode_into)
 
 
 @SETTINGS
@@ -120,7 +132,8 @@ def test_datadog_batches_are_the_per_record_items(ctx: Context, recs: list[Recor
                "datadog-hostname": hostname}
     encoder = ItemEncoder(DatadogConfig.from_options({k: v for k, v in options.items() if v}, {}))
     check(encoder.shape_for(ctx).layout, recs, lambda rec: encoder.encode(ctx, rec),
-          lambda columns: encoder.encode_many(ctx, columns))
+          lambda columns: encoder.encode_many(ctx, columns),
+          lambda columns, body: encoder.encode_into(ctx, columns, body))
 
 
 @SETTINGS
@@ -130,7 +143,8 @@ def test_http_batches_are_the_per_record_events(fmt: str, ctx: Context,
     encoder = EventEncoder(fmt)
     encoder.static_fields(ctx)
     check(encoder._layout if fmt != "text" else None, recs, lambda rec: encoder.encode(ctx, rec),
-          lambda columns: encoder.encode_many(ctx, columns))
+          lambda columns: encoder.encode_many(ctx, columns),
+          lambda columns, body: encoder.encode_into(ctx, columns, body))
 
 
 def layouts() -> dict[str, Layout]:
@@ -211,7 +225,7 @@ def test_the_pure_twin_formats_the_plain_records_of_a_mixed_batch() -> None:
 
 
 def test_columns_of_different_lengths_are_refused() -> None:
-    layout = layouts()["inline"]
+    layout = encoders()["inline"][0]
     for kernel in kernels():
         with pytest.raises(ValueError, match="differ in length"):
             kernel.envelopes(layout, [1, 2], ["stdout"], [b"a"], [False])
@@ -223,3 +237,88 @@ def test_a_context_string_that_is_not_utf8_leaves_encoding_to_the_per_record_pat
     assert envelope._layout is None
     with pytest.raises(UnicodeEncodeError):
         envelope.encode_many(Records.of([record(b"x")]))
+
+
+# Columns as hostile as the kernel may be handed: sources without pieces, non-bool partial
+# flags, times past int64 (each declined to the fallback), hostile lines.
+hostile_records = st.lists(st.tuples(
+    st.one_of(times, st.integers(2**63, 2**70), st.integers(-(2**70), -(2**63) - 1)),
+    st.sampled_from(["stdout", "stderr", "other", ""]),
+    lines,
+    st.sampled_from([False, True, 0, 1, None]),
+), max_size=12)
+
+
+def encoders() -> dict[str, tuple[Layout, Callable[[Record], bytes]]]:
+    """Each format's layout and per-record encoder (what a declined record becomes)."""
+    ctx = context(attrs={"a": "<b>"})
+    datadog = ItemEncoder(DatadogConfig.from_options({"datadog-api-key": KEY}, {}))
+    http = EventEncoder("ndjson")
+    http.static_fields(ctx)
+    found: dict[str, tuple[Layout | None, Callable[[Record], bytes]]] = {
+        "datadog": (datadog.shape_for(ctx).layout, lambda rec: datadog.encode(ctx, rec)),
+        "http": (http._layout, lambda rec: http.encode(ctx, rec))}
+    for fmt in ("inline", "json", "raw"):
+        envelope = Envelope(fmt, ctx, HecFields("s", "", "i"))
+        found[fmt] = (envelope._layout, envelope.encode)
+    return {name: (layout, encode) for name, (layout, encode) in found.items()
+            if layout is not None}
+
+
+@SETTINGS
+@given(name=st.sampled_from(["inline", "json", "raw", "datadog", "http"]),
+       rows=hostile_records, sep=st.sampled_from([b"", b",", b";;"]),
+       prefix=st.binary(max_size=5), base=st.sampled_from([0, 3, 2**40]))
+def test_both_twins_write_the_same_buffer(name: str, rows: list[tuple[object, ...]], sep: bytes,
+                                          prefix: bytes, base: int) -> None:
+    """envelopes_into: the same bytes, end offsets and empty count from both twins, each event
+    the per-record encoder's (what the twins decline, every hostile record, it encodes)."""
+    pure, compiled = pure_and_compiled(KERNEL)
+    layout, encode = encoders()[name]
+    columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 4
+
+    def fallback(i: int) -> bytes:
+        return encode(Record(*(column[i] for column in columns)))  # type: ignore[arg-type]
+
+    results = []
+    for kernel in (pure, compiled):
+        out, ends = bytearray(prefix), array("Q", [7])
+        got = outcome(kernel.envelopes_into, layout, *columns, out, ends, base, sep, fallback)
+        results.append((got, bytes(out), list(ends)))
+    assert results[0] == results[1]
+    got, out, ends = results[0]
+    if isinstance(got, int):
+        offsets = [end - base for end in ends[1:]]
+        events = [out[a:b] for a, b in zip([len(prefix), *offsets], offsets, strict=False)]
+        want = [fallback(i) for i in range(len(rows))]
+        assert events == [e + sep if e else e for e in want] and got == want.count(b"")
+
+
+@SETTINGS
+@given(rows=st.lists(st.one_of(lines, lines.map(bytearray), st.just(3)), max_size=10),
+       prefix=st.binary(max_size=5), base=st.sampled_from([0, 5, -1]))
+def test_both_twins_write_the_same_text_lines(rows: list[object], prefix: bytes,
+                                              base: int) -> None:
+    pure, compiled = pure_and_compiled(KERNEL)
+    results = []
+    for kernel in (pure, compiled):
+        out, ends = bytearray(prefix), array("Q")
+        got = outcome(kernel.text_lines_into, rows, out, ends, base)
+        results.append((got, bytes(out), list(ends)))
+    assert results[0] == results[1]
+    if results[0][0] == 0:
+        assert results[0][2] == [base + len(prefix) + sum(len(r) + 1 for r in rows[:i + 1])  # type: ignore[arg-type]
+                                 for i in range(len(rows))]
+        assert results[0][1] == prefix + b"".join(bytes(r) + b"\n" for r in rows)  # type: ignore[arg-type]
+
+
+def test_a_refused_call_leaves_the_buffer_as_it_was() -> None:
+    """A fallback that fails, or answers other than bytes, leaves out and ends untouched."""
+    layout = encoders()["inline"][0]
+    columns = [[1, 2, 3], ["stdout", "other", "stdout"], [b"a", b"b", b"c"], [False] * 3]
+    for kernel in kernels():
+        for bad in (lambda i: "text", lambda i: 1 // 0):
+            out, ends = bytearray(b"kept"), array("Q", [4])
+            with pytest.raises((TypeError, ZeroDivisionError)):
+                kernel.envelopes_into(layout, *columns, out, ends, 0, b",", bad)
+            assert (out, list(ends)) == (bytearray(b"kept"), [4])
