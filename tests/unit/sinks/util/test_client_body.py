@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from sinks.util.client import AiohttpClient, Body, Exchange, Reply, build_client
+from sinks.util.client import AiohttpClient, BodyBytes, Exchange, Reply, build_client
 from sinks.util.tls import TLSKeys, TLSOptions
 
 from .test_client import _proxy
@@ -76,7 +76,7 @@ async def aiohttp_own_request(url: str, body: bytes, **options: str) -> None:
         await session.close()
 
 
-def bodies() -> list[Body]:
+def bodies() -> list[BodyBytes]:
     big = bytearray(b"x" * 100 + BODY + b"y" * 100)
     return [BODY, bytearray(BODY), memoryview(BODY), memoryview(big)[100:-100],
             memoryview(array.array("I", BODY[: len(BODY) // 4 * 4])), b"", b"z"]
