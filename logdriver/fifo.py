@@ -191,9 +191,7 @@ class FifoReader:
         the container goes on). Returns bytes taken, 0 at end of file."""
         try:
             moved, res = self.clog.splice_in(self.scanner, self.fd, READ_CHUNK)
-        except BlockingIOError:
-            raise
-        except OSError as exc:
+        except OSError as exc:  # (an empty pipe's BlockingIOError goes up: splice_ok stays)
             if self.clog.splice_ok and not is_disk_full(exc):
                 raise
             return self._read()

@@ -203,9 +203,7 @@ class Writer:
         or sandbox without splice) ``splice_ok`` turns False and the caller reads instead."""
         seg = self.active()
         self._ensure_fds(seg)
-        if self.tail and self.tail_owner is not scanner:
-            os.ftruncate(self._fd, seg.size)  # another reader's incomplete frame: not ours
-            self.tail = b""
+        self._claim_end(seg, scanner)
         if self._splice_fd < 0:
             self._splice_fd = os.open(seg.path, os.O_RDWR | os.O_CLOEXEC)
         end = os.fstat(self._splice_fd).st_size
@@ -228,6 +226,14 @@ class Writer:
                 raise OSError(errno.EIO, "segment shorter than what splice(2) wrote to it")
             chunk += more
         return moved, self.ingest(scanner, chunk, on_disk=True)
+
+    def _claim_end(self, seg: Segment, scanner: Scanner) -> None:
+        """Before ``scanner``'s bytes go to the end of ``seg``: an incomplete frame there that is
+        not its own (another reader's, kept in its memory, or an orphan from before a restart) is
+        not ours to extend, and goes."""
+        if self.tail and self.tail_owner is not scanner:
+            os.ftruncate(self._fd, seg.size)
+            self.tail = b""
 
     def ingest(self, scanner: Scanner, chunk: bytes, *, on_disk: bool = False) -> ScanResult:
         """Store one chunk just read from the FIFO that ``scanner`` scans.
@@ -280,11 +286,7 @@ class Writer:
         seg = self.active()
         self._ensure_fds(seg)
         if not on_disk:
-            if self.tail and self.tail_owner is not scanner:
-                # Another reader's incomplete frame (it keeps it in memory) or an orphan from
-                # before a restart: not ours to extend.
-                os.ftruncate(self._fd, seg.size)
-                self.tail = b""
+            self._claim_end(seg, scanner)
             _write_all(self._fd, chunk)
         res = self._scanned = scanner.feed(chunk)
         runs = res.runs
