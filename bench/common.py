@@ -45,6 +45,8 @@ def environment(plugin_name: str, env: dict[str, str] | None = None,
     (root / "client-config").mkdir()
     docker = Docker(daemon.host, root / "client-config")
     daemon.start(docker)
+    assert daemon.proc is not None
+    docker.dockerd_pid = daemon.proc.pid  # type: ignore[attr-defined]  # for the CPU figures
     plugin = PluginProcess(plugin_name, root / "state", root / "plugin.log", env)
     try:
         docker.image = build_image(docker)
