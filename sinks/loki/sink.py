@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..util.answer import Answer, Outcome
-from ..util.body import Body
+from ..util.body import EVENT_LIST, Body
 from ..util.client import Exchange, HttpClient, Reply, build_client
 from ..util.errors import SinkOptionError
 from ..util.record import Context, Record, Records
@@ -41,6 +41,7 @@ class LokiSink(SinkBase):
     """POSTs one PushRequest per batch to ``loki-url`` (the next URL when one fails)."""
 
     name = "loki"
+    framing = EVENT_LIST  # the push request is built from the events, not their joined bytes
     max_batch_events = LOKI_DEFAULT_BATCH_EVENTS
     max_batch_bytes = INGESTION_BURST_SIZE_BYTES
 
@@ -106,7 +107,7 @@ class LokiSink(SinkBase):
     # ----------------------------------------------------------------- sending
     async def _post_body(self, events_body: Body) -> Answer:
         """One push request of the body's events (grouped into streams by ``build_body``)."""
-        events = [events_body.event(i) for i in events_body.nonempty_indices()]
+        events = events_body.wire_events()
         body, streams = build_body(events, self.stream_labels, protobuf=self._protobuf)
         endpoints = self._endpoints.round()
         answer = Answer(Outcome.RETRY, None, None, "no endpoint")

@@ -8,6 +8,7 @@ import urllib.parse
 from typing import TYPE_CHECKING
 
 from ..util.answer import Answer, Outcome
+from ..util.body import EVENT_LIST
 from ..util.client import Exchange, HttpClient, Reply, build_client, gzip_body
 from ..util.record import Context, Record, Records
 from ..util.send import SinkBase
@@ -28,6 +29,7 @@ class OtlpSink(SinkBase):
     """Posts to the logs endpoint; the answer is classified by ``answer.classify``."""
 
     name = "otlp"
+    framing = EVENT_LIST  # the request wraps the events (``OtlpEncoder.request``)
     max_batch_events = OTLP_MAX_BATCH_EVENTS
     max_batch_bytes = OTLP_MAX_BATCH_BYTES
 

@@ -1,6 +1,8 @@
 """A request body being built: encoded events written back to back into one buffer, each followed
 by its sink's separator, with each event's end offset; and how the buffer is cut at a batch's
-limits and read back event by event on the rare paths (split, dead letters, refused events)."""
+limits and read back event by event on the rare paths (split, dead letters, refused events).
+A sink that builds its own request from the events (Loki, OTLP: ``EVENT_LIST``) keeps them as a
+list instead, with the same end offsets."""
 
 from __future__ import annotations
 
@@ -26,14 +28,20 @@ class Framing:
     opening: bytes = b""
     sep: bytes = b""
     closing: bytes = b""
+    # The events are kept as a list of bytes, not written into a buffer: the sink builds its
+    # request from them (``Body.wire_events``), so a buffer would only be copied back out.
+    listed: bool = False
 
     def __post_init__(self) -> None:
         if len(self.closing) != len(self.sep):
             raise ValueError("framing: the closing must be as long as the separator")
+        if self.listed and (self.opening or self.sep):
+            raise ValueError("framing: listed events take no opening or separator")
 
 
 BACK_TO_BACK = Framing()
 JSON_ARRAY = Framing(b"[", b",", b"]")
+EVENT_LIST = Framing(listed=True)
 
 
 class Body:
@@ -48,9 +56,12 @@ class Body:
     ``cost(k)`` is what the first ``k`` events count against ``BatchConfig.bytes``, as
     ``batch.batch_cost`` counts them: their bytes plus ``SEPARATOR_ALLOWANCE`` each (the
     separators written here are that allowance, not added to it).
+
+    With a ``listed`` framing (``EVENT_LIST``) the events are the list ``listed`` and ``buf``
+    stays empty: ``ends`` count as if they were written back to back.
     """
 
-    __slots__ = ("_key", "buf", "empty", "ends", "framing", "origin", "_sent")
+    __slots__ = ("_key", "buf", "empty", "ends", "framing", "listed", "origin", "_sent")
 
     def __init__(self, framing: Framing = BACK_TO_BACK) -> None:
         self.framing = framing
@@ -58,6 +69,7 @@ class Body:
         self.ends = array(OFFSET_TYPE)
         self.origin = 0  # ends[i] - origin: the offset in buf (a part keeps its source's ends)
         self.empty = 0
+        self.listed: list[bytes] | None = [] if framing.listed else None
         self._key: object = None  # not the body itself: no reference cycle keeps a buffer alive
         self._sent = False
 
@@ -89,7 +101,14 @@ class Body:
 
     def extend(self, events: list[bytes]) -> None:
         """Append encoded events (the list path: sinks without a kernel)."""
-        self.empty += append_events(self.buf, self.ends, self.origin, events, self.framing.sep)
+        listed = self.listed
+        if listed is None:
+            self.empty += append_events(self.buf, self.ends, self.origin, events, self.framing.sep)
+            return
+        start = self.ends[-1] if self.ends else self.origin
+        self.ends.extend(islice(accumulate(map(len, events), initial=start), 1, None))
+        self.empty += events.count(b"")
+        listed += events
 
     def start(self, i: int) -> int:
         """Offset of event ``i`` in ``buf``."""
@@ -97,11 +116,15 @@ class Body:
 
     def event(self, i: int) -> bytes:
         """Event ``i`` as its sink encoded it (without the separator)."""
+        if self.listed is not None:
+            return self.listed[i]
         a, b = self.start(i), self.ends[i] - self.origin
         return bytes(self.buf[a : b - len(self.framing.sep)]) if b > a else b""
 
     def events(self, lo: int = 0, hi: int | None = None) -> list[bytes]:
         """Events ``lo`` to ``hi`` (all by default), empty ones included."""
+        if self.listed is not None:
+            return self.listed[lo:hi]
         return [self.event(i) for i in range(lo, len(self) if hi is None else hi)]
 
     def nonempty_indices(self) -> list[int]:
@@ -110,6 +133,13 @@ class Body:
             return list(range(len(self)))
         ends = self.ends
         return list(compress(range(len(ends)), map(ne, ends, [self._first, *ends[:-1]])))
+
+    def wire_events(self) -> list[bytes]:
+        """The events that go on the wire (the non-empty ones), in order: what a sink that
+        builds its own request from the events sends."""
+        if self.listed is not None:
+            return [e for e in self.listed if e] if self.empty else list(self.listed)
+        return [self.event(i) for i in self.nonempty_indices()]
 
     def nonempty_before(self, i: int) -> int:
         """How many events before event ``i`` go on the wire."""
@@ -122,8 +152,11 @@ class Body:
         part = Body(self.framing)
         a = self.start(lo)
         b = self.ends[hi - 1] - self.origin if hi > lo else a
-        with memoryview(self.buf) as view:
-            part.buf += view[a:b]
+        if self.listed is not None:
+            part.listed = self.listed[lo:hi]
+        else:
+            with memoryview(self.buf) as view:
+                part.buf += view[a:b]
         sep = self.framing.sep
         if self._sent and sep and b > a and b == len(self.buf):
             part.buf[-len(sep):] = sep  # the closing the last event got when sent
@@ -164,6 +197,8 @@ class Body:
         """Keep the first ``k`` events; the rest move to a new body (one copy of the tail)."""
         rest = self.part(k, len(self))
         self.empty -= rest.empty
+        if self.listed is not None:
+            del self.listed[k:]
         del self.buf[self.start(k):]
         del self.ends[k:]
         return rest
@@ -173,12 +208,16 @@ class Body:
         self.buf = bytearray(self.framing.opening)
         self.ends = array(OFFSET_TYPE)
         self.origin = self.empty = 0
+        if self.listed is not None:
+            self.listed = []
 
     def payload(self) -> bytearray:
         """The request body: the buffer, its last separator turned into ``framing.closing``
         (once: the body is not appended to after). Empty when no event goes on the wire."""
         if not self.nonempty:
             return bytearray()
+        if self.listed is not None:  # not the request of such a sink: its events, joined
+            return bytearray().join(self.listed)
         sep = self.framing.sep
         if sep and not self._sent:
             self.buf[-len(sep):] = self.framing.closing

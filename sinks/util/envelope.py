@@ -90,8 +90,8 @@ def encode_into(layout: Layout | None, recs: Records, encode: Callable[[Record],
                 body: Body) -> None:
     """``body.extend(encode_batch(layout, recs, encode))`` without a bytes object per event:
     the kernel writes the records it handles straight into ``body``, ``encode`` the others."""
-    if layout is None:
-        body.extend([encode(rec) for rec in recs])
+    if layout is None or body.listed is not None:  # no kernel, or a body of listed events
+        body.extend(encode_batch(layout, recs, encode))
         return
     times, sources, lines, partial = recs.times, recs.sources, recs.lines, recs.partial
 
@@ -106,7 +106,7 @@ def encode_into(layout: Layout | None, recs: Records, encode: Callable[[Record],
 def text_into(recs: Records, body: Body) -> None:
     """The HTTP sink's text format into ``body``: each line and a newline (then the framing's
     separator, if it has one: the list path)."""
-    if body.framing.sep:
+    if body.framing.sep or body.listed is not None:
         body.extend(KERNEL.active.text_lines(recs.lines))
         return
     body.empty += KERNEL.active.text_lines_into(recs.lines, body.buf, body.ends, body.origin)

@@ -53,8 +53,8 @@ class SinkBase:
     check unless the sink has one, and ``close`` releases the Exchange (idempotent).
 
     A sink whose request is its body (``framing``) overrides ``_post_body`` and sends
-    ``body.payload()``; the others (Loki, OTLP) build their request from the events in
-    ``_post_events``."""
+    ``body.payload()``; the others (Loki, OTLP) keep their events as a list (``EVENT_LIST``)
+    and build their request from them in ``_post_events``."""
 
     framing = BACK_TO_BACK
 
@@ -74,7 +74,7 @@ class SinkBase:
         return await send_body(body, self._post_body)
 
     async def _post_body(self, body: Body) -> Answer:
-        return await self._post_events([body.event(i) for i in body.nonempty_indices()])
+        return await self._post_events(body.wire_events())
 
     async def _post_events(self, events: list[bytes]) -> Answer:
         raise NotImplementedError

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from logdriver.delivery.batch import Batch, fill
 from logdriver.delivery.records import packed, unpacked
 from sinks import BatchConfig, Body, batch_cost, batch_fit
-from sinks.util.body import BACK_TO_BACK, JSON_ARRAY, Framing, framed
+from sinks.util.body import BACK_TO_BACK, EVENT_LIST, JSON_ARRAY, Framing, framed
 
 CONFIG = BatchConfig(events=4, bytes=10, wait_seconds=1.0)
-FRAMINGS = [BACK_TO_BACK, JSON_ARRAY]
+FRAMINGS = [BACK_TO_BACK, JSON_ARRAY, EVENT_LIST]
 
 
 def ends(n: int, first: int = 1) -> list[int]:
@@ -125,7 +125,8 @@ def test_cutting_the_body_is_batch_fit_over_the_events(
 
 
 @pytest.mark.parametrize("make", [lambda: Body(JSON_ARRAY), lambda: Body.of(BACK_TO_BACK, [b"a"]),
-                                  lambda: Body.of(BACK_TO_BACK, [b""])])
+                                  lambda: Body.of(BACK_TO_BACK, [b""]),
+                                  lambda: Body.of(EVENT_LIST, [b"a", b""])])
 def test_a_body_goes_with_its_last_reference_not_at_a_collection(make: Any) -> None:
     """No reference cycle: a sent batch's buffer is freed at once, not when the cyclic
     collector runs (rarely, on a path that allocates few containers: the scale case's shipper
@@ -140,3 +141,31 @@ def test_a_body_goes_with_its_last_reference_not_at_a_collection(make: Any) -> N
         assert sys.getrefcount(buf) == before - 1
     finally:
         gc.enable()
+
+
+@given(st.lists(st.lists(st.binary(max_size=6), max_size=8), min_size=1, max_size=5),
+       st.integers(0, 40), st.integers(1, 12))
+def test_a_listed_body_counts_and_cuts_as_its_bytes_would(takes: list[list[bytes]], cut: int,
+                                                         max_bytes: int) -> None:
+    """Loki's and OTLP's body keeps the event objects (no copy in, none out) and answers every
+    question about them as a back-to-back body of the same events does."""
+    listed, joined = Body(EVENT_LIST), Body(BACK_TO_BACK)
+    for events in takes:
+        listed.extend(events)
+        joined.extend(events)
+    every = [e for events in takes for e in events]
+    assert listed.events() == joined.events() == every and not listed.buf
+    assert all(a is b for a, b in zip(listed.events(), every, strict=True))
+    assert listed.wire_events() == joined.wire_events() == [e for e in every if e]
+    assert list(listed.ends) == list(joined.ends) and listed.empty == joined.empty
+    assert listed.nonempty_indices() == joined.nonempty_indices()
+    assert listed.fit(len(every), max_bytes) == joined.fit(len(every), max_bytes)
+    assert bytes(listed.payload()) == bytes(joined.payload())
+    k = min(cut, len(every))
+    rest_l, rest_j = listed.cut(k), joined.cut(k)
+    for a, b in ((listed, joined), (rest_l, rest_j)):
+        assert a.events() == b.events() and a.wire_events() == b.wire_events()
+        assert (a.empty, a.cost(len(a))) == (b.empty, b.cost(len(b)))
+        assert a.nonempty_indices() == b.nonempty_indices()
+    listed.clear()
+    assert listed.events() == [] and len(listed) == 0
