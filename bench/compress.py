@@ -84,15 +84,36 @@ def hec_body(kind: str) -> bytes:
     return b"".join(out)
 
 
+def _cramjam_gzip(data: bytes, level: int, wbits: int) -> bytes:
+    import cramjam  # the Loki sink's snappy: already a dependency
+
+    return bytes(cramjam.gzip.compress(data, level=6 if level < 0 else level))
+
+
+def _libdeflate_gzip(data: bytes, level: int, wbits: int) -> bytes:
+    import deflate  # type: ignore[import-not-found]  # libdeflate's binding (PyPI "deflate")
+
+    return bytes(deflate.gzip_compress(data, 6 if level < 0 else level))
+
+
 def libraries() -> dict[str, tuple[Compress, tuple[int, ...]]]:
+    """Each gzip library found: (compress(data, level, wbits), its own levels or () for
+    zlib's). cramjam's gzip (Rust flate2) and libdeflate (PyPI "deflate") take zlib's levels
+    1-9 (-1 as 6); python-isal only 0-3."""
     libs: dict[str, tuple[Compress, tuple[int, ...]]] = {"zlib": (zlib.compress, ())}
-    for name, module in (("zlib-ng", "zlib_ng.zlib_ng"), ("isal", "isal.isal_zlib")):
+    for name, module in (("zlib-ng", "zlib_ng.zlib_ng"), ("isal", "isal.isal_zlib"),
+                         ("cramjam", "cramjam"), ("libdeflate", "deflate")):
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:
             print(f"{name}: not importable ({exc})", file=sys.stderr)
             continue
-        libs[name] = (mod.compress, (0, 1, 2, 3) if name == "isal" else ())
+        if name == "cramjam":
+            libs[name] = (_cramjam_gzip, ())
+        elif name == "libdeflate":
+            libs[name] = (_libdeflate_gzip, ())
+        else:
+            libs[name] = (mod.compress, (0, 1, 2, 3) if name == "isal" else ())
     return libs
 
 
@@ -111,12 +132,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--levels", default="-1,1,6,9", help="zlib levels (Go's -1..9)")
+    ap.add_argument("--bodies", default="datadog,hec", help="datadog, hec or both")
     args = ap.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     libs = libraries()
     print(f"{'body':22} {'library':8} {'level':>5} {'ms/body':>8} {'MB/s':>7} {'out KB':>8} "
           f"{'x zlib':>6}")
-    for label, make in (("datadog 1000 items", datadog_body), ("hec 1 MB", hec_body)):
+    makers = {"datadog": ("datadog 1000 items", datadog_body), "hec": ("hec 1 MB", hec_body)}
+    for label, make in (makers[b] for b in args.bodies.split(",")):
         for kind in ("bench", "access"):
             body = make(kind)
             name = f"{label}, {kind}"
