@@ -1,7 +1,7 @@
 """Every benchmark of issue #5 in one run, on one machine, against Docker's own drivers.
 
     sudo bench/run.sh [--lines 1000000] [--rounds 3] [--twin compiled|pure|both]
-                      [--cases run,hec,sinks,mixed,memory,scale]
+                      [--cases run,hec,sinks,mixed,memory,scale] [--sinks datadog,http]
 
 It starts an isolated dockerd with the busybox image, `logdriver serve` (with its shipper) and a
 loopback receiver that only counts (bench/hec_receiver.py), then runs, each case ROUNDS times in
@@ -185,13 +185,15 @@ def deliver(docker: Docker, driver: str, url: str, opts: dict[str, str], key: st
 
 
 def case_sinks(docker: Docker, plugin: PluginProcess, url: str, receiver_pid: int, lines: int,
-               rounds: int, out: dict[str, Any]) -> None:
+               rounds: int, out: dict[str, Any], only: str = "") -> None:
     sinks = {
         "datadog": {"datadog-url": url, "datadog-api-key": "bench"},
         "http": {"http-url": url + "/in", "http-format": "ndjson"},
         "loki": {"loki-url": url + "/loki/api/v1/push"},
         "otlp": {"otlp-endpoint": url},  # http/protobuf, gzip: the defaults
     }
+    if only:
+        sinks = {k: v for k, v in sinks.items() if k in only.split(",")}
     res: dict[str, list[float]] = {k: [] for k in sinks}
     details: dict[str, list[dict[str, Any]]] = {k: [] for k in sinks}
     for r in range(rounds):
@@ -274,7 +276,8 @@ def run_cases(docker: Docker, plugin: PluginProcess, url: str, receiver_pid: int
     steps: dict[str, Callable[[], None]] = {
         "run": lambda: case_run(docker, plugin, lines, rounds, section),
         "hec": lambda: case_hec(docker, plugin, url, receiver_pid, lines, rounds, section),
-        "sinks": lambda: case_sinks(docker, plugin, url, receiver_pid, lines, rounds, section),
+        "sinks": lambda: case_sinks(docker, plugin, url, receiver_pid, lines, rounds, section,
+                                   args.sinks),
         "mixed": lambda: case_mixed(docker, plugin, lines, rounds, section),
         "memory": lambda: scale.case_memory(docker, plugin, mem_count, mem_lines, section),
         "scale": lambda: scale.case_scale(docker, plugin, url, scale_count, scale_lines, rounds,
@@ -289,6 +292,8 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--cases", default="run,hec,sinks,mixed,memory,scale")
+    ap.add_argument("--sinks", default="", metavar="A,B",
+                    help="the sinks case's sinks (default all: datadog,http,loki,otlp)")
     ap.add_argument("--twin", choices=("compiled", "pure", "both"), default="compiled")
     ap.add_argument("--memory", default="20x100000", metavar="COUNTxLINES",
                     help="the memory case's containers x lines each (default 20x100000)")
