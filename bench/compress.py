@@ -1,6 +1,7 @@
-"""gzip of the sinks' real request bodies: zlib against zlib-ng and python-isal, CPU per body.
+"""gzip of the sinks' real request bodies: zlib against zlib-ng, python-isal, cramjam and
+libdeflate, CPU per body.
 
-    .venv/bin/python bench/compress.py [--repeat 30] [--levels -1,1,6,9]
+    .venv/bin/python bench/compress.py [--repeat 30] [--levels -1,1,6,9] [--bodies datadog,hec]
 
 Bodies are made by the sinks' own encoders: a Datadog batch (its intake limit, 1,000 items) and
 an HEC batch (the default 1 MB of envelopes), each of two kinds of 100-byte lines: the bench's
@@ -12,6 +13,10 @@ decompress (Python's ``gzip``) to the body itself.
 
 zlib-ng takes zlib's levels (-1..9: Go's, the sinks' levels) with the same meaning; python-isal
 has levels 0-3 only, so it is shown at each of its levels next to zlib's, for the record.
+cramjam (gzip through Rust's flate2; a dependency already, for Loki's snappy) and libdeflate
+(PyPI ``deflate``, not a dependency: shown when installed) take zlib's levels. A library that is
+not importable is skipped with a note. zstd level 1 (cramjam), the Datadog agent's default log
+compression, is shown after them for its ratio (it is not gzip).
 """
 
 from __future__ import annotations
@@ -84,15 +89,51 @@ def hec_body(kind: str) -> bytes:
     return b"".join(out)
 
 
+def _cramjam_gzip(data: bytes, level: int, wbits: int) -> bytes:
+    import cramjam  # the Loki sink's snappy: already a dependency
+
+    return bytes(cramjam.gzip.compress(data, level=6 if level < 0 else level))
+
+
+def _libdeflate_gzip(data: bytes, level: int, wbits: int) -> bytes:
+    import deflate  # type: ignore[import-not-found]  # libdeflate's binding (PyPI "deflate")
+
+    return bytes(deflate.gzip_compress(data, 6 if level < 0 else level))
+
+
+def _zstd_reference(body: bytes, repeat: int) -> tuple[float, int] | None:
+    """(best CPU seconds, output bytes) of zstd level 1 (cramjam), the Datadog agent's default
+    log compression; None without cramjam."""
+    try:
+        import cramjam
+    except ImportError:
+        return None
+    best, size = float("inf"), 0
+    for _ in range(repeat):
+        t0 = time.process_time()
+        size = len(cramjam.zstd.compress(body, level=1))
+        best = min(best, time.process_time() - t0)
+    return best, size
+
+
 def libraries() -> dict[str, tuple[Compress, tuple[int, ...]]]:
+    """Each gzip library found: (compress(data, level, wbits), its own levels or () for
+    zlib's). cramjam's gzip (Rust flate2) and libdeflate (PyPI "deflate") take zlib's levels
+    1-9 (-1 as 6); python-isal only 0-3."""
     libs: dict[str, tuple[Compress, tuple[int, ...]]] = {"zlib": (zlib.compress, ())}
-    for name, module in (("zlib-ng", "zlib_ng.zlib_ng"), ("isal", "isal.isal_zlib")):
+    for name, module in (("zlib-ng", "zlib_ng.zlib_ng"), ("isal", "isal.isal_zlib"),
+                         ("cramjam", "cramjam"), ("libdeflate", "deflate")):
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:
             print(f"{name}: not importable ({exc})", file=sys.stderr)
             continue
-        libs[name] = (mod.compress, (0, 1, 2, 3) if name == "isal" else ())
+        if name == "cramjam":
+            libs[name] = (_cramjam_gzip, ())
+        elif name == "libdeflate":
+            libs[name] = (_libdeflate_gzip, ())
+        else:
+            libs[name] = (mod.compress, (0, 1, 2, 3) if name == "isal" else ())
     return libs
 
 
@@ -111,12 +152,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--levels", default="-1,1,6,9", help="zlib levels (Go's -1..9)")
+    ap.add_argument("--bodies", default="datadog,hec", help="datadog, hec or both")
     args = ap.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     libs = libraries()
     print(f"{'body':22} {'library':8} {'level':>5} {'ms/body':>8} {'MB/s':>7} {'out KB':>8} "
           f"{'x zlib':>6}")
-    for label, make in (("datadog 1000 items", datadog_body), ("hec 1 MB", hec_body)):
+    makers = {"datadog": ("datadog 1000 items", datadog_body), "hec": ("hec 1 MB", hec_body)}
+    for label, make in (makers[b] for b in args.bodies.split(",")):
         for kind in ("bench", "access"):
             body = make(kind)
             name = f"{label}, {kind}"
@@ -129,6 +172,11 @@ def main() -> int:
                     rel = f"{cpu / base[level]:.2f}" if level in base and lib != "isal" else ""
                     print(f"{name:22} {lib:8} {level:5d} {cpu * 1e3:8.2f} "
                           f"{len(body) / cpu / 1e6:7.0f} {len(out) / 1e3:8.1f} {rel:>6}")
+            zstd = _zstd_reference(body, args.repeat)
+            if zstd is not None:  # not gzip: the Datadog agent's default, for its ratio
+                cpu, size = zstd
+                print(f"{name:22} {'zstd':8} {1:5d} {cpu * 1e3:8.2f} "
+                      f"{len(body) / cpu / 1e6:7.0f} {size / 1e3:8.1f}")
             print(f"{name:22} (body {len(body) / 1e3:.0f} KB)")
     return 0
 

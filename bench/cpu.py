@@ -110,8 +110,9 @@ class Account:
         }
 
 
-def print_cpu(rounds: dict[str, list[dict[str, Any]]]) -> None:
-    """Where the CPU went during the HEC case: medians over the rounds, per process group."""
+def print_cpu(rounds: dict[str, list[dict[str, Any]]], case: str = "HEC case") -> None:
+    """Where the CPU went during a case (the HEC case unless ``case`` names another): medians
+    over the rounds, per process group."""
     med = statistics.median
     cols = list(rounds)
 
@@ -130,7 +131,7 @@ def print_cpu(rounds: dict[str, list[dict[str, Any]]]) -> None:
         ("steal", lambda d: d["cpu"]["steal seconds"]),
         ("container exited at (s)", lambda d: d.get("container exited after seconds")),
     ]
-    print("\nHEC case, CPU seconds by process (medians; offered = wall time x CPUs):")
+    print(f"\n{case}, CPU seconds by process (medians; offered = wall time x CPUs):")
     print(f"{'':24}" + "".join(f"{c:>17}" for c in cols))
     for label, pick in table:
         print(f"{label:24}" + "".join(f"{cell(c, pick):>17}" for c in cols))

@@ -57,7 +57,7 @@ def one(docker: Docker, driver: str, url: str, lines: int, n: int,
     args = ["run", "-d", "--name", name, "--network", "none", "--log-driver", driver]
     for k, v in opts.items():
         args += ["--log-opt", f"{k}={v}"]
-    with _account(details, names) as acct:
+    with account(details, names) as acct:
         t0, wall0 = time.perf_counter(), time.time()
         docker(*args, docker.image, "awk", awk_program(lines), timeout=60)
         deadline = t0 + TIMEOUT_S
@@ -72,7 +72,7 @@ def one(docker: Docker, driver: str, url: str, lines: int, n: int,
     return elapsed
 
 
-def _account(details: dict[str, Any] | None,
+def account(details: dict[str, Any] | None,
              names: Mapping[int, str] | None) -> contextlib.AbstractContextManager[Account | None]:
     return nullcontext() if details is None else Account(names or {}, CONTAINER_COMM)
 
@@ -91,7 +91,7 @@ def floor(docker: Docker, driver: str, lines: int, n: int,
     Delivery cannot end before the container's last line is stored, so this is the figure a
     shipper costing nothing would reach. ``details`` and ``names`` as for ``one``."""
     name = f"floor-{n}"
-    with _account(details, names) as acct:
+    with account(details, names) as acct:
         t0 = time.perf_counter()
         docker("run", "-d", "--name", name, "--network", "none", "--log-driver", driver,
                docker.image, "awk", awk_program(lines), timeout=60)

@@ -1,13 +1,15 @@
-"""Profiles the plugin and its shipper with py-spy during one HEC delivery (issue #17).
+"""Profiles the plugin and its shipper with py-spy during one delivery (issue #17).
 
 Starts the bench environment (bench/common.py) and the counting receiver, runs one container of
-LINES lines of 100 B to HEC under logdriver, and records both processes with `py-spy record
+LINES lines of 100 B to SINK (HEC unless --sink says datadog or http, with the log-opts of
+suite.py's sinks case) under logdriver, and records both processes with `py-spy record
 --native` (RATE Hz; --native stops the process for each sample) from `docker run` until the
 receiver holds every line. Writes each process's samples (py-spy's collapsed "raw" format) to
 bench/results/ and prints, for each, the functions with the most busy samples, own and inclusive
 (samples waiting in epoll_wait or wait4, and the idle executor thread, left out).
 
     sudo .venv/bin/python bench/spy.py [--lines 1000000] [--rate 100] [--top 40] [--name N]
+                                       [--sink hec|datadog|http]
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ from common import REPO, awk_program, children, environment
 from hec import TOKEN, call, receiver
 
 IDLE = ("epoll_wait", "wait4", "_worker")  # waiting: the loop's poll, a child, idle executor
+
+
+def sink_opts(sink: str, url: str) -> tuple[list[str], str]:
+    """(the --log-opt arguments, the receiver's count key) of ``sink``: HEC as hec.py, Datadog
+    (gzip, its default) and HTTP (ndjson) as suite.py's sinks case."""
+    opts = {"hec": {"splunk-url": url, "splunk-token": TOKEN},
+            "datadog": {"datadog-url": url, "datadog-api-key": "bench"},
+            "http": {"http-url": url + "/in", "http-format": "ndjson"}}[sink]
+    key = {"hec": "events"}.get(sink, sink)
+    return [a for k, v in opts.items() for a in ("--log-opt", f"{k}={v}")], key
 
 
 def top(raw: Path, n: int) -> str:
@@ -56,22 +68,23 @@ def main() -> int:
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--name", default="logdriver-profile", help="the plugin's name (its socket)")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    ap.add_argument("--sink", choices=("hec", "datadog", "http"), default="hec")
     args = ap.parse_args()
     args.out.mkdir(exist_ok=True)
     spy = str(Path(sys.executable).parent / "py-spy")
     proc, url = receiver()
     try:
         with environment(args.name) as (docker, plugin):
-            opts = ["--log-opt", f"splunk-url={url}", "--log-opt", f"splunk-token={TOKEN}"]
+            opts, key = sink_opts(args.sink, url)
             # warm-up: starts the shipper
             docker("run", "--rm", "--network", "none", "--log-driver", plugin.name, *opts,
                    docker.image, "awk", awk_program(10_000), timeout=120)
-            while call(url + "/count")["events"] < 10_000:
+            while call(url + "/count")[key] < 10_000:
                 time.sleep(0.05)
             call(url + "/reset", "POST")
             shipper = children(plugin.pid)[0]
             stamp = time.strftime("%Y%m%dT%H%M%S")
-            outs = {name: args.out / f"profile-{stamp}-{name}.txt"
+            outs = {name: args.out / f"profile-{stamp}-{args.sink}-{name}.txt"
                     for name in ("plugin", "shipper")}
             spies = [subprocess.Popen([spy, "record", "--native", "-r",
                                        str(args.rate), "-f", "raw", "-o", str(outs[name]),
@@ -82,7 +95,7 @@ def main() -> int:
             t0 = time.perf_counter()
             docker("run", "-d", "--network", "none", "--log-driver", plugin.name, *opts,
                    docker.image, "awk", awk_program(args.lines), timeout=120)
-            while call(url + "/count")["events"] < args.lines:
+            while call(url + "/count")[key] < args.lines:
                 time.sleep(0.05)
             print(f"delivered {args.lines} lines in {time.perf_counter() - t0:.2f} s", flush=True)
             for s in spies:

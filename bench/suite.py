@@ -1,7 +1,7 @@
 """Every benchmark of issue #5 in one run, on one machine, against Docker's own drivers.
 
     sudo bench/run.sh [--lines 1000000] [--rounds 3] [--twin compiled|pure|both]
-                      [--cases run,hec,sinks,mixed,memory,scale]
+                      [--cases run,hec,sinks,mixed,memory,scale] [--sinks datadog,http]
 
 It starts an isolated dockerd with the busybox image, `logdriver serve` (with its shipper) and a
 loopback receiver that only counts (bench/hec_receiver.py), then runs, each case ROUNDS times in
@@ -162,37 +162,51 @@ def case_hec(docker: Docker, plugin: PluginProcess, url: str, receiver_pid: int,
 
 
 def deliver(docker: Docker, driver: str, url: str, opts: dict[str, str], key: str, lines: int,
-            name: str) -> float:
+            name: str, details: dict[str, Any] | None = None,
+            names: dict[int, str] | None = None) -> float:
+    """Seconds from `docker run` until the receiver holds all ``lines`` (counted under
+    ``key``); with ``details``, also the CPU of every process meanwhile (as ``hec.one``)."""
     hec.call(url + "/reset", "POST")
     args = ["run", "-d", "--name", name, "--network", "none", "--log-driver", driver]
     for k, v in opts.items():
         args += ["--log-opt", f"{k}={v}"]
-    t0 = time.perf_counter()
-    docker(*args, docker.image, "awk", awk_program(lines), timeout=60)
-    while (got := hec.call(url + "/count")[key]) < lines:
-        if time.perf_counter() - t0 > hec.TIMEOUT_S:
-            raise RuntimeError(f"{driver}/{key}: only {got} of {lines} lines arrived")
-        time.sleep(0.05)
-    elapsed = time.perf_counter() - t0
+    with hec.account(details, names) as acct:
+        t0 = time.perf_counter()
+        docker(*args, docker.image, "awk", awk_program(lines), timeout=60)
+        while (got := hec.call(url + "/count")[key]) < lines:
+            if time.perf_counter() - t0 > hec.TIMEOUT_S:
+                raise RuntimeError(f"{driver}/{key}: only {got} of {lines} lines arrived")
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - t0
+    if details is not None and acct is not None:
+        details["cpu"] = acct.result()
     docker("rm", "-f", name, timeout=300)
     return elapsed
 
 
-def case_sinks(docker: Docker, plugin: PluginProcess, url: str, lines: int, rounds: int,
-               out: dict[str, Any]) -> None:
+def case_sinks(docker: Docker, plugin: PluginProcess, url: str, receiver_pid: int, lines: int,
+               rounds: int, out: dict[str, Any], only: str = "") -> None:
     sinks = {
         "datadog": {"datadog-url": url, "datadog-api-key": "bench"},
         "http": {"http-url": url + "/in", "http-format": "ndjson"},
         "loki": {"loki-url": url + "/loki/api/v1/push"},
         "otlp": {"otlp-endpoint": url},  # http/protobuf, gzip: the defaults
+        # only when named in ``only``: Datadog without gzip (encoding and requests alone)
+        "datadog-plain": {"datadog-url": url, "datadog-api-key": "bench", "datadog-gzip": "false"},
     }
+    sinks = ({k: v for k, v in sinks.items() if k in only.split(",")} if only
+             else {k: v for k, v in sinks.items() if k != "datadog-plain"})
     res: dict[str, list[float]] = {k: [] for k in sinks}
+    details: dict[str, list[dict[str, Any]]] = {k: [] for k in sinks}
     for r in range(rounds):
+        names = {plugin.pid: "plugin", receiver_pid: "receiver",
+                 **{pid: "shipper" for pid in children(plugin.pid)}}
         for key, opts in sinks.items():
             progress(f"sinks: round {r + 1}/{rounds}, {key}")
-            res[key].append(deliver(docker, plugin.name, url, opts, key, lines,
-                                    f"sink-{key}-{r}"))
-    out["sinks"] = {"seconds": res}
+            details[key].append({})
+            res[key].append(deliver(docker, plugin.name, url, opts, key.split("-")[0], lines,
+                                    f"sink-{key}-{r}", details[key][-1], names))
+    out["sinks"] = {"seconds": res, "rounds": details}
 
 
 def _cpu(docker: Docker, plugin: PluginProcess) -> tuple[float, float]:
@@ -297,7 +311,8 @@ def run_cases(docker: Docker, plugin: PluginProcess, url: str, receiver_pid: int
     steps: dict[str, Callable[[], None]] = {
         "run": lambda: case_run(docker, plugin, lines, rounds, section),
         "hec": lambda: case_hec(docker, plugin, url, receiver_pid, lines, rounds, section),
-        "sinks": lambda: case_sinks(docker, plugin, url, lines, rounds, section),
+        "sinks": lambda: case_sinks(docker, plugin, url, receiver_pid, lines, rounds, section,
+                                   args.sinks),
         "mixed": lambda: case_mixed(docker, plugin, lines, rounds, section),
         "memory": lambda: scale.case_memory(docker, plugin, mem_count, mem_lines, section),
         "scale": lambda: scale.case_scale(docker, plugin, url, scale_count, scale_lines, rounds,
@@ -312,6 +327,9 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--cases", default="run,hec,sinks,mixed,memory,scale")
+    ap.add_argument("--sinks", default="", metavar="A,B",
+                    help="the sinks case's sinks (default datadog,http,loki,otlp; also "
+                         "datadog-plain: Datadog without gzip)")
     ap.add_argument("--twin", choices=("compiled", "pure", "both"), default="compiled")
     ap.add_argument("--memory", default="20x100000", metavar="COUNTxLINES",
                     help="the memory case's containers x lines each (default 20x100000)")
@@ -385,6 +403,9 @@ def summarize(report: dict[str, Any], stem: Path) -> bool:
                       for d in ours) / (report["lines"] / 1e6)
             rows.append(("  plugin + shipper CPU per million lines", f"{cpu:.2f} s",
                          f"<= {HEC_CPU_LIMIT} s", cpu <= HEC_CPU_LIMIT))
+            shipper = med(d["cpu"]["cpu seconds"]["shipper"] for d in ours) / (report["lines"]
+                                                                               / 1e6)
+            rows.append(("  shipper CPU per million lines", f"{shipper:.2f} s", "", None))
         if "ratios" in h:
             spread, floors = h["ratios"], h["floor ratios"]
             rows += [("  rounds (min-max)", "", f"{min(spread):.2f}-{max(spread):.2f}", None),
@@ -393,6 +414,7 @@ def summarize(report: dict[str, Any], stem: Path) -> bool:
     if "sinks" in report:
         splunk = med(report["hec"]["seconds"]["splunk"]) if "hec" in report else None
         target = TARGETS["sinks vs splunk"]
+        per_million = report["lines"] / 1e6
         for k, v in report["sinks"]["seconds"].items():
             if splunk is not None and k in ("datadog", "http"):
                 ratio = med(v) / splunk
@@ -400,6 +422,10 @@ def summarize(report: dict[str, Any], stem: Path) -> bool:
                              f"{ratio:.2f} (<= {target})", ratio <= target))
             else:
                 rows.append((f"{k} delivery", f"{med(v):.2f} s", "", None))
+            ours = report["sinks"].get("rounds", {}).get(k, [])
+            if ours:
+                cpu = med(d["cpu"]["cpu seconds"]["shipper"] for d in ours) / per_million
+                rows.append(("  shipper CPU per million lines", f"{cpu:.2f} s", "", None))
     if "mixed" in report:
         m = report["mixed"]
         target = TARGETS["mixed vs local"]
@@ -416,6 +442,8 @@ def summarize(report: dict[str, Any], stem: Path) -> bool:
         print(f"{name:{width}}  {medians:28}  {shown:16}  {mark}")
     if "rounds" in report.get("hec", {}):
         print_cpu(report["hec"]["rounds"])
+    if "rounds" in report.get("sinks", {}):
+        print_cpu(report["sinks"]["rounds"], "Sinks case")
     try:
         if chart(report, stem.with_suffix(".png")):
             print(f"chart: {stem.with_suffix('.png')}")

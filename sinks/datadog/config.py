@@ -39,7 +39,6 @@ DD_MAX_PAYLOAD_BYTES = 5_000_000  # uncompressed bytes per request, intake limit
 DD_MAX_BATCH_COST = DD_MAX_PAYLOAD_BYTES - 1  # batch_cost counts n separators; the array has
 # n - 1 commas plus "[" and "]": one byte more than the cost
 DD_DEFAULT_BATCH_WAIT = 5.0  # seconds: the Datadog agent's logs_config.batch_wait default
-DD_GZIP_LEVEL = 6  # the agent's default compression level
 DD_LIMITS = BatchLimits(DD_MAX_BATCH_EVENTS, DD_MAX_BATCH_COST, DD_DEFAULT_BATCH_WAIT,
                         DD_MAX_BATCH_EVENTS, DD_MAX_BATCH_COST)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from sinks.util.client import GZIP
+from sinks.util.client import FAST_GZIP, GZIP
 from tests.fakes import FakeHec
 
 from . import report
@@ -179,11 +179,11 @@ def _kernels(docker: Docker, name: str) -> dict[str, Any]:
 
 
 def _assert_kernels(kernels: dict[str, Any], twin: str) -> None:
-    """Both processes report every kernel of this tree (one per .pyx, and zlib-ng: gzip's
-    compiled twin) running ``twin``."""
+    """Both processes report every kernel of this tree (one per .pyx, and zlib-ng and igzip:
+    gzip's compiled twins) running ``twin``."""
     expected = {".".join(p.relative_to(REPO).with_suffix("").parts)
                 for pkg in ("logdriver", "sinks") for p in (REPO / pkg).rglob("*.pyx")}
-    expected.add(GZIP.name)
+    expected |= {GZIP.name, FAST_GZIP.name}
     for process in ("plugin", "shipper"):
         rep = kernels[process]
         assert rep is not None, f"the {process} process reported no kernels"

@@ -15,7 +15,7 @@ import pytest
 
 from logdriver.status_cli import render
 from sinks.util import twin
-from sinks.util.client import GZIP
+from sinks.util.client import FAST_GZIP, GZIP
 
 from .helpers import metrics_plugin
 
@@ -25,10 +25,10 @@ FAKE = "tests_kernels_status_fake._echo_c"  # a test-only kernel, registered in 
 
 def package_kernels() -> set[str]:
     """The compiled modules of the package, every ``*.pyx`` under logdriver/ and sinks/, and
-    zlib-ng, registered as gzip's compiled twin (sinks/util/client.py)."""
+    zlib-ng and igzip, registered as gzip's compiled twins (sinks/util/client.py)."""
     return {".".join(p.relative_to(REPO).with_suffix("").parts)
             for pkg in ("logdriver", "sinks") for p in (REPO / pkg).rglob("*.pyx")} | {
-        GZIP.name}
+        GZIP.name, FAST_GZIP.name}
 
 
 async def _shipper_report(c: httpx.AsyncClient) -> dict[str, Any]:
