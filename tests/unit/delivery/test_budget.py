@@ -71,3 +71,73 @@ def _wrote(h: Harness, path: str, data: bytes) -> bool:
     except BlockingIOError:
         return False
     return True
+
+
+async def test_a_waiting_worker_takes_the_share_lowered_by_workers_attached_meanwhile(
+        h: Harness) -> None:
+    # A worker waits in its batch collection for its container's first line; containers
+    # attached meanwhile (a burst) lower every share. Its first request must follow the share
+    # of now, not the one of when it began to wait (the sink's whole batch-bytes when it was
+    # alone: at 100 containers, batches of 1 MB down to 160 KB held at once).
+    await h.start()
+    assert h.driver is not None
+    delivery = h.driver.delivery
+    if isinstance(delivery, LoopbackShipper):
+        delivery = delivery.process.delivery
+    assert isinstance(delivery, InProcessDelivery)
+    sizes: list[int] = []
+
+    def size(request: httpx.Request) -> None:
+        sizes.append(len(request.content))
+
+    h.receiver.answer = size  # type: ignore[assignment]
+    path = h.fifo()
+    await h.start_logging(path, {**OPTS, "batch-size": "100000", "batch-bytes": "5m",
+                                 "batch-wait": "5s"})
+    await until(lambda: len(delivery.workers) == 1, timeout=10)
+    await asyncio.sleep(0.2)  # the worker waits for the first line, alone: its share is 5m
+    assert delivery.budget.share(5_000_000) == 5_000_000
+    delivery.budget.workers = 10_000  # as if a burst of containers had just attached
+    lines = 20_000
+    for start in range(0, lines, 100):
+        while not _wrote(h, path, frames(100, start)):
+            await asyncio.sleep(0.01)
+    await until(lambda: len(h.receiver.lines) >= lines, timeout=60)
+    assert h.receiver.lines == [f"line {i:06d}" for i in range(lines)]
+    assert len(sizes) > 1
+    if h.source == "shipper":  # (in process, a read returns at least one whole FIFO block)
+        assert max(sizes) <= MIN_SHARE_BYTES + 300
+
+
+async def test_a_worker_reads_about_what_fills_its_share_not_past_it(h: Harness) -> None:
+    # What a take reads past a full batch is held (encoded) until the next batch. A take of a
+    # fixed 2,000 records is about 5 shares of 64 KiB of these events: each take must be sized
+    # to the room left, by the sizes of the events seen so far.
+    await h.start()
+    assert h.driver is not None
+    delivery = h.driver.delivery
+    if isinstance(delivery, LoopbackShipper):
+        delivery = delivery.process.delivery
+    assert isinstance(delivery, InProcessDelivery)
+    delivery.budget.total = MIN_SHARE_BYTES
+    held_past: list[int] = []  # events read past the batch on the wire, at each request
+
+    def note(request: httpx.Request) -> None:
+        (worker,) = delivery.workers.values()
+        held_past.append(len(worker._rest) if worker._rest is not None else 0)
+
+    h.receiver.answer = note  # type: ignore[assignment]
+    path = h.fifo()
+    await h.start_logging(path, {**OPTS, "batch-size": "100000", "batch-bytes": "5m",
+                                 "batch-wait": "5s"})
+    lines = 20_000
+    for start in range(0, lines, 100):
+        while not _wrote(h, path, frames(100, start)):
+            await asyncio.sleep(0.01)
+    await until(lambda: len(h.receiver.lines) >= lines, timeout=60)
+    assert h.receiver.lines == [f"line {i:06d}" for i in range(lines)]
+    per_batch = lines // len(held_past)
+    assert len(held_past) > 5 and per_batch > 100
+    if h.source == "shipper":  # (in process, a read returns at least one whole FIFO block)
+        # at most about one small read's worth (4 KiB: ~117 of these), never a batch's
+        assert max(held_past) <= per_batch // 2, held_past
