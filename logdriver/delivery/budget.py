@@ -7,11 +7,14 @@ from collections.abc import Mapping
 
 from ..options import OptionError, parse_size
 
-# Every worker holds up to a batch being collected and one on the wire, and a batch's bytes are
-# held more than once on the way (the records read, the encoded events, the request body). With
-# few workers each gets its sink's whole batch-bytes; with many, each gets an equal part of this,
-# so the shipper's memory stays bounded however many containers log at once.
+# Every worker holds up to a batch being collected (or read ahead, waiting for the wire) and one
+# on the wire. With few workers each gets its sink's whole batch-bytes; with many, each gets an
+# equal part of this for each of those two batches, so the shipper's memory stays bounded
+# however many containers log at once.
 ENV_BATCH_MEMORY = "LOGDRIVER_BATCH_MEMORY"
+# Batches a worker holds at once: on the wire, and the next one read ahead behind it. At 100
+# workers a share counted once held 2 x 167 KB each (bench/README, "Where the memory goes").
+BATCHES_HELD = 2
 DEFAULT_BATCH_MEMORY = "16m"
 MIN_SHARE_BYTES = 64 << 10  # below this a request costs more in overhead than it carries
 
@@ -33,8 +36,8 @@ def batch_memory(env: Mapping[str, str]) -> int:
 class BatchBudget:
     """The batch bytes one worker may collect (and read of the store at a time) now:
     ``share(wanted)`` is the sink's configured batch-bytes ``wanted``, lowered to an equal part
-    of ``total`` bytes among ``workers`` workers, never below ``MIN_SHARE_BYTES`` (nor above
-    ``wanted``)."""
+    of ``total`` bytes among the ``BATCHES_HELD`` batches of each of ``workers`` workers, never
+    below ``MIN_SHARE_BYTES`` (nor above ``wanted``)."""
 
     def __init__(self, total: int | None = None) -> None:
         self.total = batch_memory({}) if total is None else total
@@ -45,5 +48,5 @@ class BatchBudget:
         return cls(batch_memory(env))
 
     def share(self, wanted: int) -> int:
-        part = self.total // max(self.workers, 1)
+        part = self.total // (max(self.workers, 1) * BATCHES_HELD)
         return min(wanted, max(part, MIN_SHARE_BYTES))
