@@ -63,6 +63,12 @@ def _compact(body: Body) -> None:
         body.buf = bytearray(buf)
 
 
+def _encoded_bytes(body: Body) -> int:
+    """The bytes of ``body``'s events as the batch limit counts them, whatever its framing (a
+    listed body, Loki's and OTLP's, keeps its events out of ``buf``)."""
+    return body.cost(len(body))
+
+
 class SinkWorker:
     """Ships one container's history to one sink, batch after batch, resuming from its cursor.
 
@@ -215,7 +221,7 @@ class SinkWorker:
             before = self.reader.pos
             recs, ends = self.reader.take(want, read_bytes)
             if recs:
-                self._learn(before, len(recs), len(batch.body))
+                self._learn(before, len(recs), _encoded_bytes(batch.body))
                 self._rest = self._encode(batch, recs, ends, cfg)
             self.count_dropped()
             if self._rest is not None or len(batch) >= cfg.events or batch.size >= cfg.bytes:
@@ -281,7 +287,7 @@ class SinkWorker:
         self.sink.encode_into(self.ctx, recs, batch.body)
         if self._encoded_from is not None:
             base, records = self._encoded_from
-            self._encoded_size = max(-(-(len(batch.body.buf) - base) // records), 1)
+            self._encoded_size = max(-(-(_encoded_bytes(batch.body) - base) // records), 1)
             self._encoded_from = None
         batch.marks += ends
         return fill(batch, cfg)
