@@ -33,6 +33,20 @@ def test_settings_read_the_environment_and_refuse_bad_values() -> None:
         Settings.from_env({"LOGDRIVER_BATCH_MEMORY": "lots"})
 
 
+
+def test_a_bad_plugin_wide_batch_default_fails_the_start_naming_it() -> None:
+    """LOGDRIVER_BATCH_SIZE, _BYTES and _WAIT are every sink's batch defaults: a bad one stops the
+    plugin's start, as a bad LOGDRIVER_BATCH_MEMORY does. Found by a new user: with
+    LOGDRIVER_BATCH_BYTES=lots `logdriver serve` came up, then refused every `docker run`, one
+    without any sink too ("invalid value for environment variable LOGDRIVER_BATCH_BYTES")."""
+    for name, bad in (("LOGDRIVER_BATCH_SIZE", "-3"), ("LOGDRIVER_BATCH_BYTES", "lots"),
+                      ("LOGDRIVER_BATCH_WAIT", "soon")):
+        with pytest.raises(ValueError, match=f"{name}.*'{bad}'"):
+            Settings.from_env({name: bad})
+    good = {"LOGDRIVER_BATCH_SIZE": "500", "LOGDRIVER_BATCH_BYTES": "512k",
+            "LOGDRIVER_BATCH_WAIT": "2s"}
+    assert Settings.from_env(good).name == "logdriver"
+
 async def test_the_metrics_listener_serves_metrics_only_on_loopback(tmp_path: Path) -> None:
     async with metrics_plugin(tmp_path) as port:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as c:
