@@ -19,9 +19,11 @@ def test_settings_read_the_environment_and_refuse_bad_values() -> None:
     s = Settings.from_env({"LOG_LEVEL": "DEBUG", "LOGDRIVER_METRICS_PORT": "9323"})
     assert (s.log_level, s.metrics_port) == ("debug", 9323)
     assert Settings.from_env({}).metrics_port == 0  # off unless asked for
-    with pytest.raises(ValueError, match="log level 'loud'"):
+    # Each error names where the value came from, as the disk budget's and batch memory's do.
+    with pytest.raises(ValueError, match=r"log level \(LOGDRIVER_LOG_LEVEL / LOG_LEVEL / "
+                       r"--log-level\) 'loud'"):
         Settings.from_env({"LOGDRIVER_LOG_LEVEL": "loud"})
-    with pytest.raises(ValueError, match="metrics port '0.0.0.0:80'"):
+    with pytest.raises(ValueError, match=r"metrics port \(LOGDRIVER_METRICS_PORT\) '0.0.0.0:80'"):
         Settings.from_env({"LOGDRIVER_METRICS_PORT": "0.0.0.0:80"})
     assert Settings.from_env({}).disk_budget == 4 << 30
     assert Settings.from_env({"LOGDRIVER_DISK_BUDGET": "50m"}).disk_budget == 50 << 20
