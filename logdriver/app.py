@@ -85,10 +85,12 @@ class Settings:
         sinks.check_batch_env(env)  # every sink's batch defaults: a bad one fails here too
         port_text = raw["metrics_port"] or "0"
         if not port_text.isdigit() or int(port_text) > 65535:
-            raise ValueError(f"metrics port {port_text!r}: a TCP port number (0: off)")
+            raise ValueError(f"metrics port (LOGDRIVER_METRICS_PORT) {port_text!r}: a TCP port "
+                             "number (0: off)")
         level = (raw["log_level"] or "info").lower()
         if level not in LOG_LEVELS:
-            raise ValueError(f"log level {level!r}: use one of {', '.join(LOG_LEVELS)}")
+            raise ValueError(f"log level (LOGDRIVER_LOG_LEVEL / LOG_LEVEL / --log-level) "
+                             f"{level!r}: use one of {', '.join(LOG_LEVELS)}")
         return cls(
             name=name,
             state_dir=Path(raw["state_dir"] or DEFAULT_STATE_DIR),
