@@ -142,8 +142,15 @@ def test_a_line_cut_at_partial_max_size_marks_every_cut_piece_partial(
     partial-max-size bytes. Found as a new user: a 2,500,000-byte line (Docker's 16 KiB pieces)
     reached HEC and Datadog as 1,000,000 + 15,808 + 1,000,000 + 15,808 + 468,384 bytes, the
     15,808-byte rests of the piece a cut fell in going out as finished lines (not partial)."""
-    limit, piece, total = 40_000, 16_384, 100_000  # a cut falls inside the third piece
-    clog = ContainerLog.open(tmp_path / CID, CID)
+    piece = 16_384
+    for limit, total, lengths in ((40_000, 100_000, [40_000, 40_000, 20_000]),
+                                  (16_384, 3 * 16_384, [16_384] * 3),  # cuts on piece ends
+                                  (16_384, 3 * 16_384 + 5, [16_384] * 3 + [5])):
+        _check_cuts(tmp_path / str(total), limit, piece, total, lengths)
+
+
+def _check_cuts(folder: Path, limit: int, piece: int, total: int, lengths: list[int]) -> None:
+    clog = ContainerLog.open(folder / CID, CID)
     line = bytes(i % 251 for i in range(total))
     pieces = [line[i:i + piece] for i in range(0, total, piece)]
     write(clog, b"".join(
@@ -153,5 +160,5 @@ def test_a_line_cut_at_partial_max_size_marks_every_cut_piece_partial(
                           JoinConfig(partial_max_size=limit))
     recs, _ends = reader.take(1000)
     assert b"".join(recs.lines[:-1]) == line and recs.lines[-1] == b"line 000000"
-    assert [len(x) for x in recs.lines[:-1]] == [limit, limit, total - 2 * limit]
-    assert recs.partial == [True, True, False, False]
+    assert [len(x) for x in recs.lines[:-1]] == lengths
+    assert recs.partial == [True] * (len(lengths) - 1) + [False, False]
