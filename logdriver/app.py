@@ -15,6 +15,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+import sinks
+
 from .api import build_app, build_metrics_app, build_refusal_app
 from .delivery import ShipperLink
 from .delivery.budget import batch_memory
@@ -80,12 +82,15 @@ class Settings:
                              f"{budget_text!r}: at least {MIN_DISK_BUDGET >> 20}m: below that "
                              "the store evicts every stopped container's history at once")
         batch_memory(env)  # the shipper reads it: a bad value fails here, naming it
+        sinks.check_batch_env(env)  # every sink's batch defaults: a bad one fails here too
         port_text = raw["metrics_port"] or "0"
         if not port_text.isdigit() or int(port_text) > 65535:
-            raise ValueError(f"metrics port {port_text!r}: a TCP port number (0: off)")
+            raise ValueError(f"metrics port (LOGDRIVER_METRICS_PORT) {port_text!r}: a TCP port "
+                             "number (0: off)")
         level = (raw["log_level"] or "info").lower()
         if level not in LOG_LEVELS:
-            raise ValueError(f"log level {level!r}: use one of {', '.join(LOG_LEVELS)}")
+            raise ValueError(f"log level (LOGDRIVER_LOG_LEVEL / LOG_LEVEL / --log-level) "
+                             f"{level!r}: use one of {', '.join(LOG_LEVELS)}")
         return cls(
             name=name,
             state_dir=Path(raw["state_dir"] or DEFAULT_STATE_DIR),

@@ -189,10 +189,21 @@ class RecordReader:
                 p = self._partial[source] = _Pending(base + off, msg.time_nano, [])
             p.parts.append(bytes(msg.line))
             p.size += len(msg.line)
-            if msg.partial_log_metadata.last or p.size >= limit:
+            if msg.partial_log_metadata.last or (p.size >= limit and not plain):
                 del self._partial[source]
                 line = b"".join(p.parts)
                 self._line(source, p.time_ns, line, p.start, end)
+            elif p.size >= limit:  # cut every partial-max-size bytes; the rest waits for more
+                line = b"".join(p.parts)
+                cut = len(line) - len(line) % limit
+                if cut == len(line):  # nothing left over: the next piece starts afresh
+                    del self._partial[source]
+                for i in range(0, cut, limit):
+                    # Not past the line's first frame until what it cut off is out too.
+                    done = i + limit == len(line)
+                    self._emit(Record(p.time_ns, source, line[i:i + limit], partial=True),
+                               end if done else p.start)
+                p.parts, p.size = [line[cut:]], len(line) - cut
         return n
 
     def _line(self, source: str, t: int, line: bytes, start: int, end: int) -> None:

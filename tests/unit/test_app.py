@@ -19,9 +19,11 @@ def test_settings_read_the_environment_and_refuse_bad_values() -> None:
     s = Settings.from_env({"LOG_LEVEL": "DEBUG", "LOGDRIVER_METRICS_PORT": "9323"})
     assert (s.log_level, s.metrics_port) == ("debug", 9323)
     assert Settings.from_env({}).metrics_port == 0  # off unless asked for
-    with pytest.raises(ValueError, match="log level 'loud'"):
+    # Each error names where the value came from, as the disk budget's and batch memory's do.
+    with pytest.raises(ValueError, match=r"log level \(LOGDRIVER_LOG_LEVEL / LOG_LEVEL / "
+                       r"--log-level\) 'loud'"):
         Settings.from_env({"LOGDRIVER_LOG_LEVEL": "loud"})
-    with pytest.raises(ValueError, match="metrics port '0.0.0.0:80'"):
+    with pytest.raises(ValueError, match=r"metrics port \(LOGDRIVER_METRICS_PORT\) '0.0.0.0:80'"):
         Settings.from_env({"LOGDRIVER_METRICS_PORT": "0.0.0.0:80"})
     assert Settings.from_env({}).disk_budget == 4 << 30
     assert Settings.from_env({"LOGDRIVER_DISK_BUDGET": "50m"}).disk_budget == 50 << 20
@@ -32,6 +34,20 @@ def test_settings_read_the_environment_and_refuse_bad_values() -> None:
     with pytest.raises(ValueError, match="LOGDRIVER_BATCH_MEMORY.*'lots'"):  # the shipper's
         Settings.from_env({"LOGDRIVER_BATCH_MEMORY": "lots"})
 
+
+
+def test_a_bad_plugin_wide_batch_default_fails_the_start_naming_it() -> None:
+    """LOGDRIVER_BATCH_SIZE, _BYTES and _WAIT are every sink's batch defaults: a bad one stops the
+    plugin's start, as a bad LOGDRIVER_BATCH_MEMORY does. Found by a new user: with
+    LOGDRIVER_BATCH_BYTES=lots `logdriver serve` came up, then refused every `docker run`, one
+    without any sink too ("invalid value for environment variable LOGDRIVER_BATCH_BYTES")."""
+    for name, bad in (("LOGDRIVER_BATCH_SIZE", "-3"), ("LOGDRIVER_BATCH_BYTES", "lots"),
+                      ("LOGDRIVER_BATCH_WAIT", "soon")):
+        with pytest.raises(ValueError, match=f"{name}.*'{bad}'"):
+            Settings.from_env({name: bad})
+    good = {"LOGDRIVER_BATCH_SIZE": "500", "LOGDRIVER_BATCH_BYTES": "512k",
+            "LOGDRIVER_BATCH_WAIT": "2s"}
+    assert Settings.from_env(good).name == "logdriver"
 
 async def test_the_metrics_listener_serves_metrics_only_on_loopback(tmp_path: Path) -> None:
     async with metrics_plugin(tmp_path) as port:

@@ -133,3 +133,32 @@ def test_a_multiline_event_closed_by_the_next_ones_first_line_never_lets_the_cur
     again.take(100)
     rest, _ = again.flush_stale(everything=True)
     assert rest.lines == [b"START 4"]
+
+
+def test_a_line_cut_at_partial_max_size_marks_every_cut_piece_partial(
+        kernel_twin: str, tmp_path: Path) -> None:
+    """A line longer than partial-max-size goes out as several records: all but the last are
+    marked partial (OTLP sends it as ``logdriver.partial: true``), and the cuts fall every
+    partial-max-size bytes. Found as a new user: a 2,500,000-byte line (Docker's 16 KiB pieces)
+    reached HEC and Datadog as 1,000,000 + 15,808 + 1,000,000 + 15,808 + 468,384 bytes, the
+    15,808-byte rests of the piece a cut fell in going out as finished lines (not partial)."""
+    piece = 16_384
+    for limit, total, lengths in ((40_000, 100_000, [40_000, 40_000, 20_000]),
+                                  (16_384, 3 * 16_384, [16_384] * 3),  # cuts on piece ends
+                                  (16_384, 3 * 16_384 + 5, [16_384] * 3 + [5])):
+        _check_cuts(tmp_path / str(total), limit, piece, total, lengths)
+
+
+def _check_cuts(folder: Path, limit: int, piece: int, total: int, lengths: list[int]) -> None:
+    clog = ContainerLog.open(folder / CID, CID)
+    line = bytes(i % 251 for i in range(total))
+    pieces = [line[i:i + piece] for i in range(0, total, piece)]
+    write(clog, b"".join(
+        encode_entry(Entry("stdout", T0, p, True, "p1", n + 1, n == len(pieces) - 1))
+        for n, p in enumerate(pieces)) + frames(1))
+    reader = RecordReader(opened(clog, "store_view"), clog.start,
+                          JoinConfig(partial_max_size=limit))
+    recs, _ends = reader.take(1000)
+    assert b"".join(recs.lines[:-1]) == line and recs.lines[-1] == b"line 000000"
+    assert [len(x) for x in recs.lines[:-1]] == lengths
+    assert recs.partial == [True] * (len(lengths) - 1) + [False, False]
