@@ -66,9 +66,8 @@ __all__ = [
     "JoinConfig", "LokiConfig", "OtlpConfig", "Outcome", "Record", "Records", "Sink",
     "SinkConfig", "SinkOptionError", "SinkSetup", "SinkVerifyError", "SplunkConfig", "TagInfo",
     "TagTemplate", "backoff", "batch_cost", "batch_fit", "check_batch_env", "check_unicode",
-    "classify_http",
-    "configure", "context_for", "create", "go_atoi", "join_config", "kernel_report", "load_kernels",
-    "opt", "parse_bool", "parse_size",
+    "classify_http", "configure", "context_for", "create", "go_atoi", "join_config",
+    "kernel_report", "load_kernels", "opt", "parse_bool", "parse_size",
     "plan_batches", "render_tag", "setup", "with_tls_files_read",
 ]
 
@@ -117,13 +116,13 @@ def setup(opts: Mapping[str, str], env: Mapping[str, str], *,
     )
 
 
-
 def check_batch_env(env: Mapping[str, str]) -> None:
     """The plugin-wide batch defaults (``LOGDRIVER_BATCH_SIZE``, ``_BYTES``, ``_WAIT``), checked
     by the rules of their log-opts. Raises SinkOptionError naming the variable; the plugin calls
     it when it starts, so that a bad default fails the start, not every container's
     StartLogging."""
     batch_config({}, env, HTTP_LIMITS)
+
 
 def configure(opts: Mapping[str, str], env: Mapping[str, str]) -> list[SinkConfig]:
     """``check_unicode`` then ``setup``'s configs: every value of a key in SINK_OPTION_KEYS is
