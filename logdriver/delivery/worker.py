@@ -114,9 +114,8 @@ class SinkWorker:
         self._rest: Batch | None = None  # read and encoded past the last full batch
         self._broken = False  # a request stopped unfinished (shutdown): nothing more is settled
         # Bytes of one event, stored and encoded, as last seen (0: not yet), to read about what
-        # fills a batch (_take_size); _encoded_from: the body's length and the records of a take
+        # fills a batch (_take_size)
         self._stored_size = self._encoded_size = 0
-        self._encoded_from: tuple[int, int] | None = None
 
     @property
     def cursor(self) -> Position:
@@ -221,7 +220,7 @@ class SinkWorker:
             before = self.reader.pos
             recs, ends = self.reader.take(want, read_bytes)
             if recs:
-                self._learn(before, len(recs), _encoded_bytes(batch.body))
+                self._learn_stored(before, len(recs))
                 self._rest = self._encode(batch, recs, ends, cfg)
             self.count_dropped()
             if self._rest is not None or len(batch) >= cfg.events or batch.size >= cfg.bytes:
@@ -271,24 +270,23 @@ class SinkWorker:
         read_bytes = max(min(read_bytes, want * self._stored_size), MIN_READ_BYTES)
         return want, read_bytes
 
-    def _learn(self, before: Position, records: int, encoded_before: int) -> None:
-        """Note the size of a stored and of an encoded event from the take just read (from
-        ``before``, ``records`` records; the body held ``encoded_before`` bytes): called
-        before the records are encoded."""
+    def _learn_stored(self, before: Position, records: int) -> None:
+        """Note the size of a stored event from the take just read (from ``before``,
+        ``records`` records)."""
         pos = self.reader.pos
         if pos[0] == before[0] and pos[1] > before[1]:  # (across segments: not measured)
             self._stored_size = -(-(pos[1] - before[1]) // records)
-        self._encoded_from = (encoded_before, records)
 
     def _encode(self, batch: Batch, recs: Records, ends: list[int],
                 cfg: BatchConfig) -> Batch | None:
         """Encode ``recs`` (cursor positions ``ends``) into ``batch``'s body and cut it to
-        ``cfg`` (``fill``): what did not fit, or None."""
+        ``cfg`` (``fill``): what did not fit, or None. Notes the size of an encoded event
+        (``_take_size``), before ``fill`` cuts the body."""
+        base = _encoded_bytes(batch.body)
         self.sink.encode_into(self.ctx, recs, batch.body)
-        if self._encoded_from is not None:
-            base, records = self._encoded_from
-            self._encoded_size = max(-(-(_encoded_bytes(batch.body) - base) // records), 1)
-            self._encoded_from = None
+        if recs:
+            grown = _encoded_bytes(batch.body) - base
+            self._encoded_size = max(-(-grown // len(recs)), 1)
         batch.marks += ends
         return fill(batch, cfg)
 
