@@ -8,7 +8,7 @@
 #     package's own service is left disabled) and gcc and python3-dev (the compiled kernels: the
 #     editable install builds every *.pyx in place with Cython), installed only if missing;
 #   - a virtualenv at .venv in the repo root, with the project installed editable with its test
-#     extra; a kernel that did not compile is named (the unit tests' compiled runs then fail),
+#     extra (again only when pyproject.toml, setup.py or a kernel's source changed); a kernel that did not compile is named (the unit tests' compiled runs then fail),
 #     unless LOGDRIVER_NO_EXTENSIONS=1 asks for the pure-Python twins only.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -53,6 +53,22 @@ if ! [ -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys' >/dev/null 2>
     rm -rf .venv
     python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
-.venv/bin/python plugin/check_build.py installed >/dev/null \
-    || log "the compiled kernels are missing (above); logdriver runs the pure-Python twins"
+# The install is redone only when what it depends on changed: the dependencies and build
+# (pyproject.toml, setup.py) and the kernels' sources (*.pyx, compiled in place); the Python code
+# itself is live in an editable install. A kernel missing from the tree (say after `git clean`)
+# also redoes it. The stamp lives in .venv, so a new .venv always installs.
+stamp=.venv/.logdriver-install-stamp
+inputs="$(cat pyproject.toml setup.py $(find logdriver sinks -name '*.pyx' | LC_ALL=C sort) \
+    | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" = "$inputs" ] \
+        && .venv/bin/python plugin/check_build.py installed >/dev/null 2>&1; then
+    log "the virtualenv is up to date (pyproject.toml, setup.py and the kernels unchanged)"
+else
+    rm -f "$stamp"
+    .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+    if .venv/bin/python plugin/check_build.py installed >/dev/null; then
+        printf '%s\n' "$inputs" >"$stamp"
+    else
+        log "the compiled kernels are missing (above); logdriver runs the pure-Python twins"
+    fi
+fi
