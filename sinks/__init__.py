@@ -121,6 +121,8 @@ def check_batch_env(env: Mapping[str, str]) -> None:
     by the rules of their log-opts. Raises SinkOptionError naming the variable; the plugin calls
     it when it starts, so that a bad default fails the start, not every container's
     StartLogging."""
+    # Every sink parses these by the same rules (batch_config: a value over a sink's ceiling is
+    # lowered to it, never refused), so the HTTP sink's limits stand for all of them here.
     batch_config({}, env, HTTP_LIMITS)
 
 
