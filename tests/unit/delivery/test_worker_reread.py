@@ -11,6 +11,7 @@ import pytest
 
 from logdriver.delivery.batch import Stored, reread
 from logdriver.delivery.records import packed
+from logdriver.delivery.worker import PROBE_BYTES
 from logdriver.store import DISK_BUDGET, ContainerLog
 from sinks import Body, JoinConfig, Record, Records, SplunkConfig, create
 
@@ -112,3 +113,26 @@ def test_what_the_store_dropped_meanwhile_is_counted_lost_not_sent(tmp_path: Pat
     body = Body(sink.framing)
     lost = reread(clog, JoinConfig(), at, sink, context(), body)
     assert lost == {DISK_BUDGET: (at.end - at.start, 50)} and not len(body)
+
+
+async def test_until_its_sink_takes_a_request_a_worker_sends_small_batches(h: Harness) -> None:
+    # A sink down from the start must not cost every worker a whole batch encoded at once.
+    sizes: list[int] = []
+    down = {"on": True}
+
+    def answer(r: httpx.Request) -> httpx.Response | None:
+        sizes.append(len(r.content))
+        return httpx.Response(503) if down["on"] else None
+
+    h.receiver.answer = answer
+    await h.start()
+    path = h.fifo()
+    await h.start_logging(path, {"http-url": "http://sink.test/in", "http-format": "ndjson",
+                                 "batch-size": "100000", "batch-wait": "50ms"})
+    h.write(path, frames(20000))  # about 1 MB of ndjson: a batch of the default 1 MiB
+    await until(lambda: len(sizes) >= 2)
+    assert max(sizes) <= PROBE_BYTES
+    down["on"] = False
+    await until(lambda: len(h.receiver.lines) >= 20000, timeout=30)
+    assert max(sizes) > 4 * PROBE_BYTES  # once it took one, the sink's own batch size
+    assert h.receiver.lines == [f"line {i:06d}" for i in range(20000)]
