@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from itertools import accumulate
+from typing import TYPE_CHECKING
 
-from prometheus_client.core import HistogramMetricFamily
+if TYPE_CHECKING:
+    from prometheus_client.core import HistogramMetricFamily
 
 API_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 30.0)
 
@@ -27,6 +29,8 @@ class RequestTimes:
         self.sums[endpoint] = self.sums.get(endpoint, 0.0) + seconds
 
     def family(self) -> HistogramMetricFamily:
+        from prometheus_client.core import HistogramMetricFamily  # at a scrape (observe.py)
+
         hist = HistogramMetricFamily("logdriver_api_request_duration_seconds",
                                      "Time to answer the daemon's (and operators') API calls",
                                      labels=["endpoint"])

@@ -12,29 +12,20 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    ProcessCollector,
-    generate_latest,
-)
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    InfoMetricFamily,
-    Metric,
-)
-
 from sinks import kernel_report, load_kernels
 
 from .apitimes import histogram_buckets
 from .delivery import LATENCY_BUCKETS
 
 if TYPE_CHECKING:
+    from prometheus_client.core import Metric
+
     from .driver import Driver
 
-__all__ = ["CONTENT_TYPE_LATEST", "BEHIND_SECONDS", "metrics_text", "status"]
+# prometheus-client is imported at the first scrape, not with the plugin: most plugins are never
+# scraped, and /status needs none of it (tests/unit/test_imports.py).
+
+__all__ = ["BEHIND_SECONDS", "metrics_text", "status"]
 
 BEHIND_SECONDS = 60.0  # a sink whose oldest undelivered line is older than this is behind
 DISK_FULL_RECENT_SECONDS = 300.0  # a container whose lines were dropped this recently is warned of
@@ -163,6 +154,12 @@ class _Collector:
         self.driver = driver
 
     def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
+
         driver, store = self.driver, self.driver.store
         snapshot = driver.delivery.snapshot()  # once per scrape
 
@@ -306,6 +303,8 @@ class _Collector:
 
 
 def _kernel_families(reports: dict[str, dict[str, Any] | None]) -> Iterator[Metric]:
+    from prometheus_client.core import InfoMetricFamily
+
     overall = InfoMetricFamily("logdriver_kernels",
                                "Which twin of the compiled kernels a process runs: compiled, "
                                "pure (Python) or mixed", labels=["process"])
@@ -321,7 +320,19 @@ def _kernel_families(reports: dict[str, dict[str, Any] | None]) -> Iterator[Metr
 
 
 def metrics_text(driver: Driver) -> bytes:
+    """/metrics in Prometheus' text format (``CONTENT_TYPE_LATEST``), built now."""
+    from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
+
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collector(driver))
     ProcessCollector(registry=registry)  # process_open_fds, process_resident_memory_bytes, ...
     return generate_latest(registry)
+
+
+def __getattr__(name: str) -> str:
+    """``CONTENT_TYPE_LATEST``: prometheus-client's, read at the first answer that needs it."""
+    if name == "CONTENT_TYPE_LATEST":
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        return CONTENT_TYPE_LATEST
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,7 +10,6 @@ errors name the log-opt. Only the ``sinks`` package's public names are used here
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +78,8 @@ def parse_bool(key: str, value: str) -> bool:
 
 
 def unknown_key_error(key: str, known: tuple[str, ...] = KNOWN_KEYS) -> OptionError:
+    import difflib  # only for an error's hint: not in every process that parses options
+
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return OptionError(f"unknown log-opt {key!r}{hint}")

@@ -3,9 +3,13 @@ limits."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from sinks import BatchConfig, Body
+from sinks import BatchConfig, Body, Context, JoinConfig, Sink
+
+from .records import RecordReader, StoredLog, unpacked
 
 
 @dataclass(slots=True)
@@ -46,3 +50,33 @@ def fill(batch: Batch, config: BatchConfig) -> Batch | None:
     batch.size = body.cost(k)
     batch.end = batch.marks[k - 1]
     return rest
+
+
+class Stored(NamedTuple):
+    """Where a request's events are in the store: ``events`` whole plain entries (one record
+    each) from ``start`` to ``end`` (packed positions) in one segment, read again from there for
+    each retry instead of held (``reread``)."""
+
+    start: int
+    end: int
+    events: int
+
+
+def reread(clog: StoredLog, join: JoinConfig, at: Stored, sink: Sink, ctx: Context,
+           body: Body) -> dict[str, tuple[int, int]] | None:
+    """Encode the events stored ``at`` into ``body`` again, in place (emptied first; the same
+    object stands for the request across its retries, ``Body.key``): the bytes first sent, as
+    the records and the encoder are the same. None when they are all there; else what the store
+    dropped there meanwhile (its disk budget drops whole segments: ``clog.lost_between``,
+    (bytes, entries) by cause), and ``body`` stays empty."""
+    reader = RecordReader(clog, unpacked(at.start), join)
+    recs, ends = reader.take(at.events, at.end - at.start)
+    body.clear()
+    if reader.dropped_bytes or bisect_right(ends, at.end) != at.events or (
+            ends[at.events - 1] != at.end):
+        return clog.lost_between(unpacked(at.start), unpacked(at.end), None)
+    if len(recs) > at.events:  # read to a block's end past ``at.end``
+        for column in (recs.times, recs.sources, recs.lines, recs.partial):
+            del column[at.events:]
+    sink.encode_into(ctx, recs, body)
+    return None

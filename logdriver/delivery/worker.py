@@ -31,8 +31,8 @@ from sinks import (
 )
 
 from ..store import Position, UnreadableCursor, deadletter_path
-from .batch import Batch, fill
-from .budget import BatchBudget
+from .batch import Batch, Stored, fill, reread
+from .budget import MIN_SHARE_BYTES, BatchBudget
 from .cursor import Cursor, append_dead_letters
 from .records import TAKE_READ_BYTES, RecordReader, StoredLog, packed, unpacked
 from .stats import SinkStats, Totals
@@ -50,6 +50,10 @@ SPARE_SHIFT = 4
 BYTEARRAY_OVERHEAD = sys.getsizeof(bytearray(b"x")) - 1  # the object, and its trailing NUL
 MIN_READ_BYTES = 4096  # the smallest read of the store a take sizes (a longer frame is read whole)
 FIRST_TAKE_RECORDS = 100  # a worker's first take, before it knows how big its events are
+# The batch bytes of a worker whose sink has yet to take a request, or asks for a retry: a sink
+# down from the start costs each worker this much at once, not its share (20 workers encoding
+# their first 0.4-1 MB batches together: 8-15 MB at the shipper's peak, bench/README)
+PROBE_BYTES = MIN_SHARE_BYTES
 
 
 def _compact(body: Body) -> None:
@@ -104,9 +108,11 @@ class SinkWorker:
         self._cursor = Cursor(clog.path, self.name)
         self.deadletter_path = deadletter_path(clog.path, self.name)
         self.reader = RecordReader(clog, self._load_cursor(), join)
+        self._shipped_to = packed(self.reader.pos)  # where the next request's events begin
         self.task: asyncio.Task[None] | None = None
-        # each request on the wire, the position its events take the cursor to, and their number
-        self._inflight: deque[tuple[asyncio.Task[bool], Position, int]] = deque()
+        # each request on the wire, the position its events take the cursor to, their number,
+        # and its body (empty while a retry of a request read again from the store waits)
+        self._inflight: deque[tuple[asyncio.Task[bool], Position, int, Body]] = deque()
         self._ahead: Batch | None = None  # collected, waiting for its turn on the wire
         self._failing = False  # the last answer asked for a retry
         self._sink_ok = False  # the sink took a request: from then on, read ahead while it works
@@ -125,10 +131,17 @@ class SinkWorker:
     @property
     def held_events(self) -> int:
         """Encoded events this worker holds: on the wire (or being retried), read ahead."""
-        held = sum(n for _task, _pos, n in self._inflight)
+        held = sum(n for _task, _pos, n, _body in self._inflight)
         if self._ahead is not None:
             held += len(self._ahead)
         return held + (len(self._rest) if self._rest is not None else 0)
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes of encoded events this worker holds (the bodies counted in ``held_events``)."""
+        bodies = [body for _task, _pos, _n, body in self._inflight]
+        bodies += [b.body for b in (self._ahead, self._rest) if b is not None]
+        return sum(len(body.buf) + sum(map(len, body.listed or ())) for body in bodies)
 
     @property
     def stopping(self) -> bool:
@@ -192,7 +205,7 @@ class SinkWorker:
             log.exception("delivery worker failed", extra={"container": self.clog.id,
                                                            "sink": self.name})
         finally:
-            for task, _pos, _n in self._inflight:
+            for task, _pos, _n, _body in self._inflight:
                 task.cancel()
             self._cursor.close()
             self._on_exit(self)
@@ -250,9 +263,12 @@ class SinkWorker:
 
     def _batch_config(self) -> BatchConfig:
         """The sink's batch limits, its bytes lowered to this worker's share of the budget now
-        (many workers: each an equal part)."""
+        (many workers: each an equal part), and to PROBE_BYTES while its sink has yet to take a
+        request or asks for a retry."""
         cfg = self.config.batch
         share = self.budget.share(cfg.bytes)
+        if self._failing or not self._sink_ok:
+            share = min(share, PROBE_BYTES)
         return replace(cfg, bytes=share) if share < cfg.bytes else cfg
 
     def _take_size(self, batch: Batch, cfg: BatchConfig) -> tuple[int, int]:
@@ -328,8 +344,12 @@ class SinkWorker:
         if self._broken:
             return False
         body = batch.body
-        task = asyncio.get_running_loop().create_task(self._send(body))
-        self._inflight.append((task, unpacked(batch.end), body.nonempty))
+        # A request of whole plain entries of one segment is read again from the store for
+        # each retry: a failing sink costs no body held per worker (20 x 0.4-1 MB, bench/README)
+        start, self._shipped_to = self._shipped_to, batch.end
+        at = Stored(start, batch.end, len(batch)) if self.reader.can_rewind(start) else None
+        task = asyncio.get_running_loop().create_task(self._send(body, at))
+        self._inflight.append((task, unpacked(batch.end), body.nonempty, body))
         task.add_done_callback(self._settle)
         return True
 
@@ -369,7 +389,7 @@ class SinkWorker:
         """Move the cursor over the finished head of the in-flight requests."""
         moved = None
         while self._inflight and self._inflight[0][0].done():
-            task, pos, _n = self._inflight[0]
+            task, pos, _n, _body = self._inflight[0]
             if task.cancelled() or task.exception() is not None or not task.result():
                 self._broken = True  # shutdown mid-retry: the cursor stays before this request
                 break
@@ -378,12 +398,19 @@ class SinkWorker:
         if moved is not None:
             self._save_cursor(moved)
 
-    async def _send(self, body: Body) -> bool:
+    async def _send(self, body: Body, at: Stored | None = None) -> bool:
         """Deliver the events of ``body`` (retrying, splitting, dead-lettering as the sink
         answers); False if shutdown came while it still had to be retried. The rare paths take
-        per-event bytes or new bodies cut from it (``Body.event``, ``Body.part``)."""
+        per-event bytes or new bodies cut from it (``Body.event``, ``Body.part``). With ``at``
+        (where its events are stored) the body is emptied while a retry waits and encoded again
+        from the store before it (``batch.reread``): byte for byte the same request."""
         attempt = 0
         while True:
+            if at is not None and not len(body):
+                gone = reread(self.clog, self.reader.join, at, self.sink, self.ctx, body)
+                if gone is not None:  # the store dropped them meanwhile: lost, and counted
+                    self._count_lost(gone)
+                    return True
             if body.nonempty:
                 t0 = time.monotonic()
                 answer = await self.sink.send_body(body)
@@ -411,7 +438,7 @@ class SinkWorker:
                 if before := body.nonempty_before(bad):
                     self._delivered(before)
                 self._dead_letter([body.event(bad)], answer)
-                body = body.part(bad + 1, len(body))
+                body, at = body.part(bad + 1, len(body)), None
                 attempt = 0
                 if not body.nonempty:
                     return True
@@ -437,8 +464,20 @@ class SinkWorker:
                                                  "attempt": attempt, "wait": round(delay, 2)})
             if self.stopping:
                 return False  # shutdown: the cursor stays before this request
+            if at is not None:
+                body.clear()  # read again before the next attempt: nothing held meanwhile
             with contextlib.suppress(TimeoutError):  # the wait ends early at shutdown
                 await asyncio.wait_for(self._stopping.wait(), delay)
+
+    def _count_lost(self, lost: dict[str, tuple[int, int]]) -> None:
+        """What the store dropped of a request being retried ((bytes, entries) by cause), as
+        the reader counts what it finds dropped (``count_dropped``)."""
+        for cause, (nbytes, entries) in lost.items():
+            self.reader.dropped_bytes += nbytes
+            acc = self.reader.dropped.setdefault(cause, [0, 0])
+            acc[0] += entries
+            acc[1] += nbytes
+        self.count_dropped()
 
     def _delivered(self, events: int) -> None:
         self.stats.delivered_events += events

@@ -204,10 +204,12 @@ class Body:
         return rest
 
     def clear(self) -> None:
-        """Let go of every event (the buffer's memory goes too)."""
+        """Let go of every event (the buffer's memory goes too); the body may be filled again
+        (a retried request encoded anew: its last separator is closed again when sent)."""
         self.buf = bytearray(self.framing.opening)
         self.ends = array(OFFSET_TYPE)
         self.origin = self.empty = 0
+        self._sent = False
         if self.listed is not None:
             self.listed = []
 

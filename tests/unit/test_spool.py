@@ -108,9 +108,9 @@ async def test_drop_oldest_counts_exactly_what_it_dropped_and_never_blocks(h: Ha
 
 
 async def test_drops_are_counted_while_the_sink_is_still_down(h: Harness) -> None:
-    """The worker holds one batch for the failing sink and reads nothing; what the store drops
-    after that shows in the counters all the same (an alert on them must fire during the
-    outage, not once the sink is back)."""
+    """The worker reads nothing behind the request its failing sink retries, and reads that
+    request again from the store for each attempt; what the store drops shows in the counters
+    all the same (an alert on them must fire during the outage, not once the sink is back)."""
     down(h)
     driver = await h.start()
     path = h.fifo()
@@ -130,12 +130,14 @@ async def test_drops_are_counted_while_the_sink_is_still_down(h: Harness) -> Non
     await until(lambda: counted() > 0, timeout=5)
     assert not h.receiver.lines  # still down
     during = counted()
-    # What the worker had read before the drop (at most the 300 lines written before it) is in
-    # its batches, not lost.
+    # What the worker had read before the drop (at most the 300 lines written before it) is
+    # counted when its next attempt reads it again and finds it gone.
     assert lost - 300 <= during <= lost
     up(h)
     await until(lambda: bool(h.receiver.lines) and h.receiver.lines[-1] == ALL[-1])
-    assert len(h.receiver.lines) + counted() == 2000 and counted() == during
+    # Every line delivered or counted lost, once; every loss is one the store recorded.
+    assert len(h.receiver.lines) + counted() == 2000 and counted() == lost
+    assert h.receiver.lines == ALL[-len(h.receiver.lines):]
 
 
 async def test_block_stops_reading_the_fifo_while_full_and_loses_nothing(h: Harness) -> None:
