@@ -4,9 +4,15 @@
 Every read from ``data`` is preceded by a check that the bytes are there: a crafted length
 prefix, a truncated frame or a block that ends mid-header makes a function stop or decline,
 never read past the buffer.
+
+Each function takes ``bytes`` by its pointer and length (a Cython typed memoryview costs a few
+microseconds per call, as much as the walk of a small block); any other buffer is borrowed with
+``PyObject_GetBuffer`` for the call.
 """
 
-from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_GET_SIZE
 from cpython.list cimport PyList_AsTuple
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memchr, memcmp
@@ -39,17 +45,27 @@ cdef inline uint32_t _length(const unsigned char *p) noexcept nogil:
     return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
 
 
-def scan_frames(const unsigned char[::1] data, Py_ssize_t pos, list ends not None):
+def scan_frames(data, Py_ssize_t pos, list ends not None):
     """See ``_frames.scan_frames``."""
-    cdef Py_ssize_t n = data.shape[0]
-    cdef Py_ssize_t end
-    cdef uint32_t length
     cdef const unsigned char *p
+    cdef Py_ssize_t n
+    cdef Py_buffer view
     if pos < 0:
         raise ValueError(f"negative offset {pos}")
-    if n < MIN_FRAME:
-        return pos
-    p = &data[0]
+    if PyBytes_CheckExact(data):
+        return _scan(<const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data),
+                     pos, ends)
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    try:
+        return _scan(<const unsigned char *>view.buf, view.len, pos, ends)
+    finally:
+        PyBuffer_Release(&view)
+
+
+cdef Py_ssize_t _scan(const unsigned char *p, Py_ssize_t n, Py_ssize_t pos,
+                      list ends) except -1:
+    cdef Py_ssize_t end
+    cdef uint32_t length
     while pos <= n - MIN_FRAME:  # the length and the marker are there
         length = _length(p + pos)
         if length < MIN_ENTRY_BYTES or length > MAX_FRAME_BYTES:
@@ -62,14 +78,20 @@ def scan_frames(const unsigned char[::1] data, Py_ssize_t pos, list ends not Non
     return pos
 
 
-def whole_frames(const unsigned char[::1] data):
+def whole_frames(data):
     """See ``_frames.whole_frames``."""
-    cdef Py_ssize_t n = data.shape[0]
+    cdef Py_buffer view
+    if PyBytes_CheckExact(data):
+        return _whole(<const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    try:
+        return _whole(<const unsigned char *>view.buf, view.len)
+    finally:
+        PyBuffer_Release(&view)
+
+
+cdef inline Py_ssize_t _whole(const unsigned char *p, Py_ssize_t n) noexcept:
     cdef Py_ssize_t pos = 0, end
-    cdef const unsigned char *p
-    if n < HEADER_BYTES:
-        return 0
-    p = &data[0]
     while pos + HEADER_BYTES <= n:
         end = pos + HEADER_BYTES + <Py_ssize_t>_length(p + pos)
         if end > n:
@@ -110,14 +132,24 @@ cdef inline bint _header_inside(const unsigned char *p, Py_ssize_t start, Py_ssi
     return False
 
 
-def plain_entries(const unsigned char[::1] data, base, Py_ssize_t max_line):
+def plain_entries(data, base, Py_ssize_t max_line):
     """See ``_frames.plain_entries``."""
-    cdef Py_ssize_t n = data.shape[0]
+    cdef Py_buffer view
+    if PyBytes_CheckExact(data):
+        return _plain(<const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data),
+                      base, max_line)
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    try:
+        return _plain(<const unsigned char *>view.buf, view.len, base, max_line)
+    finally:
+        PyBuffer_Release(&view)
+
+
+cdef object _plain(const unsigned char *p, Py_ssize_t n, object base, Py_ssize_t max_line):
     cdef Py_ssize_t pos = 0, body, end, line_at, line_len, field
     cdef uint32_t length
     cdef uint64_t t
     cdef int k
-    cdef const unsigned char *p
     cdef const unsigned char *b
     cdef long long first = 0
     cdef bint small_base
@@ -127,7 +159,6 @@ def plain_entries(const unsigned char[::1] data, base, Py_ssize_t max_line):
     cdef list ends = []
     if n == 0:
         return None
-    p = &data[0]
     try:
         first = base
         small_base = 0 <= first <= (1 << 62)
