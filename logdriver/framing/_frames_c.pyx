@@ -13,7 +13,9 @@ microseconds per call, as much as the walk of a small block); any other buffer i
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize
 from cpython.bytes cimport PyBytes_GET_SIZE
-from cpython.list cimport PyList_AsTuple
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memchr, memcmp
 
@@ -146,31 +148,42 @@ def plain_entries(data, base, Py_ssize_t max_line):
 
 
 cdef object _plain(const unsigned char *p, Py_ssize_t n, object base, Py_ssize_t max_line):
-    cdef Py_ssize_t pos = 0, body, end, line_at, line_len, field
+    cdef Py_ssize_t pos = 0, body, end, line_at, line_len, field, i = 0, count = 0
     cdef uint32_t length
     cdef uint64_t t
     cdef int k
     cdef const unsigned char *b
     cdef long long first = 0
     cdef bint small_base
-    cdef list times = []
-    cdef list sources = []
-    cdef list lines = []
-    cdef list ends = []
+    cdef tuple times
+    cdef list sources, lines, ends
+    cdef object item
     if n == 0:
         return None
+    # Count the frames first, so the results are made at their size (no list growing): a
+    # block that is not whole frames of at least a header each declines below all the same.
+    while pos < n:
+        if n - pos < HEADER_BYTES:
+            return None
+        length = _length(p + pos)
+        if length < HEAD_BYTES or length > n - pos - HEADER_BYTES:
+            return None
+        pos += HEADER_BYTES + length
+        count += 1
+    pos = 0
     try:
         first = base
         small_base = 0 <= first <= (1 << 62)
     except OverflowError:
         small_base = False
+    # (a declined block leaves slots unset: a tuple or list frees its NULL slots as empty)
+    times = PyTuple_New(count)
+    sources = PyList_New(count)
+    lines = PyList_New(count)
+    ends = PyList_New(count)
     while pos < n:
-        if n - pos < HEADER_BYTES:
-            return None
-        length = _length(p + pos)
+        length = _length(p + pos)  # whole and at least HEAD_BYTES: counted above
         body = pos + HEADER_BYTES
-        if length < HEAD_BYTES or length > n - body:
-            return None
         end = body + length
         b = p + body
         if not _is_header(b):
@@ -200,9 +213,18 @@ cdef object _plain(const unsigned char *p, Py_ssize_t n, object base, Py_ssize_t
                 return None
         if line_len > max_line or _header_inside(p, line_at, end, n):
             return None
-        times.append(t)
-        sources.append(STDOUT if b[5] == 0x6f else STDERR)  # b[5]: "o" of "stdout"
-        lines.append(PyBytes_FromStringAndSize(<const char *>p + line_at, line_len))
-        ends.append(first + end if small_base else base + end)
+        item = t
+        Py_INCREF(item)
+        PyTuple_SET_ITEM(times, i, item)
+        item = STDOUT if b[5] == 0x6f else STDERR  # b[5]: "o" of "stdout"
+        Py_INCREF(item)
+        PyList_SET_ITEM(sources, i, item)
+        item = PyBytes_FromStringAndSize(<const char *>p + line_at, line_len)
+        Py_INCREF(item)
+        PyList_SET_ITEM(lines, i, item)
+        item = first + end if small_base else base + end
+        Py_INCREF(item)
+        PyList_SET_ITEM(ends, i, item)
+        i += 1
         pos = end
-    return PyList_AsTuple(times), sources, lines, ends
+    return times, sources, lines, ends
