@@ -5,9 +5,9 @@ Every read from ``data`` is preceded by a check that the bytes are there: a craf
 prefix, a truncated frame or a block that ends mid-header makes a function stop or decline,
 never read past the buffer.
 
-Each function takes ``bytes`` by its pointer and length (a Cython typed memoryview costs a few
-microseconds per call, as much as the walk of a small block); any other buffer is borrowed with
-``PyObject_GetBuffer`` for the call.
+Each function takes ``bytes`` by its pointer and length (``_borrow``: a Cython typed memoryview
+costs a few microseconds per call, as much as the walk of a small block); any other buffer is
+borrowed with ``PyObject_GetBuffer`` for the call.
 """
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
@@ -17,7 +17,7 @@ from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.stdint cimport uint32_t, uint64_t
-from libc.string cimport memchr, memcmp
+from libc.string cimport memchr, memcmp, memset
 
 # The limits of _frames.py, as C constants (tests/unit/test_frames_kernel.py checks they agree).
 cdef enum:
@@ -47,19 +47,26 @@ cdef inline uint32_t _length(const unsigned char *p) noexcept nogil:
     return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
 
 
+cdef const unsigned char *_borrow(object data, Py_buffer *view) except? NULL:
+    """``data``'s bytes, ``view.len`` of them, until ``PyBuffer_Release(view)``: ``bytes`` by
+    its pointer (``view.obj`` NULL, nothing to release), any other buffer borrowed (on an
+    error ``view.obj`` is NULL too: the caller's release is then a no-op)."""
+    memset(view, 0, sizeof(Py_buffer))
+    if PyBytes_CheckExact(data):
+        view.buf = PyBytes_AS_STRING(data)
+        view.len = PyBytes_GET_SIZE(data)
+    else:
+        PyObject_GetBuffer(data, view, PyBUF_SIMPLE)
+    return <const unsigned char *>view.buf
+
+
 def scan_frames(data, Py_ssize_t pos, list ends not None):
     """See ``_frames.scan_frames``."""
-    cdef const unsigned char *p
-    cdef Py_ssize_t n
     cdef Py_buffer view
     if pos < 0:
         raise ValueError(f"negative offset {pos}")
-    if PyBytes_CheckExact(data):
-        return _scan(<const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data),
-                     pos, ends)
-    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     try:
-        return _scan(<const unsigned char *>view.buf, view.len, pos, ends)
+        return _scan(_borrow(data, &view), view.len, pos, ends)
     finally:
         PyBuffer_Release(&view)
 
@@ -83,11 +90,8 @@ cdef Py_ssize_t _scan(const unsigned char *p, Py_ssize_t n, Py_ssize_t pos,
 def whole_frames(data):
     """See ``_frames.whole_frames``."""
     cdef Py_buffer view
-    if PyBytes_CheckExact(data):
-        return _whole(<const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
-    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     try:
-        return _whole(<const unsigned char *>view.buf, view.len)
+        return _whole(_borrow(data, &view), view.len)
     finally:
         PyBuffer_Release(&view)
 
@@ -137,12 +141,8 @@ cdef inline bint _header_inside(const unsigned char *p, Py_ssize_t start, Py_ssi
 def plain_entries(data, base, Py_ssize_t max_line):
     """See ``_frames.plain_entries``."""
     cdef Py_buffer view
-    if PyBytes_CheckExact(data):
-        return _plain(<const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data),
-                      base, max_line)
-    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     try:
-        return _plain(<const unsigned char *>view.buf, view.len, base, max_line)
+        return _plain(_borrow(data, &view), view.len, base, max_line)
     finally:
         PyBuffer_Release(&view)
 
