@@ -4,12 +4,20 @@
 Every read from ``data`` is preceded by a check that the bytes are there: a crafted length
 prefix, a truncated frame or a block that ends mid-header makes a function stop or decline,
 never read past the buffer.
+
+Each function takes ``bytes`` by its pointer and length (``_borrow``: a Cython typed memoryview
+costs a few microseconds per call, as much as the walk of a small block); any other buffer is
+borrowed with ``PyObject_GetBuffer`` for the call.
 """
 
-from cpython.bytes cimport PyBytes_FromStringAndSize
-from cpython.list cimport PyList_AsTuple
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_GET_SIZE
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.stdint cimport uint32_t, uint64_t
-from libc.string cimport memchr, memcmp
+from libc.string cimport memchr, memcmp, memset
 
 # The limits of _frames.py, as C constants (tests/unit/test_frames_kernel.py checks they agree).
 cdef enum:
@@ -39,17 +47,34 @@ cdef inline uint32_t _length(const unsigned char *p) noexcept nogil:
     return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
 
 
-def scan_frames(const unsigned char[::1] data, Py_ssize_t pos, list ends not None):
+cdef const unsigned char *_borrow(object data, Py_buffer *view) except? NULL:
+    """``data``'s bytes, ``view.len`` of them, until ``PyBuffer_Release(view)``: ``bytes`` by
+    its pointer (``view.obj`` NULL, nothing to release), any other buffer borrowed (on an
+    error ``view.obj`` is NULL too: the caller's release is then a no-op)."""
+    memset(view, 0, sizeof(Py_buffer))
+    if PyBytes_CheckExact(data):
+        view.buf = PyBytes_AS_STRING(data)
+        view.len = PyBytes_GET_SIZE(data)
+    else:
+        PyObject_GetBuffer(data, view, PyBUF_SIMPLE)
+    return <const unsigned char *>view.buf
+
+
+def scan_frames(data, Py_ssize_t pos, list ends not None):
     """See ``_frames.scan_frames``."""
-    cdef Py_ssize_t n = data.shape[0]
-    cdef Py_ssize_t end
-    cdef uint32_t length
-    cdef const unsigned char *p
+    cdef Py_buffer view
     if pos < 0:
         raise ValueError(f"negative offset {pos}")
-    if n < MIN_FRAME:
-        return pos
-    p = &data[0]
+    try:
+        return _scan(_borrow(data, &view), view.len, pos, ends)
+    finally:
+        PyBuffer_Release(&view)
+
+
+cdef Py_ssize_t _scan(const unsigned char *p, Py_ssize_t n, Py_ssize_t pos,
+                      list ends) except -1:
+    cdef Py_ssize_t end
+    cdef uint32_t length
     while pos <= n - MIN_FRAME:  # the length and the marker are there
         length = _length(p + pos)
         if length < MIN_ENTRY_BYTES or length > MAX_FRAME_BYTES:
@@ -62,14 +87,17 @@ def scan_frames(const unsigned char[::1] data, Py_ssize_t pos, list ends not Non
     return pos
 
 
-def whole_frames(const unsigned char[::1] data):
+def whole_frames(data):
     """See ``_frames.whole_frames``."""
-    cdef Py_ssize_t n = data.shape[0]
+    cdef Py_buffer view
+    try:
+        return _whole(_borrow(data, &view), view.len)
+    finally:
+        PyBuffer_Release(&view)
+
+
+cdef inline Py_ssize_t _whole(const unsigned char *p, Py_ssize_t n) noexcept:
     cdef Py_ssize_t pos = 0, end
-    cdef const unsigned char *p
-    if n < HEADER_BYTES:
-        return 0
-    p = &data[0]
     while pos + HEADER_BYTES <= n:
         end = pos + HEADER_BYTES + <Py_ssize_t>_length(p + pos)
         if end > n:
@@ -110,36 +138,52 @@ cdef inline bint _header_inside(const unsigned char *p, Py_ssize_t start, Py_ssi
     return False
 
 
-def plain_entries(const unsigned char[::1] data, base, Py_ssize_t max_line):
+def plain_entries(data, base, Py_ssize_t max_line):
     """See ``_frames.plain_entries``."""
-    cdef Py_ssize_t n = data.shape[0]
-    cdef Py_ssize_t pos = 0, body, end, line_at, line_len, field
+    cdef Py_buffer view
+    try:
+        return _plain(_borrow(data, &view), view.len, base, max_line)
+    finally:
+        PyBuffer_Release(&view)
+
+
+cdef object _plain(const unsigned char *p, Py_ssize_t n, object base, Py_ssize_t max_line):
+    cdef Py_ssize_t pos = 0, body, end, line_at, line_len, field, i = 0, count = 0
     cdef uint32_t length
     cdef uint64_t t
     cdef int k
-    cdef const unsigned char *p
     cdef const unsigned char *b
     cdef long long first = 0
     cdef bint small_base
-    cdef list times = []
-    cdef list sources = []
-    cdef list lines = []
-    cdef list ends = []
+    cdef tuple times
+    cdef list sources, lines, ends
+    cdef object item
     if n == 0:
         return None
-    p = &data[0]
+    # Count the frames first, so the results are made at their size (no list growing): a
+    # block that is not whole frames of at least a header each declines below all the same.
+    while pos < n:
+        if n - pos < HEADER_BYTES:
+            return None
+        length = _length(p + pos)
+        if length < HEAD_BYTES or length > n - pos - HEADER_BYTES:
+            return None
+        pos += HEADER_BYTES + length
+        count += 1
+    pos = 0
     try:
         first = base
         small_base = 0 <= first <= (1 << 62)
     except OverflowError:
         small_base = False
+    # (a declined block leaves slots unset: a tuple or list frees its NULL slots as empty)
+    times = PyTuple_New(count)
+    sources = PyList_New(count)
+    lines = PyList_New(count)
+    ends = PyList_New(count)
     while pos < n:
-        if n - pos < HEADER_BYTES:
-            return None
-        length = _length(p + pos)
+        length = _length(p + pos)  # whole and at least HEAD_BYTES: counted above
         body = pos + HEADER_BYTES
-        if length < HEAD_BYTES or length > n - body:
-            return None
         end = body + length
         b = p + body
         if not _is_header(b):
@@ -169,9 +213,18 @@ def plain_entries(const unsigned char[::1] data, base, Py_ssize_t max_line):
                 return None
         if line_len > max_line or _header_inside(p, line_at, end, n):
             return None
-        times.append(t)
-        sources.append(STDOUT if b[5] == 0x6f else STDERR)  # b[5]: "o" of "stdout"
-        lines.append(PyBytes_FromStringAndSize(<const char *>p + line_at, line_len))
-        ends.append(first + end if small_base else base + end)
+        item = t
+        Py_INCREF(item)
+        PyTuple_SET_ITEM(times, i, item)
+        item = STDOUT if b[5] == 0x6f else STDERR  # b[5]: "o" of "stdout"
+        Py_INCREF(item)
+        PyList_SET_ITEM(sources, i, item)
+        item = PyBytes_FromStringAndSize(<const char *>p + line_at, line_len)
+        Py_INCREF(item)
+        PyList_SET_ITEM(lines, i, item)
+        item = first + end if small_base else base + end
+        Py_INCREF(item)
+        PyList_SET_ITEM(ends, i, item)
+        i += 1
         pos = end
-    return PyList_AsTuple(times), sources, lines, ends
+    return times, sources, lines, ends

@@ -206,7 +206,9 @@ class Writer:
         self._claim_end(seg, scanner)
         if self._splice_fd < 0:
             self._splice_fd = os.open(seg.path, os.O_RDWR | os.O_CLOEXEC)
-        end = os.fstat(self._splice_fd).st_size
+        # The file ends where its whole frames end plus the incomplete frame kept after them:
+        # every write here keeps it so (a failed one truncates back to ``size``), no fstat(2).
+        end = seg.size + len(self.tail)
         try:
             moved = os.splice(pipe_fd, self._splice_fd, size, offset_dst=end,
                               flags=os.SPLICE_F_NONBLOCK)

@@ -6,19 +6,33 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.stdio cimport snprintf
 
 
+cdef const char* DIGIT_PAIRS = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+
 cdef inline char* put_digits(char* o, uint64_t v, int width) noexcept nogil:
-    """``v`` in decimal, zero-padded to ``width`` digits (more if it needs them)."""
+    """``v`` in decimal, zero-padded to ``width`` (at least 1) digits, more if it needs them;
+    two digits a step (one division by 100 instead of two by 10)."""
     cdef char tmp[24]
-    cdef int n = 0
-    while v or n < width:
-        tmp[n] = <char>(c'0' + v % 10)
-        v //= 10
-        n += 1
-    while n:
+    cdef int n = 24
+    cdef uint64_t r
+    while v >= 100:
+        r = v % 100
+        v //= 100
+        n -= 2
+        tmp[n] = DIGIT_PAIRS[2 * r]
+        tmp[n + 1] = DIGIT_PAIRS[2 * r + 1]
+    if v >= 10:
+        n -= 2
+        tmp[n] = DIGIT_PAIRS[2 * v]
+        tmp[n + 1] = DIGIT_PAIRS[2 * v + 1]
+    else:
         n -= 1
-        o[0] = tmp[n]
-        o += 1
-    return o
+        tmp[n] = <char>(c'0' + v)
+    while 24 - n < width:
+        n -= 1
+        tmp[n] = c'0'
+    memcpy(o, tmp + n, 24 - n)
+    return o + 24 - n
 
 
 cdef char* put_hec_time(char* o, int64_t t) noexcept nogil:

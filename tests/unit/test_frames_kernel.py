@@ -178,6 +178,26 @@ def test_plain_entries_takes_docker_lines_with_either_twin(kernel_twin: str) -> 
     assert plain_entries(data, 0, 15_000) is None  # a line over max_line: frame by frame
 
 
+
+@DIFF
+@given(data=streams, pos=st.integers(0, 300), base=st.integers(0, 2**45), cut=st.integers(0, 50))
+def test_the_compiled_twin_reads_any_buffer_as_it_reads_bytes(
+    data: bytes, pos: int, base: int, cut: int
+) -> None:
+    # bytes are read through their pointer, other buffers borrowed: the same answers, and a
+    # view's bytes are only those it shows (never the ones around it)
+    kernel = compiled()
+    padded = b"\x00\x00\x00\x10" + data + b"\x00\x00\x00\x00\x0a\x06stdout"
+    view = memoryview(padded)[4 : 4 + len(data)]
+    for other in (bytearray(data), view):
+        got = kernel.whole_frames(other), kernel.plain_entries(other, base, 2**15)
+        assert got == (kernel.whole_frames(data), kernel.plain_entries(data, base, 2**15))
+        c_ends: list[int] = []
+        p_ends: list[int] = []
+        stop = kernel.scan_frames(other, pos, c_ends)
+        assert stop == kernel.scan_frames(data, pos, p_ends) and c_ends == p_ends
+    assert kernel.whole_frames(view[:cut]) == _frames.whole_frames(data[:cut])
+
 # ---- what the shipper makes of a block: the same records and cursor ends ------------------------
 class Blocks:
     """A StoredLog of blocks, one per segment (only what ``RecordReader.take`` reads)."""
