@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ BUDGET_CHECK_SECONDS = 1.0  # at most one full size recount per second while ove
 EVICTED_FILE = "evicted.json"  # ids of containers whose history the budget removed
 EVICTED_KEPT = 10_000  # ids remembered (about 650 KB)
 OVER_BUDGET_WARN_SECONDS = 60.0  # "budget exceeded by running containers" at most this often
+TRASH_SUFFIX = ".removing"  # a removed history's directory, renamed, until the syncer deletes it
 
 
 class Store:
@@ -57,7 +59,9 @@ class Store:
         except (OSError, ValueError, TypeError):
             self._evicted_ids = {}
         for p in sorted(self.dir.iterdir()):
-            if p.is_dir() and _is_container_id(p.name):
+            if p.name.endswith(TRASH_SUFFIX) and p.is_dir():  # a removal a stop cut short
+                self._syncer.remove_tree(p)
+            elif p.is_dir() and _is_container_id(p.name):
                 self.logs[p.name] = ContainerLog.open(p, p.name, on_grow=self._grew,
                                                       syncer=self._syncer)
         for lg in self.logs.values():
@@ -211,7 +215,15 @@ class Store:
             lg.close()
             lg.segments = []
             lg.spool = []
-            shutil.rmtree(lg.path, ignore_errors=True)
+            # Renamed at once (a new history of the same id starts clean), deleted in the
+            # background; a name the rename cannot take is deleted here, as before.
+            trash = lg.path.with_name(f".{lg.path.name}.{time.monotonic_ns()}{TRASH_SUFFIX}")
+            try:
+                os.rename(lg.path, trash)
+            except OSError:
+                shutil.rmtree(lg.path, ignore_errors=True)
+            else:
+                self._syncer.remove_tree(trash)
 
     def close(self) -> None:
         """Close every container's files, then the syncer (idempotent)."""

@@ -12,6 +12,7 @@ import contextlib
 import errno
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,9 +39,10 @@ def is_disk_full(exc: OSError) -> bool:
 
 
 class Syncer:
-    """One background thread that flushes segment files (``fdatasync``), so a FIFO reader never
-    waits on the disk. Its creator closes it; ``close`` waits for the flushes under way and is
-    idempotent; a flush asked for after ``close`` runs at once, in the caller's thread."""
+    """One background thread that flushes segment files (``fdatasync``) and removes the
+    directories the store let go of, so a FIFO reader never waits on the disk. Its creator
+    closes it; ``close`` waits for the jobs under way and is idempotent; a job asked for after
+    ``close`` runs at once, in the caller's thread."""
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logdriver-fsync")
@@ -54,6 +56,15 @@ class Syncer:
         job: Future[None] = self._pool.submit(_fdatasync_and_close, fds)
         if wait:
             job.result()
+
+    def remove_tree(self, path: Path) -> None:
+        """Delete the directory ``path`` and all in it, errors ignored. Unlinking a container's
+        synced history takes about 0.2 s per 300 MB here (ext4): in the loop's thread, every
+        FIFO would wait that long."""
+        if self._closed:
+            shutil.rmtree(path, ignore_errors=True)
+            return
+        self._pool.submit(shutil.rmtree, path, ignore_errors=True)
 
     def close(self) -> None:
         if not self._closed:

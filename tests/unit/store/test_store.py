@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import threading
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from logdriver.framing import encode_entry
 from logdriver.store import DISK_BUDGET, SPOOL_FULL, ContainerLog, Store, cursor_path
+from logdriver.store.store import TRASH_SUFFIX
 
 from ..helpers import entry, frames
 from .helpers import CID, lines, write
@@ -163,3 +169,47 @@ def test_over_budget_a_block_spool_waits_at_once_beside_a_drop_oldest_one(tmp_pa
     store.evict()
     assert logs["block"].blocked  # waits now, not once the other has nothing left to drop
     assert logs["drop-oldest"].ledger and not logs["block"].ledger
+
+
+def test_a_removed_history_is_deleted_off_the_callers_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Unlinking a big synced history takes a while (about 0.2 s per 300 MB on ext4): the loop
+    # that reads every FIFO must not wait for it. The deletion is held here until released.
+    release, deleting = threading.Event(), threading.Event()
+    real_rmtree = shutil.rmtree
+
+    def slow_rmtree(path: str | Path, *args: Any, **kwargs: Any) -> None:
+        if threading.current_thread() is threading.main_thread():
+            real_rmtree(path, *args, **kwargs)  # (pytest's own tmp_path clean-up)
+            return
+        deleting.set()
+        assert release.wait(10)
+        real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", slow_rmtree)
+    store = Store(tmp_path, disk_budget=1 << 30)
+    store.open()
+    write(store.get(CID), frames(100))
+    store.remove(CID)  # returns while the deletion is held
+    assert deleting.wait(10)
+    assert CID not in store.logs and not (tmp_path / "containers" / CID).exists()
+    again = store.get(CID)  # the same id starts a new, empty history at once
+    write(again, frames(2))
+    release.set()
+    store.close()  # waits for the background jobs
+    assert [p.name for p in (tmp_path / "containers").iterdir()] == [CID]
+    assert lines(store.get(CID)) == [b"line 000000", b"line 000001"]
+
+
+def test_a_removal_cut_short_by_a_stop_is_finished_at_the_next_open(tmp_path: Path) -> None:
+    store = Store(tmp_path, disk_budget=1 << 30)
+    store.open()
+    write(store.get(CID), frames(3))
+    store.close()
+    left = tmp_path / "containers" / f".{CID}.123{TRASH_SUFFIX}"
+    (tmp_path / "containers" / CID).rename(left)  # as a plugin killed mid-removal leaves it
+    again = Store(tmp_path, disk_budget=1 << 30)
+    again.open()
+    assert again.logs == {}  # not a container's history
+    again.close()
+    assert not left.exists()
