@@ -285,10 +285,15 @@ class RecordReader:
         self.pos = start
         if not lost:
             return  # the next segment begins: nothing was lost on the way
+        self.count_lost(lost)
+        self._partial.clear()
+        self._multi.clear()
+
+    def count_lost(self, lost: dict[str, tuple[int, int]]) -> None:
+        """Add what the store dropped (``clog.lost_between``: (bytes, entries) by cause) to
+        ``dropped`` and ``dropped_bytes``."""
         for cause, (nbytes, entries) in lost.items():
             acc = self.dropped.setdefault(cause, [0, 0])
             acc[0] += entries
             acc[1] += nbytes
             self.dropped_bytes += nbytes
-        self._partial.clear()
-        self._multi.clear()

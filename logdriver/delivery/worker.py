@@ -409,7 +409,8 @@ class SinkWorker:
             if at is not None and not len(body):
                 gone = reread(self.clog, self.reader.join, at, self.sink, self.ctx, body)
                 if gone is not None:  # the store dropped them meanwhile: lost, and counted
-                    self._count_lost(gone)
+                    self.reader.count_lost(gone)
+                    self.count_dropped()
                     return True
             if body.nonempty:
                 t0 = time.monotonic()
@@ -468,16 +469,6 @@ class SinkWorker:
                 body.clear()  # read again before the next attempt: nothing held meanwhile
             with contextlib.suppress(TimeoutError):  # the wait ends early at shutdown
                 await asyncio.wait_for(self._stopping.wait(), delay)
-
-    def _count_lost(self, lost: dict[str, tuple[int, int]]) -> None:
-        """What the store dropped of a request being retried ((bytes, entries) by cause), as
-        the reader counts what it finds dropped (``count_dropped``)."""
-        for cause, (nbytes, entries) in lost.items():
-            self.reader.dropped_bytes += nbytes
-            acc = self.reader.dropped.setdefault(cause, [0, 0])
-            acc[0] += entries
-            acc[1] += nbytes
-        self.count_dropped()
 
     def _delivered(self, events: int) -> None:
         self.stats.delivered_events += events
